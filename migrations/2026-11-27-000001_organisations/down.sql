@@ -1,0 +1,2 @@
+DROP TABLE organisations;
+DROP FUNCTION pb_fold(text);

@@ -1,0 +1,129 @@
+//! Configuration read from the environment, checked once at start-up.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The default database when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@localhost:5432/partybase";
+/// The default listen address when `PARTYBASE_BIND` is not set.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// PostgreSQL connection URL (`DATABASE_URL`).
+    pub database_url: String,
+    /// Address the HTTP server listens on (`PARTYBASE_BIND`).
+    pub bind: SocketAddr,
+    /// Most database connections the pool keeps open (`PARTYBASE_POOL_SIZE`).
+    pub pool_size: usize,
+    /// How long a request waits for a database connection before it gets 503 (`PARTYBASE_DB_TIMEOUT_SECS`).
+    pub db_timeout: Duration,
+    /// Requests one token (or one address, before authentication) may make per minute (`PARTYBASE_RATE_LIMIT`).
+    pub rate_limit_per_minute: u32,
+    /// Origins allowed to call the API from a browser (`PARTYBASE_CORS_ORIGINS`, comma separated; empty = CORS off).
+    pub cors_origins: Vec<String>,
+}
+
+/// A configuration value that could not be used, with the variable it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message} (got {value:?})")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub message: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so that tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str, default: &str| {
+            let value = lookup(name).unwrap_or_else(|| default.to_owned());
+            (name, value)
+        };
+
+        let (name, database_url) = get("DATABASE_URL", DEFAULT_DATABASE_URL);
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError {
+                name,
+                value: database_url,
+                message: "must be a postgres:// URL".into(),
+            });
+        }
+        let (name, bind) = get("PARTYBASE_BIND", DEFAULT_BIND);
+        let bind = bind.parse().map_err(|_| ConfigError {
+            name,
+            value: bind.clone(),
+            message: "must be an address and port such as 127.0.0.1:8080".into(),
+        })?;
+        let pool_size = parse_number(get("PARTYBASE_POOL_SIZE", "10"), 1, 1000)?;
+        let db_timeout = parse_number(get("PARTYBASE_DB_TIMEOUT_SECS", "5"), 1, 300)?;
+        let rate_limit_per_minute = parse_number(get("PARTYBASE_RATE_LIMIT", "600"), 1, 1_000_000)?;
+        let (_, origins) = get("PARTYBASE_CORS_ORIGINS", "");
+        let cors_origins = origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(Config {
+            database_url,
+            bind,
+            pool_size: pool_size as usize,
+            db_timeout: Duration::from_secs(db_timeout),
+            rate_limit_per_minute: rate_limit_per_minute as u32,
+            cors_origins,
+        })
+    }
+}
+
+fn parse_number((name, value): (&'static str, String), min: u64, max: u64) -> Result<u64, ConfigError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            name,
+            value,
+            message: format!("must be a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(config.pool_size, 10);
+        assert!(config.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = with(&[("PARTYBASE_BIND", "localhost")]).unwrap_err();
+        assert_eq!(err.name, "PARTYBASE_BIND");
+        let err = with(&[("PARTYBASE_POOL_SIZE", "0")]).unwrap_err();
+        assert_eq!(err.to_string(), "PARTYBASE_POOL_SIZE: must be a whole number from 1 to 1000 (got \"0\")");
+        let err = with(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.name, "DATABASE_URL");
+    }
+
+    #[test]
+    fn cors_origins_are_a_comma_list() {
+        let config = with(&[("PARTYBASE_CORS_ORIGINS", "https://a.example, https://b.example,")]).unwrap();
+        assert_eq!(config.cors_origins, vec!["https://a.example", "https://b.example"]);
+    }
+}

@@ -1,0 +1,135 @@
+//! The connection pool, database creation and the embedded migrations.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::sql_types::Text;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The pool every request draws its connection from.
+pub type DbPool = Pool<AsyncPgConnection>;
+/// A connection borrowed from the pool.
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// Builds the pool. Every wait is bounded by `timeout`, so a request never hangs while the database is down: it
+/// gets an error (503) instead, and broken connections are replaced as soon as the database answers again.
+pub fn build_pool(database_url: &str, size: usize, timeout: Duration) -> anyhow::Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("cannot build the database pool")
+}
+
+/// Splits a database URL into the URL of the server's `postgres` maintenance database and the database name.
+pub fn maintenance_url(database_url: &str) -> anyhow::Result<(String, String)> {
+    let mut url = url::Url::parse(database_url).context("DATABASE_URL is not a valid URL")?;
+    let name = url.path().trim_start_matches('/').to_owned();
+    if name.is_empty() {
+        anyhow::bail!("DATABASE_URL names no database");
+    }
+    url.set_path("/postgres");
+    Ok((url.to_string(), name))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
+}
+
+/// Creates the database named by `database_url` when the server does not have it yet.
+pub async fn create_database_if_missing(database_url: &str) -> anyhow::Result<()> {
+    let (server_url, name) = maintenance_url(database_url)?;
+    let mut conn = <AsyncPgConnection as AsyncConnection>::establish(&server_url)
+        .await
+        .with_context(|| format!("cannot connect to the PostgreSQL server to create database {name:?}"))?;
+    let exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS found")
+        .bind::<Text, _>(&name)
+        .get_result::<Found>(&mut conn)
+        .await?
+        .found;
+    if !exists {
+        let statement = format!("CREATE DATABASE {}", quote_identifier(&name));
+        match diesel::sql_query(statement).execute(&mut conn).await {
+            Ok(_) => log::info!("created database {name:?}"),
+            // Another process created it at the same moment: that is what we wanted.
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create database {name:?}")),
+        }
+    }
+    Ok(())
+}
+
+/// Quotes a PostgreSQL identifier.
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Applies the pending embedded migrations. diesel's migration harness is synchronous, so it runs on a blocking
+/// thread over the async connection wrapped as a synchronous one.
+pub async fn run_migrations(database_url: &str) -> anyhow::Result<usize> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+            .context("cannot connect to the database to migrate it")?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(applied.len())
+    })
+    .await
+    .context("the migration task stopped")?
+}
+
+/// Creates the database when missing and brings its schema up to date: what every database command does first.
+pub async fn prepare(database_url: &str) -> anyhow::Result<()> {
+    create_database_if_missing(database_url).await?;
+    let applied = run_migrations(database_url).await?;
+    if applied > 0 {
+        log::info!("applied {applied} migration(s)");
+    }
+    Ok(())
+}
+
+/// The versions of the embedded migrations, used by `/readyz` to tell whether the schema is current.
+pub fn embedded_versions() -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    let migrations: Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>> =
+        MIGRATIONS.migrations().unwrap_or_default();
+    migrations.iter().map(|m| m.name().version().to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maintenance_url_swaps_the_database() {
+        let (url, name) = maintenance_url("postgres://u:p@db:5433/partybase?sslmode=disable").unwrap();
+        assert_eq!(url, "postgres://u:p@db:5433/postgres?sslmode=disable");
+        assert_eq!(name, "partybase");
+        assert!(maintenance_url("postgres://db:5432").is_err());
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn migrations_are_embedded() {
+        assert!(!embedded_versions().is_empty());
+    }
+}

@@ -1,0 +1,284 @@
+//! One error type for the whole API, rendered as RFC 9457 `application/problem+json`.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid input: which field (or query parameter, or header) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field, as a JSON path (`targets[0].unit`), a query parameter or a header name.
+    #[schema(example = "code")]
+    pub field: String,
+    /// What is wrong, in plain English.
+    #[schema(example = "must be 1 to 32 characters")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document, the body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable, so clients may branch on it.
+    #[schema(example = "urn:partybase:problem:validation")]
+    pub r#type: String,
+    /// A short summary of the kind of problem.
+    #[schema(example = "Invalid input")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 422)]
+    pub status: u16,
+    /// What went wrong in this request.
+    #[schema(example = "the request has 1 invalid field")]
+    pub detail: String,
+    /// The fields at fault, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed syntax: a body that is not JSON, a bad query or path value.
+    #[error("{detail}")]
+    BadRequest { detail: String, errors: Vec<FieldError> },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method {method} is not allowed here")]
+    MethodNotAllowed { method: String, allow: Vec<String> },
+    /// A duplicate key, a resource still in use or a state that does not allow the change.
+    #[error("{detail}")]
+    Conflict { detail: String, errors: Vec<FieldError> },
+    #[error("the resource has changed since it was read: its ETag no longer matches If-Match")]
+    PreconditionFailed,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Well-formed input with invalid values.
+    #[error("the request has {} invalid field(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("too many requests: try again in {0} seconds")]
+    TooManyRequests(u64),
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable,
+    /// Anything unexpected. The cause is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::BadRequest {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn conflict_on(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::Conflict {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("no {what} with this id"))
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => ("bad-request", "Malformed request"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            ApiError::Conflict { .. } => ("conflict", "Conflict"),
+            ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
+            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
+            ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::Validation(_) => ("validation", "Invalid input"),
+            ApiError::TooManyRequests(_) => ("rate-limited", "Too many requests"),
+            ApiError::Unavailable => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    /// The problem document for this error.
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.kind();
+        let errors = match self {
+            ApiError::BadRequest { errors, .. } | ApiError::Conflict { errors, .. } => errors.clone(),
+            ApiError::Validation(errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        let detail = match self {
+            ApiError::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        };
+        Problem {
+            r#type: format!("urn:partybase:problem:{slug}"),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            log::error!("internal error: {cause:#}");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        match self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            ApiError::TooManyRequests(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        match error {
+            Error::NotFound => ApiError::NotFound("not found".into()),
+            Error::DatabaseError(Kind::ClosedConnection, _) => ApiError::Unavailable,
+            Error::DatabaseError(Kind::UniqueViolation, info) => {
+                let field = constraint_field(info.constraint_name());
+                ApiError::conflict_on(&field, "is already taken")
+            }
+            Error::DatabaseError(Kind::ForeignKeyViolation, info) => {
+                log::info!("foreign key refused a write: {:?}", info.constraint_name());
+                ApiError::conflict("the change conflicts with records that refer to this resource")
+            }
+            Error::DatabaseError(Kind::SerializationFailure, _) => {
+                ApiError::conflict("a concurrent change got there first; retry the request")
+            }
+            Error::DatabaseError(Kind::Unknown, ref info) if is_connection_error(info.message()) => {
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+fn is_connection_error(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    ["connection", "terminating", "shutting down", "the database system is"]
+        .iter()
+        .any(|m| message.contains(m))
+}
+
+/// The field a unique constraint protects, from the `<table>_<field>_key` naming convention of the migrations.
+fn constraint_field(constraint: Option<&str>) -> String {
+    constraint
+        .and_then(|c| c.strip_suffix("_key"))
+        .and_then(|c| c.split_once('_'))
+        .map(|(_, field)| field.to_owned())
+        .unwrap_or_else(|| "id".to_owned())
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        log::warn!("no database connection: {error}");
+        ApiError::Unavailable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_constraints_name_their_field() {
+        assert_eq!(constraint_field(Some("organisations_code_key")), "code");
+        assert_eq!(constraint_field(Some("members_card_number_key")), "card_number");
+        assert_eq!(constraint_field(None), "id");
+    }
+
+    #[test]
+    fn a_validation_problem_lists_its_fields() {
+        let problem = ApiError::Validation(vec![
+            FieldError::new("code", "is required"),
+            FieldError::new("kind", "unknown value"),
+        ])
+        .problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.r#type, "urn:partybase:problem:validation");
+        assert_eq!(problem.detail, "code: is required; kind: unknown value");
+        assert_eq!(problem.errors.len(), 2);
+    }
+
+    #[test]
+    fn internal_causes_are_not_sent() {
+        let problem = ApiError::Internal(anyhow::anyhow!("SELECT secret FROM t")).problem();
+        assert_eq!(problem.detail, "internal error");
+    }
+}

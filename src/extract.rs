@@ -1,0 +1,301 @@
+//! Request extractors that turn every malformed input into a problem+json error naming the field: JSON bodies,
+//! query strings, and the conditional request headers.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::{ready, LocalBoxFuture, Ready};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Fields every resource has that a client may never set. Naming them in a body gets "is read-only" rather than
+/// "unknown field", which tells the client what it did wrong.
+const READ_ONLY_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at", "active", "official_on", "status"];
+
+/// A JSON request body (`application/json` or `application/merge-patch+json`), at most [`BODY_LIMIT`] bytes.
+/// A body that is not JSON answers 400; JSON that does not fit `T` answers 422 naming the field.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type = check_content_type(req);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            content_type?;
+            if declared_length.is_some_and(|n| n > BODY_LIMIT) {
+                return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::bad_request("body", format!("cannot be read: {e}")))?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_body(&body).map(ApiJson)
+        })
+    }
+}
+
+fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        return Err(ApiError::UnsupportedMediaType(
+            "the request has no Content-Type; send application/json".into(),
+        ));
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" || essence == "application/merge-patch+json" {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type {essence:?} is not accepted; send application/json or application/merge-patch+json"
+        )))
+    }
+}
+
+/// Parses a body: syntax errors are 400, shape errors 422 with the path of the field at fault.
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+        detail: format!("the body is not valid JSON: {e}"),
+        errors: vec![FieldError::new("body", "is not valid JSON")],
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::Validation(vec![describe(&path, &e.into_inner().to_string())])
+    })
+}
+
+/// Turns a serde message into a field error, moving the field named in the message into the path.
+fn describe(path: &str, message: &str) -> FieldError {
+    let join = |name: &str| match path {
+        "." | "" => name.to_owned(),
+        parent => format!("{parent}.{name}"),
+    };
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    if let Some(name) = named("unknown field `") {
+        let text = if READ_ONLY_FIELDS.contains(&name.as_str()) {
+            "is read-only"
+        } else {
+            "is not a field of this resource"
+        };
+        // The path already ends at the unknown key.
+        let field = if path.ends_with(name.as_str()) { path.to_owned() } else { join(&name) };
+        return FieldError::new(field, text);
+    }
+    if let Some(name) = named("missing field `") {
+        return FieldError::new(join(&name), "is required");
+    }
+    let field = match path {
+        "." | "" => "body".to_owned(),
+        p => p.to_owned(),
+    };
+    FieldError::new(field, message)
+}
+
+/// A query string deserialised into `T`; a bad or unknown parameter answers 400 naming it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse_query(req.query_string()).map(ApiQuery))
+    }
+}
+
+/// Parses `query` into `T`, naming the parameter at fault.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let error = describe(&path, &message);
+        let (field, message) = match error.message.as_str() {
+            "is not a field of this resource" | "is read-only" => (error.field, "is not a known parameter".into()),
+            _ => (error.field, error.message),
+        };
+        ApiError::bad_request(&field, message)
+    })
+}
+
+/// The conditional request headers of a request: `If-Match` for writes, `If-None-Match` for reads.
+pub struct Preconditions {
+    if_match: Option<String>,
+    if_none_match: Option<String>,
+}
+
+/// The ETag of a resource at a version.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+fn tags(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|t| !t.is_empty())
+}
+
+impl Preconditions {
+    /// Refuses a write whose `If-Match` does not match the current version (strong comparison; `*` matches).
+    pub fn check_if_match(&self, version: i32) -> Result<(), ApiError> {
+        match &self.if_match {
+            None => Ok(()),
+            Some(list) if tags(list).any(|t| t == "*" || t == etag(version)) => Ok(()),
+            Some(_) => Err(ApiError::PreconditionFailed),
+        }
+    }
+
+    /// Whether a read can answer 304: `If-None-Match` names the current version (weak comparison; `*` matches).
+    pub fn not_modified(&self, version: i32) -> bool {
+        let current = etag(version);
+        self.if_none_match
+            .as_deref()
+            .is_some_and(|list| tags(list).any(|t| t == "*" || t.trim_start_matches("W/") == current))
+    }
+}
+
+impl FromRequest for Preconditions {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let read = |name: header::HeaderName| -> Result<Option<String>, ApiError> {
+            match req.headers().get(&name) {
+                None => Ok(None),
+                Some(v) => v
+                    .to_str()
+                    .map(|s| Some(s.to_owned()))
+                    .map_err(|_| ApiError::bad_request(name.as_str(), "is not a valid entity-tag list")),
+            }
+        };
+        ready((|| {
+            Ok(Preconditions {
+                if_match: read(header::IF_MATCH)?,
+                if_none_match: read(header::IF_NONE_MATCH)?,
+            })
+        })())
+    }
+}
+
+/// Deserialises a field that distinguishes "absent" (`None`) from `null` (`Some(None)`), for merge-patch bodies.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        code: String,
+        count: Option<u32>,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        unit: String,
+    }
+
+    fn field_of(body: &str) -> (u16, String, String) {
+        let problem = parse_body::<Body>(body.as_bytes()).unwrap_err().problem();
+        let first = problem.errors.first().expect("a field error");
+        (problem.status, first.field.clone(), first.message.clone())
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        assert_eq!(field_of("{\"code\": ").0, 400);
+        assert_eq!(field_of("").0, 400);
+    }
+
+    #[test]
+    fn shape_errors_are_422_naming_the_field() {
+        assert_eq!(field_of("{}"), (422, "code".into(), "is required".into()));
+        assert_eq!(
+            field_of(r#"{"code": "a", "colour": 1}"#),
+            (422, "colour".into(), "is not a field of this resource".into())
+        );
+        assert_eq!(
+            field_of(r#"{"code": "a", "version": 1}"#),
+            (422, "version".into(), "is read-only".into())
+        );
+        assert_eq!(field_of(r#"{"code": 5}"#).1, "code");
+        assert_eq!(field_of(r#"{"code": "a", "count": -1}"#).1, "count");
+        assert_eq!(field_of(r#"{"code": "a", "inner": {}}"#).1, "inner.unit");
+        assert_eq!(field_of("[1]").1, "body");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Query {
+        limit: Option<u32>,
+        active: Option<bool>,
+    }
+
+    #[test]
+    fn query_errors_are_400_naming_the_parameter() {
+        let problem = parse_query::<Query>("limit=x").err().unwrap().problem();
+        assert_eq!((problem.status, problem.errors[0].field.as_str()), (400, "limit"));
+        let problem = parse_query::<Query>("actve=true").err().unwrap().problem();
+        assert_eq!(problem.errors[0].field, "actve");
+        assert!(parse_query::<Query>("limit=5&active=true").is_ok());
+    }
+
+    #[test]
+    fn preconditions_compare_versions() {
+        let p = Preconditions {
+            if_match: Some("\"3\", \"4\"".into()),
+            if_none_match: Some("W/\"4\"".into()),
+        };
+        assert!(p.check_if_match(4).is_ok());
+        assert!(p.check_if_match(5).is_err());
+        assert!(p.not_modified(4));
+        assert!(!p.not_modified(5));
+        let none = Preconditions {
+            if_match: None,
+            if_none_match: None,
+        };
+        assert!(none.check_if_match(1).is_ok());
+        assert!(!none.not_modified(1));
+    }
+}

@@ -1,0 +1,22 @@
+//! partybase: a registry of grassroots party organisations, their members, the thematic resolutions they carry
+//! out and their yearly evaluations, served as a JSON API.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod models;
+pub mod openapi;
+pub mod pagination;
+pub mod request_id;
+pub mod routes;
+pub mod schema;
+pub mod state;
+pub mod tokens;
+
+pub use app::{app, openapi};

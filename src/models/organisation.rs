@@ -1,0 +1,296 @@
+//! The `organisations` table: rows, write forms and the tree queries.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{escape_like, TreePath};
+use crate::domain::organisation::{OrganisationKind, Sector};
+use crate::schema::organisations;
+
+/// A stored organisation.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organisations, check_for_backend(Pg))]
+pub struct OrganisationRow {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub sector: Option<Sector>,
+    pub parent_id: Option<Uuid>,
+    pub path: TreePath,
+    pub established_on: Option<NaiveDate>,
+    pub dissolved_on: Option<NaiveDate>,
+    pub address: Option<String>,
+    pub note: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The values of a new organisation.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct NewOrganisation {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub sector: Option<Sector>,
+    pub parent_id: Option<Uuid>,
+    pub path: TreePath,
+    pub established_on: Option<NaiveDate>,
+    pub dissolved_on: Option<NaiveDate>,
+    pub address: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Every editable column of an organisation, written back whole after a patch was applied to the row.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = organisations, treat_none_as_null = true)]
+pub struct OrganisationChanges {
+    pub code: String,
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub sector: Option<Sector>,
+    pub parent_id: Option<Uuid>,
+    pub established_on: Option<NaiveDate>,
+    pub dissolved_on: Option<NaiveDate>,
+    pub address: Option<String>,
+    pub note: Option<String>,
+}
+
+/// The filters of the organisation list.
+#[derive(Debug, Default)]
+pub struct OrganisationFilter {
+    pub parent_id: Option<Uuid>,
+    pub under: Option<Uuid>,
+    pub kinds: Option<Vec<OrganisationKind>>,
+    pub sector: Option<Sector>,
+    pub active: Option<bool>,
+    pub q: Option<String>,
+    /// Only this organisation's subtree (the caller's scope); `None` for everything.
+    pub scope: Option<Uuid>,
+    /// Today's date, which decides `active`.
+    pub today: NaiveDate,
+}
+
+/// A condition on an organisation row.
+type Condition = Box<dyn BoxableExpression<organisations::table, Pg, SqlType = Bool>>;
+
+/// The condition "the organisation lies strictly under the organisation `root`", on the GiST path index.
+fn strictly_under(root: Uuid) -> Condition {
+    Box::new(
+    sql::<Bool>("organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
+        .bind::<SqlUuid, _>(root)
+        .sql(") AND organisations.id <> ")
+        .bind::<SqlUuid, _>(root),
+    )
+}
+
+/// The condition "the organisation lies in the subtree of `root`, `root` included".
+fn within(root: Uuid) -> Condition {
+    Box::new(
+        sql::<Bool>("organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
+            .bind::<SqlUuid, _>(root)
+            .sql(")"),
+    )
+}
+
+/// Like [`within`], or true when there is no scope; one shape for both, for queries that cannot be boxed.
+fn within_scope(scope: Option<Uuid>) -> Condition {
+    Box::new(
+        sql::<Bool>("(")
+            .bind::<Nullable<SqlUuid>, _>(scope)
+            .sql("::uuid IS NULL OR organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
+            .bind::<Nullable<SqlUuid>, _>(scope)
+            .sql("))"),
+    )
+}
+
+fn scoped(scope: Option<Uuid>) -> organisations::BoxedQuery<'static, Pg> {
+    let query = organisations::table.into_boxed();
+    match scope {
+        Some(root) => query.filter(within(root)),
+        None => query,
+    }
+}
+
+fn filtered(filter: &OrganisationFilter) -> organisations::BoxedQuery<'static, Pg> {
+    let mut query = scoped(filter.scope);
+    if let Some(parent) = filter.parent_id {
+        query = query.filter(organisations::parent_id.eq(parent));
+    }
+    if let Some(root) = filter.under {
+        query = query.filter(strictly_under(root));
+    }
+    if let Some(kinds) = &filter.kinds {
+        query = query.filter(organisations::kind.eq_any(kinds.clone()));
+    }
+    if let Some(sector) = filter.sector {
+        query = query.filter(organisations::sector.eq(sector));
+    }
+    match filter.active {
+        Some(true) => {
+            query = query.filter(
+                organisations::dissolved_on
+                    .is_null()
+                    .or(organisations::dissolved_on.gt(filter.today)),
+            )
+        }
+        Some(false) => query = query.filter(organisations::dissolved_on.le(filter.today)),
+        None => {}
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        query = query.filter(
+            sql::<Bool>("organisations.search LIKE '%' || pb_fold(")
+                .bind::<Text, _>(escape_like(q))
+                .sql(") || '%'"),
+        );
+    }
+    query
+}
+
+/// One page of organisations after `after` in id order.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &OrganisationFilter,
+    after: Option<Uuid>,
+    fetch: i64,
+) -> QueryResult<Vec<OrganisationRow>> {
+    let mut query = filtered(filter).select(OrganisationRow::as_select());
+    if let Some(after) = after {
+        query = query.filter(organisations::id.gt(after));
+    }
+    query.order(organisations::id).limit(fetch).load(conn).await
+}
+
+/// How many organisations match the filter.
+pub async fn count(conn: &mut AsyncPgConnection, filter: &OrganisationFilter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(conn).await
+}
+
+/// Reads an organisation if it lies inside `scope` (`None`: anywhere).
+pub async fn find_visible(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    scope: Option<Uuid>,
+) -> QueryResult<Option<OrganisationRow>> {
+    scoped(scope)
+        .filter(organisations::id.eq(id))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Reads an organisation inside `scope` and locks it for the rest of the transaction.
+pub async fn find_visible_for_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    scope: Option<Uuid>,
+) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::id.eq(id))
+        .filter(within_scope(scope))
+        .select(OrganisationRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The ancestors of an organisation inside `scope`, root first, parent last.
+pub async fn ancestors(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    scope: Option<Uuid>,
+) -> QueryResult<Vec<OrganisationRow>> {
+    scoped(scope)
+        .filter(
+            sql::<Bool>("organisations.path @> (SELECT o.path FROM organisations o WHERE o.id = ")
+                .bind::<SqlUuid, _>(id)
+                .sql(") AND organisations.id <> ")
+                .bind::<SqlUuid, _>(id),
+        )
+        .select(OrganisationRow::as_select())
+        .order(sql::<diesel::sql_types::Integer>("nlevel(organisations.path)"))
+        .load(conn)
+        .await
+}
+
+/// The distinct kinds of the direct children of an organisation.
+pub async fn child_kinds(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<OrganisationKind>> {
+    organisations::table
+        .filter(organisations::parent_id.eq(id))
+        .select(organisations::kind)
+        .distinct()
+        .load(conn)
+        .await
+}
+
+/// How many direct children an organisation has.
+pub async fn child_count(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<i64> {
+    organisations::table
+        .filter(organisations::parent_id.eq(id))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewOrganisation) -> QueryResult<OrganisationRow> {
+    diesel::insert_into(organisations::table)
+        .values(new)
+        .returning(OrganisationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Writes the changes, bumps the version and returns the stored row.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &OrganisationChanges,
+) -> QueryResult<OrganisationRow> {
+    diesel::update(organisations::table.find(id))
+        .set((
+            changes,
+            organisations::version.eq(organisations::version + 1),
+            organisations::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(OrganisationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Moves the subtree whose root had path `old` to `new`: every descendant's path is rewritten in one statement.
+pub async fn move_subtree(conn: &mut AsyncPgConnection, old: &TreePath, new: &TreePath) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE organisations SET path = CASE WHEN path = text2ltree($1) THEN text2ltree($2) \
+         ELSE text2ltree($2) || subpath(path, nlevel(text2ltree($1))) END \
+         WHERE path <@ text2ltree($1)",
+    )
+    .bind::<Text, _>(&old.0)
+    .bind::<Text, _>(&new.0)
+    .execute(conn)
+    .await
+}
+
+/// Serialises changes to the shape of the tree, so that two concurrent moves cannot together make a cycle.
+pub async fn lock_tree_shape(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    // An arbitrary constant that names this lock among the transaction-level advisory locks.
+    const TREE_SHAPE_LOCK: i64 = 0x7061_7274_7974;
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(TREE_SHAPE_LOCK)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(organisations::table.find(id)).execute(conn).await
+}

@@ -1,0 +1,123 @@
+//! `/api/v1/audit-events`: the audit trail, read-only, for admins.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::audit::Action;
+use crate::auth::Actor;
+use crate::error::ApiError;
+use crate::openapi::responses::*;
+use crate::pagination::{ListQuery, Page, PageParams};
+use crate::schema::audit_events;
+use crate::state::AppState;
+
+/// One recorded change.
+#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+pub struct AuditEvent {
+    pub id: Uuid,
+    /// When the change was committed.
+    pub at: DateTime<Utc>,
+    /// The name of the token that made the change (`cli` for the command line).
+    #[schema(example = "thanh-son-sync")]
+    pub actor: String,
+    pub action: Action,
+    #[schema(example = "organisation")]
+    pub resource_type: String,
+    #[schema(example = "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01")]
+    pub resource_id: String,
+    /// The changed fields: `{"before": {...}, "after": {...}}`; `before` is null for a creation, `after` for a
+    /// deletion.
+    #[schema(value_type = Object, example = json!({"before": {"name": "Chi bộ Khu 1"}, "after": {"name": "Chi bộ Khu 1A"}}))]
+    pub changes: serde_json::Value,
+    /// The `X-Request-Id` of the request that made the change.
+    pub request_id: String,
+}
+
+/// Filters of the audit trail.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// `organisation`, `token`, ...
+    #[param(example = "organisation")]
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    /// Token name.
+    actor: Option<String>,
+    /// Changes at or after this instant (RFC 3339).
+    #[param(example = "2026-01-01T00:00:00Z")]
+    from: Option<DateTime<Utc>>,
+    /// Changes before this instant (RFC 3339).
+    to: Option<DateTime<Utc>>,
+}
+
+fn filtered(f: &AuditQuery) -> audit_events::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = audit_events::table.into_boxed();
+    if let Some(t) = &f.resource_type {
+        query = query.filter(audit_events::resource_type.eq(t.clone()));
+    }
+    if let Some(id) = &f.resource_id {
+        query = query.filter(audit_events::resource_id.eq(id.clone()));
+    }
+    if let Some(actor) = &f.actor {
+        query = query.filter(audit_events::actor.eq(actor.clone()));
+    }
+    if let Some(from) = f.from {
+        query = query.filter(audit_events::at.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(audit_events::at.lt(to));
+    }
+    query
+}
+
+/// Lists recorded changes, newest first.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of audit events", body = Page<AuditEvent>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("")]
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: ListQuery<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require_admin()?;
+    let ListQuery { page, filters } = query;
+    let mut rows = filtered(&filters).select(AuditEvent::as_select());
+    if let Some(before) = page.after::<Uuid>()? {
+        rows = rows.filter(audit_events::id.lt(before));
+    }
+    let mut conn = state.read().await?;
+    let rows = rows
+        .order(audit_events::id.desc())
+        .limit(page.fetch())
+        .load(&mut conn)
+        .await?;
+    let total = if page.count_exact {
+        Some(filtered(&filters).count().get_result(&mut conn).await?)
+    } else {
+        None
+    };
+    Ok(page.finish(rows, |e| e.id, |e| e, total).respond())
+}
+
+/// Registers the audit route.
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config.service(list_audit_events);
+}

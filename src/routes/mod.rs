@@ -1,0 +1,6 @@
+//! HTTP handlers, one module per resource.
+
+pub mod audit_events;
+pub mod health;
+pub mod organisations;
+pub mod tokens;

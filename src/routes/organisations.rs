@@ -1,0 +1,618 @@
+//! `/api/v1/organisations`: the organisation tree.
+
+use actix_web::http::header;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::audit::{self, Action};
+use crate::auth::Actor;
+use crate::domain::organisation::{check_placement, path_label, OrganisationKind, Sector};
+use crate::domain::today;
+use crate::error::{ApiError, FieldError};
+use crate::extract::{double_option, etag, ApiJson, Preconditions};
+use crate::models::organisation::{self as model, NewOrganisation, OrganisationChanges, OrganisationRow};
+use crate::models::TreePath;
+use crate::openapi::responses::*;
+use crate::pagination::{comma_list, ListQuery, Page, PageParams};
+use crate::state::AppState;
+
+const RESOURCE: &str = "organisation";
+
+/// A party organisation: a node of the organisation tree.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Organisation {
+    #[schema(example = "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01")]
+    pub id: Uuid,
+    /// Unique short code.
+    #[schema(example = "TS-XA-TINHNHUE")]
+    pub code: String,
+    /// Full name.
+    #[schema(example = "Đảng bộ xã Tinh Nhuệ")]
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub sector: Option<Sector>,
+    /// The organisation directly above; `null` for a root.
+    pub parent_id: Option<Uuid>,
+    #[schema(example = "1975-03-01")]
+    pub established_on: Option<NaiveDate>,
+    /// The day it ceased to exist; it is inactive from that day on.
+    pub dissolved_on: Option<NaiveDate>,
+    /// Not dissolved as of today (Vietnam time). Read-only.
+    pub active: bool,
+    #[schema(example = "Xã Tinh Nhuệ, huyện Thanh Sơn, Phú Thọ")]
+    pub address: Option<String>,
+    pub note: Option<String>,
+    /// 1 on creation, +1 on every change; the ETag is this number in quotes.
+    #[schema(example = 1)]
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Organisation {
+    pub fn from_row(row: OrganisationRow, today: NaiveDate) -> Self {
+        Organisation {
+            active: row.dissolved_on.is_none_or(|d| d > today),
+            id: row.id,
+            code: row.code,
+            name: row.name,
+            kind: row.kind,
+            sector: row.sector,
+            parent_id: row.parent_id,
+            established_on: row.established_on,
+            dissolved_on: row.dissolved_on,
+            address: row.address,
+            note: row.note,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A new organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "TS-XA-TINHNHUE", "name": "Đảng bộ xã Tinh Nhuệ", "kind": "base_committee",
+    "sector": "commune", "parent_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e00", "established_on": "1975-03-01"}))]
+pub struct CreateOrganisation {
+    /// Unique, 1 to 32 characters, no spaces.
+    pub code: String,
+    /// 1 to 200 characters.
+    pub name: String,
+    pub kind: OrganisationKind,
+    #[serde(default)]
+    pub sector: Option<Sector>,
+    /// Required for every kind but `superior_committee`, which may be a root.
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    #[serde(default)]
+    pub established_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub dissolved_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A JSON merge patch of an organisation: absent fields stay, `null` clears a nullable field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Đảng bộ xã Tinh Nhuệ (mới)", "dissolved_on": null}))]
+pub struct UpdateOrganisation {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<OrganisationKind>)]
+    pub kind: Option<Option<OrganisationKind>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Sector>)]
+    pub sector: Option<Option<Sector>>,
+    /// Moves the organisation (and its whole subtree) under another parent.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub parent_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub established_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub dissolved_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub note: Option<Option<String>>,
+}
+
+/// Filters of the organisation list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrganisationQuery {
+    /// Only the direct children of this organisation.
+    parent_id: Option<Uuid>,
+    /// Every descendant of this organisation, at any depth (not the organisation itself).
+    under: Option<Uuid>,
+    /// Comma list of kinds, for example `base_committee,base_cell`.
+    #[param(example = "base_committee,base_cell")]
+    kind: Option<String>,
+    sector: Option<Sector>,
+    /// `true`: not dissolved as of today; `false`: dissolved.
+    active: Option<bool>,
+    /// Accent- and case-insensitive text in the name or code: `thanh son` finds `Thanh Sơn`.
+    #[param(example = "thanh son")]
+    q: Option<String>,
+}
+
+/// Lists organisations, in creation order.
+#[utoipa::path(
+    tag = "organisations",
+    params(OrganisationQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of organisations", body = Page<Organisation>,
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("")]
+pub async fn list_organisations(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: ListQuery<OrganisationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let ListQuery { page, filters } = query;
+    if filters.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::bad_request("q", "must be at most 200 characters"));
+    }
+    let today = today();
+    let filter = model::OrganisationFilter {
+        parent_id: filters.parent_id,
+        under: filters.under,
+        kinds: filters.kind.as_deref().map(|k| comma_list("kind", k)).transpose()?,
+        sector: filters.sector,
+        active: filters.active,
+        q: filters.q,
+        scope: actor.scope(),
+        today,
+    };
+    let after = page.after::<Uuid>()?;
+    let mut conn = state.read().await?;
+    let rows = model::list(&mut conn, &filter, after, page.fetch()).await?;
+    let total = if page.count_exact {
+        Some(model::count(&mut conn, &filter).await?)
+    } else {
+        None
+    };
+    Ok(page
+        .finish(rows, |r| r.id, |r| Organisation::from_row(r, today), total)
+        .respond())
+}
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, organisation: Organisation) -> HttpResponse {
+    response
+        .insert_header((header::ETAG, etag(organisation.version)))
+        .json(organisation)
+}
+
+/// Reads one organisation.
+#[utoipa::path(
+    tag = "organisations",
+    params(("id" = Uuid, Path, description = "Organisation id"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag; 304 when it is still current")),
+    responses(
+        (status = 200, description = "The organisation", body = Organisation,
+            headers(("ETag" = String, description = "The current version, quoted"))),
+        (status = 304, description = "Not modified since the ETag given in If-None-Match"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/{id}")]
+pub async fn find_organisation(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    preconditions: Preconditions,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.read().await?;
+    let row = model::find_visible(&mut conn, *id, actor.scope())
+        .await?
+        .ok_or_else(|| ApiError::not_found(RESOURCE))?;
+    if preconditions.not_modified(row.version) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(row.version)))
+            .finish());
+    }
+    Ok(with_etag(HttpResponse::Ok(), Organisation::from_row(row, today())))
+}
+
+/// Lists the ancestors of an organisation: the root first, the parent last.
+#[utoipa::path(
+    tag = "organisations",
+    params(("id" = Uuid, Path, description = "Organisation id")),
+    responses(
+        (status = 200, description = "The ancestors, root first; `next_cursor` is always null", body = Page<Organisation>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/{id}/ancestors")]
+pub async fn list_organisation_ancestors(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.read().await?;
+    model::find_visible(&mut conn, *id, actor.scope())
+        .await?
+        .ok_or_else(|| ApiError::not_found(RESOURCE))?;
+    let today = today();
+    let items = model::ancestors(&mut conn, *id, actor.scope())
+        .await?
+        .into_iter()
+        .map(|r| Organisation::from_row(r, today))
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+        total: None,
+    }))
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+    let length = value.chars().count();
+    if value.trim().is_empty() || length > max {
+        errors.push(FieldError::new(field, format!("must be 1 to {max} characters, not blank")));
+    } else if field == "code" && value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        errors.push(FieldError::new(field, "must not contain spaces or control characters"));
+    }
+}
+
+fn check_optional_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {
+    if value.is_some_and(|v| v.chars().count() > max) {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+}
+
+/// Checks the values of an organisation that do not need the database.
+fn check_values(o: &OrganisationChanges) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    check_text(&mut errors, "code", &o.code, 32);
+    check_text(&mut errors, "name", &o.name, 200);
+    check_optional_text(&mut errors, "address", o.address.as_deref(), 500);
+    check_optional_text(&mut errors, "note", o.note.as_deref(), 4000);
+    if let (Some(established), Some(dissolved)) = (o.established_on, o.dissolved_on) {
+        if dissolved < established {
+            errors.push(FieldError::new("dissolved_on", "must not be before established_on"));
+        }
+    }
+    errors
+}
+
+/// Loads the parent a write names and checks that the kind fits under it. A parent the write chooses (`chosen`)
+/// must lie in the actor's scope; a parent the organisation already has is taken as it is.
+async fn placement(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    chosen: bool,
+    kind: OrganisationKind,
+    parent_id: Option<Uuid>,
+) -> Result<Option<OrganisationRow>, ApiError> {
+    let scope = if chosen { actor.scope() } else { None };
+    let parent = match parent_id {
+        None => {
+            if chosen {
+                actor.require_unscoped("only an admin may create or move a root organisation")?;
+            }
+            None
+        }
+        Some(id) => Some(
+            model::find_visible(conn, id, scope)
+                .await?
+                .ok_or_else(|| ApiError::invalid("parent_id", "no organisation with this id"))?,
+        ),
+    };
+    check_placement(kind, parent.as_ref().map(|p| p.kind)).map_err(|m| ApiError::invalid("parent_id", m))?;
+    Ok(parent)
+}
+
+/// Creates an organisation.
+#[utoipa::path(
+    tag = "organisations",
+    request_body(content = CreateOrganisation, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Organisation,
+            headers(("Location" = String, description = "URL of the new organisation"),
+                ("ETag" = String, description = "Its version, quoted"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("")]
+pub async fn create_organisation(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: ApiJson<CreateOrganisation>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require_writer()?;
+    let body = body.0;
+    let values = OrganisationChanges {
+        code: body.code,
+        name: body.name,
+        kind: body.kind,
+        sector: body.sector,
+        parent_id: body.parent_id,
+        established_on: body.established_on,
+        dissolved_on: body.dissolved_on,
+        address: body.address,
+        note: body.note,
+    };
+    let errors = check_values(&values);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut conn = state.write().await?;
+    let today = today();
+    let created = conn
+        .transaction(async move |conn| -> Result<_, ApiError> {
+                let parent = placement(conn, &actor, true, values.kind, values.parent_id).await?;
+                let id = Uuid::now_v7();
+                let label = path_label(id);
+                let path = match &parent {
+                    Some(p) => p.path.child(&label),
+                    None => TreePath(label),
+                };
+                let row = model::insert(
+                    conn,
+                    &NewOrganisation {
+                        id,
+                        code: values.code,
+                        name: values.name,
+                        kind: values.kind,
+                        sector: values.sector,
+                        parent_id: values.parent_id,
+                        path,
+                        established_on: values.established_on,
+                        dissolved_on: values.dissolved_on,
+                        address: values.address,
+                        note: values.note,
+                    },
+                )
+                .await?;
+                let view = Organisation::from_row(row, today);
+                audit::record(conn, &actor, Action::Create, RESOURCE, view.id, None, Some(&view)).await?;
+                Ok(view)
+            })
+        .await?;
+    let location = format!("/api/v1/organisations/{}", created.id);
+    Ok(with_etag(
+        HttpResponse::Created().insert_header((header::LOCATION, location)).take(),
+        created,
+    ))
+}
+
+/// Applies a merge patch to the stored values; `null` on a required field is an error.
+fn apply_patch(row: &OrganisationRow, patch: UpdateOrganisation) -> Result<OrganisationChanges, ApiError> {
+    let mut errors = Vec::new();
+    let mut required = |field: &str, value: Option<Option<String>>, current: &str| match value {
+        None => current.to_owned(),
+        Some(Some(v)) => v,
+        Some(None) => {
+            errors.push(FieldError::new(field, "may not be null"));
+            current.to_owned()
+        }
+    };
+    let code = required("code", patch.code, &row.code);
+    let name = required("name", patch.name, &row.name);
+    let kind = match patch.kind {
+        None => row.kind,
+        Some(Some(k)) => k,
+        Some(None) => {
+            errors.push(FieldError::new("kind", "may not be null"));
+            row.kind
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(OrganisationChanges {
+        code,
+        name,
+        kind,
+        sector: patch.sector.unwrap_or(row.sector),
+        parent_id: patch.parent_id.unwrap_or(row.parent_id),
+        established_on: patch.established_on.unwrap_or(row.established_on),
+        dissolved_on: patch.dissolved_on.unwrap_or(row.dissolved_on),
+        address: patch.address.unwrap_or(row.address.clone()),
+        note: patch.note.unwrap_or(row.note.clone()),
+    })
+}
+
+fn unchanged(row: &OrganisationRow, c: &OrganisationChanges) -> bool {
+    row.code == c.code
+        && row.name == c.name
+        && row.kind == c.kind
+        && row.sector == c.sector
+        && row.parent_id == c.parent_id
+        && row.established_on == c.established_on
+        && row.dissolved_on == c.dissolved_on
+        && row.address == c.address
+        && row.note == c.note
+}
+
+/// Changes an organisation (JSON merge patch). Changing `parent_id` moves its whole subtree.
+#[utoipa::path(
+    tag = "organisations",
+    params(("id" = Uuid, Path, description = "Organisation id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when the organisation has changed since")),
+    request_body(content = UpdateOrganisation, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The changed organisation", body = Organisation,
+            headers(("ETag" = String, description = "The new version, quoted"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/{id}")]
+pub async fn update_organisation(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    preconditions: Preconditions,
+    body: ApiJson<UpdateOrganisation>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require_writer()?;
+    let id = *id;
+    let patch = body.0;
+    let moves = patch.parent_id.is_some();
+    let mut conn = state.write().await?;
+    let today = today();
+    let updated = conn
+        .transaction(async move |conn| -> Result<_, ApiError> {
+                if moves {
+                    model::lock_tree_shape(conn).await?;
+                }
+                let row = model::find_visible_for_update(conn, id, actor.scope())
+                    .await?
+                    .ok_or_else(|| ApiError::not_found(RESOURCE))?;
+                preconditions.check_if_match(row.version)?;
+                let changes = apply_patch(&row, patch)?;
+                let errors = check_values(&changes);
+                if !errors.is_empty() {
+                    return Err(ApiError::Validation(errors));
+                }
+                if unchanged(&row, &changes) {
+                    return Ok(Organisation::from_row(row, today));
+                }
+                let before = Organisation::from_row(row.clone(), today);
+                if changes.kind != row.kind || changes.parent_id != row.parent_id {
+                    let moved = changes.parent_id != row.parent_id;
+                    let parent = placement(conn, &actor, moved, changes.kind, changes.parent_id).await?;
+                    if changes.kind != row.kind {
+                        for child in model::child_kinds(conn, id).await? {
+                            check_placement(child, Some(changes.kind))
+                                .map_err(|m| ApiError::invalid("kind", format!("a child does not fit: {m}")))?;
+                        }
+                    }
+                    if moved {
+                        let new_path = match &parent {
+                            Some(p) if p.path.0 == row.path.0 || p.path.0.starts_with(&format!("{}.", row.path.0)) => {
+                                return Err(ApiError::invalid(
+                                    "parent_id",
+                                    "the new parent lies inside this organisation's subtree: that would make a cycle",
+                                ));
+                            }
+                            Some(p) => p.path.child(&path_label(id)),
+                            None => TreePath(path_label(id)),
+                        };
+                        model::move_subtree(conn, &row.path, &new_path).await?;
+                    }
+                }
+                let after = Organisation::from_row(model::update(conn, id, &changes).await?, today);
+                audit::record(conn, &actor, Action::Update, RESOURCE, id, Some(&before), Some(&after)).await?;
+                Ok(after)
+            })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), updated))
+}
+
+/// Deletes an organisation that nothing refers to any more.
+#[utoipa::path(
+    tag = "organisations",
+    params(("id" = Uuid, Path, description = "Organisation id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when the organisation has changed since")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/{id}")]
+pub async fn delete_organisation(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    preconditions: Preconditions,
+) -> Result<HttpResponse, ApiError> {
+    actor.require_writer()?;
+    let id = *id;
+    let mut conn = state.write().await?;
+    let today = today();
+    conn.transaction(async move |conn| -> Result<_, ApiError> {
+            let row = model::find_visible_for_update(conn, id, actor.scope())
+                .await?
+                .ok_or_else(|| ApiError::not_found(RESOURCE))?;
+            preconditions.check_if_match(row.version)?;
+            let children = model::child_count(conn, id).await?;
+            if children > 0 {
+                return Err(ApiError::conflict(format!(
+                    "the organisation still has {children} child organisation(s); move or delete them first"
+                )));
+            }
+            let before = Organisation::from_row(row, today);
+            model::delete(conn, id).await?;
+            audit::record(conn, &actor, Action::Delete, RESOURCE, id, Some(&before), None).await?;
+            Ok(())
+        })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the organisation routes.
+pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    config
+        .service(list_organisations)
+        .service(create_organisation)
+        .service(list_organisation_ancestors)
+        .service(find_organisation)
+        .service(update_organisation)
+        .service(delete_organisation);
+}
