@@ -83,9 +83,7 @@ async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<Htt
 
 /// The last guard of the error contract: any error response that is not yet a problem document (one made by
 /// actix itself or a middleware) is replaced by one with the same status.
-fn ensure_problem<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
+fn ensure_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let is_problem = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -127,6 +125,19 @@ fn ensure_problem<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, new).map_into_right_body(),
     ))
+}
+
+/// The reason a path parameter was refused, without actix's wording around it.
+fn path_message(error: &actix_web::error::PathError) -> String {
+    let actix_web::error::PathError::Deserialize(e) = error else {
+        return "is not valid".into();
+    };
+    let text = e.to_string();
+    if text.contains("UUID") {
+        "is not a valid UUID".into()
+    } else {
+        format!("is not valid: {text}")
+    }
 }
 
 fn cors(origins: &[String]) -> actix_cors::Cors {
@@ -177,10 +188,7 @@ pub fn app(
         .add((header::REFERRER_POLICY, "no-referrer"));
     app.app_data(state)
         .app_data(routes)
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|e, _| ApiError::bad_request("id", format!("is not a valid id: {e}")).into()),
-        )
+        .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::bad_request("id", path_message(&e)).into()))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc))
         .route(
             "/docs",

@@ -142,6 +142,9 @@ mod tests {
             changes(None, Some(value.clone())),
             json!({"before": null, "after": {"name": "A"}})
         );
-        assert_eq!(changes(Some(value), None), json!({"before": {"name": "A"}, "after": null}));
+        assert_eq!(
+            changes(Some(value), None),
+            json!({"before": {"name": "A"}, "after": null})
+        );
     }
 }

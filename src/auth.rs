@@ -238,9 +238,7 @@ impl FromRequest for Actor {
                             identity
                         }
                         None => {
-                            return unauthenticated(ApiError::Unauthorized(
-                                "the token is unknown or revoked".into(),
-                            ))
+                            return unauthenticated(ApiError::Unauthorized("the token is unknown or revoked".into()))
                         }
                     }
                 }

@@ -107,7 +107,9 @@ async fn token_create(options: &[&str]) -> anyhow::Result<()> {
     let role = role.ok_or_else(|| anyhow!("--role is required\n{USAGE}"))?;
     let mut conn = connect().await?;
     let (token, secret) = conn
-        .transaction(async move |conn| -> Result<_, ApiError> { tokens::issue(conn, CLI_ACTOR, &name, role, organisation).await })
+        .transaction(async move |conn| -> Result<_, ApiError> {
+            tokens::issue(conn, CLI_ACTOR, &name, role, organisation).await
+        })
         .await
         .map_err(plain)?;
     println!(
@@ -121,7 +123,10 @@ async fn token_create(options: &[&str]) -> anyhow::Result<()> {
 async fn token_list() -> anyhow::Result<()> {
     let mut conn = connect().await?;
     let mut after = None;
-    println!("{:<32} {:<7} {:<36} {:<25} revoked", "name", "role", "organisation", "created");
+    println!(
+        "{:<32} {:<7} {:<36} {:<25} revoked",
+        "name", "role", "organisation", "created"
+    );
     loop {
         let rows = model::list(&mut conn, after, 200).await?;
         for t in &rows {
@@ -147,7 +152,9 @@ async fn token_revoke(name: &str) -> anyhow::Result<()> {
     let mut conn = connect().await?;
     let name = name.to_owned();
     let token = conn
-        .transaction(async move |conn| -> Result<_, ApiError> { tokens::revoke(conn, CLI_ACTOR, TokenKey::Name(&name)).await })
+        .transaction(async move |conn| -> Result<_, ApiError> {
+            tokens::revoke(conn, CLI_ACTOR, TokenKey::Name(&name)).await
+        })
         .await
         .map_err(plain)?;
     println!(

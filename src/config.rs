@@ -116,7 +116,10 @@ mod tests {
         let err = with(&[("PARTYBASE_BIND", "localhost")]).unwrap_err();
         assert_eq!(err.name, "PARTYBASE_BIND");
         let err = with(&[("PARTYBASE_POOL_SIZE", "0")]).unwrap_err();
-        assert_eq!(err.to_string(), "PARTYBASE_POOL_SIZE: must be a whole number from 1 to 1000 (got \"0\")");
+        assert_eq!(
+            err.to_string(),
+            "PARTYBASE_POOL_SIZE: must be a whole number from 1 to 1000 (got \"0\")"
+        );
         let err = with(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(err.name, "DATABASE_URL");
     }

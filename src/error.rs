@@ -211,7 +211,7 @@ impl From<diesel::result::Error> for ApiError {
             Error::NotFound => ApiError::NotFound("not found".into()),
             Error::DatabaseError(Kind::ClosedConnection, _) => ApiError::Unavailable,
             Error::DatabaseError(Kind::UniqueViolation, info) => {
-                let field = constraint_field(info.constraint_name());
+                let field = unique_key_columns(info.details()).unwrap_or_else(|| "id".to_owned());
                 ApiError::conflict_on(&field, "is already taken")
             }
             Error::DatabaseError(Kind::ForeignKeyViolation, info) => {
@@ -236,13 +236,12 @@ fn is_connection_error(message: &str) -> bool {
         .any(|m| message.contains(m))
 }
 
-/// The field a unique constraint protects, from the `<table>_<field>_key` naming convention of the migrations.
-fn constraint_field(constraint: Option<&str>) -> String {
-    constraint
-        .and_then(|c| c.strip_suffix("_key"))
-        .and_then(|c| c.split_once('_'))
-        .map(|(_, field)| field.to_owned())
-        .unwrap_or_else(|| "id".to_owned())
+/// The columns of a violated unique key, from PostgreSQL's detail line `Key (code)=(TS) already exists.`; the
+/// value itself is never passed on.
+fn unique_key_columns(details: Option<&str>) -> Option<String> {
+    let rest = details?.strip_prefix("Key (")?;
+    let (columns, _) = rest.split_once(")=(")?;
+    Some(columns.to_owned())
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
@@ -257,10 +256,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unique_constraints_name_their_field() {
-        assert_eq!(constraint_field(Some("organisations_code_key")), "code");
-        assert_eq!(constraint_field(Some("members_card_number_key")), "card_number");
-        assert_eq!(constraint_field(None), "id");
+    fn unique_violations_name_their_columns() {
+        assert_eq!(
+            unique_key_columns(Some("Key (code)=(TS) already exists.")).as_deref(),
+            Some("code")
+        );
+        assert_eq!(
+            unique_key_columns(Some("Key (organisation_id, year)=(x, 2012) already exists.")).as_deref(),
+            Some("organisation_id, year")
+        );
+        assert_eq!(unique_key_columns(None), None);
     }
 
     #[test]

@@ -15,7 +15,15 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Fields every resource has that a client may never set. Naming them in a body gets "is read-only" rather than
 /// "unknown field", which tells the client what it did wrong.
-const READ_ONLY_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at", "active", "official_on", "status"];
+const READ_ONLY_FIELDS: &[&str] = &[
+    "id",
+    "version",
+    "created_at",
+    "updated_at",
+    "active",
+    "official_on",
+    "status",
+];
 
 /// A JSON request body (`application/json` or `application/merge-patch+json`), at most [`BODY_LIMIT`] bytes.
 /// A body that is not JSON answers 400; JSON that does not fit `T` answers 422 naming the field.
@@ -108,7 +116,11 @@ fn describe(path: &str, message: &str) -> FieldError {
             "is not a field of this resource"
         };
         // The path already ends at the unknown key.
-        let field = if path.ends_with(name.as_str()) { path.to_owned() } else { join(&name) };
+        let field = if path.ends_with(name.as_str()) {
+            path.to_owned()
+        } else {
+            join(&name)
+        };
         return FieldError::new(field, text);
     }
     if let Some(name) = named("missing field `") {

@@ -51,7 +51,9 @@ impl Modify for BearerScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("pb_ token")
-                    .description(Some("A token issued by `partybase token create` or `POST /api/v1/tokens`"))
+                    .description(Some(
+                        "A token issued by `partybase token create` or `POST /api/v1/tokens`",
+                    ))
                     .build(),
             ),
         );

@@ -144,7 +144,10 @@ pub enum CountMode {
 
 const PAGE_PARAMETERS: [&str; 3] = ["limit", "cursor", "count"];
 
-fn encode(pairs: &[(String, String)]) -> String {
+/// One query parameter.
+type Pair = (String, String);
+
+fn encode(pairs: &[Pair]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs.iter())
         .finish()
@@ -153,7 +156,7 @@ fn encode(pairs: &[(String, String)]) -> String {
 impl<F: DeserializeOwned> ListQuery<F> {
     /// Parses a request's path and query string.
     pub fn parse(path: &str, query: &str) -> Result<Self, ApiError> {
-        let (page_pairs, rest): (Vec<(String, String)>, Vec<(String, String)>) = form_urlencoded::parse(query.as_bytes())
+        let (page_pairs, rest): (Vec<Pair>, Vec<Pair>) = form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .partition(|(n, _)| PAGE_PARAMETERS.contains(&n.as_str()));
         let params: PageParams = parse_query(&encode(&page_pairs))?;

@@ -55,10 +55,7 @@ pub async fn issue(
     let name_ok = (1..=64).contains(&name.chars().count())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c));
     if !name_ok {
-        errors.push(FieldError::new(
-            "name",
-            "must be 1 to 64 letters, digits or - _ . : @",
-        ));
+        errors.push(FieldError::new("name", "must be 1 to 64 letters, digits or - _ . : @"));
     }
     match (role, organisation_id) {
         (Role::Admin, Some(_)) => errors.push(FieldError::new(
@@ -92,7 +89,17 @@ pub async fn issue(
     )
     .await?;
     let token = Token::from(row);
-    audit::record_as(conn, actor, request_id, Action::Create, RESOURCE, token.id, None, Some(&token)).await?;
+    audit::record_as(
+        conn,
+        actor,
+        request_id,
+        Action::Create,
+        RESOURCE,
+        token.id,
+        None,
+        Some(&token),
+    )
+    .await?;
     Ok((token, secret))
 }
 
@@ -110,6 +117,16 @@ pub async fn revoke(
     }
     let before = Token::from(row.clone());
     let after = Token::from(model::revoke(conn, row.id).await?);
-    audit::record_as(conn, actor, request_id, Action::Revoke, RESOURCE, after.id, Some(&before), Some(&after)).await?;
+    audit::record_as(
+        conn,
+        actor,
+        request_id,
+        Action::Revoke,
+        RESOURCE,
+        after.id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     Ok(after)
 }

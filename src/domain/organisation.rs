@@ -59,7 +59,10 @@ pub fn check_placement(child: OrganisationKind, parent: Option<OrganisationKind>
         None if child.may_be_root() => Ok(()),
         None => Err(format!("a {child} needs a parent ({})", names(allowed))),
         Some(p) if allowed.contains(&p) => Ok(()),
-        Some(p) => Err(format!("a {child} cannot sit under a {p}; it fits under {}", names(allowed))),
+        Some(p) => Err(format!(
+            "a {child} cannot sit under a {p}; it fits under {}",
+            names(allowed)
+        )),
     }
 }
 

@@ -85,10 +85,10 @@ type Condition = Box<dyn BoxableExpression<organisations::table, Pg, SqlType = B
 /// The condition "the organisation lies strictly under the organisation `root`", on the GiST path index.
 fn strictly_under(root: Uuid) -> Condition {
     Box::new(
-    sql::<Bool>("organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
-        .bind::<SqlUuid, _>(root)
-        .sql(") AND organisations.id <> ")
-        .bind::<SqlUuid, _>(root),
+        sql::<Bool>("organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
+            .bind::<SqlUuid, _>(root)
+            .sql(") AND organisations.id <> ")
+            .bind::<SqlUuid, _>(root),
     )
 }
 

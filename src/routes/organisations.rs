@@ -285,7 +285,10 @@ pub async fn list_organisation_ancestors(
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
     let length = value.chars().count();
     if value.trim().is_empty() || length > max {
-        errors.push(FieldError::new(field, format!("must be 1 to {max} characters, not blank")));
+        errors.push(FieldError::new(
+            field,
+            format!("must be 1 to {max} characters, not blank"),
+        ));
     } else if field == "code" && value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         errors.push(FieldError::new(field, "must not contain spaces or control characters"));
     }
@@ -386,38 +389,40 @@ pub async fn create_organisation(
     let today = today();
     let created = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
-                let parent = placement(conn, &actor, true, values.kind, values.parent_id).await?;
-                let id = Uuid::now_v7();
-                let label = path_label(id);
-                let path = match &parent {
-                    Some(p) => p.path.child(&label),
-                    None => TreePath(label),
-                };
-                let row = model::insert(
-                    conn,
-                    &NewOrganisation {
-                        id,
-                        code: values.code,
-                        name: values.name,
-                        kind: values.kind,
-                        sector: values.sector,
-                        parent_id: values.parent_id,
-                        path,
-                        established_on: values.established_on,
-                        dissolved_on: values.dissolved_on,
-                        address: values.address,
-                        note: values.note,
-                    },
-                )
-                .await?;
-                let view = Organisation::from_row(row, today);
-                audit::record(conn, &actor, Action::Create, RESOURCE, view.id, None, Some(&view)).await?;
-                Ok(view)
-            })
+            let parent = placement(conn, &actor, true, values.kind, values.parent_id).await?;
+            let id = Uuid::now_v7();
+            let label = path_label(id);
+            let path = match &parent {
+                Some(p) => p.path.child(&label),
+                None => TreePath(label),
+            };
+            let row = model::insert(
+                conn,
+                &NewOrganisation {
+                    id,
+                    code: values.code,
+                    name: values.name,
+                    kind: values.kind,
+                    sector: values.sector,
+                    parent_id: values.parent_id,
+                    path,
+                    established_on: values.established_on,
+                    dissolved_on: values.dissolved_on,
+                    address: values.address,
+                    note: values.note,
+                },
+            )
+            .await?;
+            let view = Organisation::from_row(row, today);
+            audit::record(conn, &actor, Action::Create, RESOURCE, view.id, None, Some(&view)).await?;
+            Ok(view)
+        })
         .await?;
     let location = format!("/api/v1/organisations/{}", created.id);
     Ok(with_etag(
-        HttpResponse::Created().insert_header((header::LOCATION, location)).take(),
+        HttpResponse::Created()
+            .insert_header((header::LOCATION, location))
+            .take(),
         created,
     ))
 }
@@ -510,49 +515,49 @@ pub async fn update_organisation(
     let today = today();
     let updated = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
-                if moves {
-                    model::lock_tree_shape(conn).await?;
+            if moves {
+                model::lock_tree_shape(conn).await?;
+            }
+            let row = model::find_visible_for_update(conn, id, actor.scope())
+                .await?
+                .ok_or_else(|| ApiError::not_found(RESOURCE))?;
+            preconditions.check_if_match(row.version)?;
+            let changes = apply_patch(&row, patch)?;
+            let errors = check_values(&changes);
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            if unchanged(&row, &changes) {
+                return Ok(Organisation::from_row(row, today));
+            }
+            let before = Organisation::from_row(row.clone(), today);
+            if changes.kind != row.kind || changes.parent_id != row.parent_id {
+                let moved = changes.parent_id != row.parent_id;
+                let parent = placement(conn, &actor, moved, changes.kind, changes.parent_id).await?;
+                if changes.kind != row.kind {
+                    for child in model::child_kinds(conn, id).await? {
+                        check_placement(child, Some(changes.kind))
+                            .map_err(|m| ApiError::invalid("kind", format!("a child does not fit: {m}")))?;
+                    }
                 }
-                let row = model::find_visible_for_update(conn, id, actor.scope())
-                    .await?
-                    .ok_or_else(|| ApiError::not_found(RESOURCE))?;
-                preconditions.check_if_match(row.version)?;
-                let changes = apply_patch(&row, patch)?;
-                let errors = check_values(&changes);
-                if !errors.is_empty() {
-                    return Err(ApiError::Validation(errors));
-                }
-                if unchanged(&row, &changes) {
-                    return Ok(Organisation::from_row(row, today));
-                }
-                let before = Organisation::from_row(row.clone(), today);
-                if changes.kind != row.kind || changes.parent_id != row.parent_id {
-                    let moved = changes.parent_id != row.parent_id;
-                    let parent = placement(conn, &actor, moved, changes.kind, changes.parent_id).await?;
-                    if changes.kind != row.kind {
-                        for child in model::child_kinds(conn, id).await? {
-                            check_placement(child, Some(changes.kind))
-                                .map_err(|m| ApiError::invalid("kind", format!("a child does not fit: {m}")))?;
+                if moved {
+                    let new_path = match &parent {
+                        Some(p) if p.path.0 == row.path.0 || p.path.0.starts_with(&format!("{}.", row.path.0)) => {
+                            return Err(ApiError::invalid(
+                                "parent_id",
+                                "the new parent lies inside this organisation's subtree: that would make a cycle",
+                            ));
                         }
-                    }
-                    if moved {
-                        let new_path = match &parent {
-                            Some(p) if p.path.0 == row.path.0 || p.path.0.starts_with(&format!("{}.", row.path.0)) => {
-                                return Err(ApiError::invalid(
-                                    "parent_id",
-                                    "the new parent lies inside this organisation's subtree: that would make a cycle",
-                                ));
-                            }
-                            Some(p) => p.path.child(&path_label(id)),
-                            None => TreePath(path_label(id)),
-                        };
-                        model::move_subtree(conn, &row.path, &new_path).await?;
-                    }
+                        Some(p) => p.path.child(&path_label(id)),
+                        None => TreePath(path_label(id)),
+                    };
+                    model::move_subtree(conn, &row.path, &new_path).await?;
                 }
-                let after = Organisation::from_row(model::update(conn, id, &changes).await?, today);
-                audit::record(conn, &actor, Action::Update, RESOURCE, id, Some(&before), Some(&after)).await?;
-                Ok(after)
-            })
+            }
+            let after = Organisation::from_row(model::update(conn, id, &changes).await?, today);
+            audit::record(conn, &actor, Action::Update, RESOURCE, id, Some(&before), Some(&after)).await?;
+            Ok(after)
+        })
         .await?;
     Ok(with_etag(HttpResponse::Ok(), updated))
 }
@@ -587,21 +592,21 @@ pub async fn delete_organisation(
     let mut conn = state.write().await?;
     let today = today();
     conn.transaction(async move |conn| -> Result<_, ApiError> {
-            let row = model::find_visible_for_update(conn, id, actor.scope())
-                .await?
-                .ok_or_else(|| ApiError::not_found(RESOURCE))?;
-            preconditions.check_if_match(row.version)?;
-            let children = model::child_count(conn, id).await?;
-            if children > 0 {
-                return Err(ApiError::conflict(format!(
-                    "the organisation still has {children} child organisation(s); move or delete them first"
-                )));
-            }
-            let before = Organisation::from_row(row, today);
-            model::delete(conn, id).await?;
-            audit::record(conn, &actor, Action::Delete, RESOURCE, id, Some(&before), None).await?;
-            Ok(())
-        })
+        let row = model::find_visible_for_update(conn, id, actor.scope())
+            .await?
+            .ok_or_else(|| ApiError::not_found(RESOURCE))?;
+        preconditions.check_if_match(row.version)?;
+        let children = model::child_count(conn, id).await?;
+        if children > 0 {
+            return Err(ApiError::conflict(format!(
+                "the organisation still has {children} child organisation(s); move or delete them first"
+            )));
+        }
+        let before = Organisation::from_row(row, today);
+        model::delete(conn, id).await?;
+        audit::record(conn, &actor, Action::Delete, RESOURCE, id, Some(&before), None).await?;
+        Ok(())
+    })
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }

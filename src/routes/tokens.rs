@@ -103,9 +103,9 @@ pub async fn create_token(
     let mut conn = state.write().await?;
     let (token, secret) = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
-                let who = (actor.identity.name.as_str(), actor.request_id.as_str());
-                tokens::issue(conn, who, &body.name, body.role, body.organisation_id).await
-            })
+            let who = (actor.identity.name.as_str(), actor.request_id.as_str());
+            tokens::issue(conn, who, &body.name, body.role, body.organisation_id).await
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/tokens/{}", token.id)))
@@ -139,9 +139,9 @@ pub async fn revoke_token(
     let mut conn = state.write().await?;
     let revoked = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
-                let who = (actor.identity.name.as_str(), actor.request_id.as_str());
-                tokens::revoke(conn, who, TokenKey::Id(id)).await
-            })
+            let who = (actor.identity.name.as_str(), actor.request_id.as_str());
+            tokens::revoke(conn, who, TokenKey::Id(id)).await
+        })
         .await?;
     state.tokens.forget(&revoked.name);
     Ok(HttpResponse::NoContent().finish())

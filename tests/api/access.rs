@@ -1,0 +1,340 @@
+//! The access matrix: every operation against no token, a bad token, a revoked token, a viewer, an editor inside
+//! and outside its subtree, and an admin; refused writes change nothing.
+
+use actix_web::http::Method;
+use serde_json::json;
+
+use crate::common::spawn_app;
+
+const ORGS: &str = "/api/v1/organisations";
+
+/// The callers of the matrix, in order.
+const CALLERS: [&str; 7] = ["none", "bad", "revoked", "viewer", "editor_in", "editor_out", "admin"];
+
+struct World {
+    /// Tokens by caller name (`none` has none).
+    tokens: Vec<(&'static str, Option<String>)>,
+    /// A district (the scope of the viewer and editor), a commune under it and a commune elsewhere.
+    district: String,
+    inside: String,
+    outside: String,
+}
+
+async fn world<S, B>(app: &crate::common::TestApp<S>) -> World
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let province = app.organisation("P", "superior_committee", None).await;
+    let district = app.organisation("D", "superior_committee", Some(&province)).await;
+    let other = app.organisation("O", "superior_committee", Some(&province)).await;
+    let inside = app.organisation("D-X", "base_committee", Some(&district)).await;
+    let outside = app.organisation("O-X", "base_committee", Some(&other)).await;
+    let viewer = app.token("viewer", "viewer", Some(&district)).await;
+    let editor = app.token("editor", "editor", Some(&district)).await;
+    let revoked = app.token("revoked", "admin", None).await;
+    let revoked_token = app.token_id("revoked").await;
+    assert_eq!(
+        app.delete(&format!("/api/v1/tokens/{revoked_token}"), &app.admin)
+            .await
+            .status,
+        204
+    );
+    World {
+        tokens: vec![
+            ("none", None),
+            ("bad", Some("pb_not-a-real-token".into())),
+            ("revoked", Some(revoked)),
+            ("viewer", Some(viewer)),
+            ("editor_in", Some(editor.clone())),
+            ("editor_out", Some(editor)),
+            ("admin", Some(app.admin.clone())),
+        ],
+        district,
+        inside,
+        outside,
+    }
+}
+
+impl World {
+    fn token(&self, caller: &str) -> Option<&str> {
+        self.tokens.iter().find(|(c, _)| *c == caller).unwrap().1.as_deref()
+    }
+
+    /// The organisation a caller acts on: outside the editor's subtree for `editor_out`, inside otherwise.
+    fn target(&self, caller: &str) -> &str {
+        if caller == "editor_out" {
+            &self.outside
+        } else {
+            &self.inside
+        }
+    }
+}
+
+fn check(caller: &str, operation: &str, reply: &crate::common::Reply, expected: u16) {
+    assert_eq!(
+        reply.status.as_u16(),
+        expected,
+        "{operation} by {caller}: expected {expected}, got {} {}",
+        reply.status,
+        reply.body
+    );
+    if expected >= 400 {
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json"),
+            "{operation} by {caller}"
+        );
+    }
+    if expected == 401 {
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    }
+}
+
+fn unauthenticated(caller: &str) -> Option<u16> {
+    matches!(caller, "none" | "bad" | "revoked").then_some(401)
+}
+
+#[actix_web::test]
+async fn reading_organisations() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    for caller in CALLERS {
+        let token = w.token(caller);
+        let target = w.target(caller);
+        let expected = unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { 200 });
+        let reply = app
+            .call(Method::GET, &format!("{ORGS}/{target}"), token, None, &[])
+            .await;
+        check(caller, "find", &reply, expected);
+        let reply = app
+            .call(Method::GET, &format!("{ORGS}/{target}/ancestors"), token, None, &[])
+            .await;
+        check(caller, "ancestors", &reply, expected);
+
+        let reply = app.call(Method::GET, ORGS, token, None, &[]).await;
+        check(caller, "list", &reply, unauthenticated(caller).unwrap_or(200));
+        if reply.status == 200 {
+            let codes: Vec<&str> = reply.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["code"].as_str().unwrap())
+                .collect();
+            let expected_codes = match caller {
+                "admin" => vec!["P", "D", "O", "D-X", "O-X"],
+                _ => vec!["D", "D-X"],
+            };
+            assert_eq!(codes, expected_codes, "{caller} sees only its subtree");
+        }
+    }
+    // Ancestors are cut at the edge of the caller's subtree.
+    let reply = app
+        .get(&format!("{ORGS}/{}/ancestors", w.inside), w.token("viewer").unwrap())
+        .await;
+    let codes: Vec<&str> = reply.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["D"]);
+    // An unscoped viewer sees everything.
+    let everywhere = app.token("viewer-all", "viewer", None).await;
+    let reply = app.get(&format!("{ORGS}/{}", w.outside), &everywhere).await;
+    reply.ok(200);
+}
+
+async fn snapshot<S, B>(app: &crate::common::TestApp<S>) -> i64
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    app.db
+        .count("SELECT coalesce(sum(version), 0)::bigint * 1000 + count(*) AS n FROM organisations")
+        .await
+}
+
+#[actix_web::test]
+async fn writing_organisations() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    for (i, caller) in CALLERS.into_iter().enumerate() {
+        let token = w.token(caller);
+        let target = w.target(caller).to_owned();
+        let writer_outcome = |allowed: u16| {
+            unauthenticated(caller).unwrap_or(match caller {
+                "viewer" => 403,
+                "editor_out" => 404,
+                _ => allowed,
+            })
+        };
+
+        // Create: under the target.
+        let before = snapshot(&app).await;
+        let body = json!({"code": format!("NEW-{i}"), "name": "Chi bộ mới", "kind": "cell", "parent_id": target});
+        let reply = app.call(Method::POST, ORGS, token, Some(&body), &[]).await;
+        let expected = match caller {
+            // The parent is not visible to an editor outside its subtree: it does not exist for it.
+            "editor_out" => unauthenticated(caller).unwrap_or(422),
+            _ => writer_outcome(201),
+        };
+        check(caller, "create", &reply, expected);
+        if expected != 201 {
+            assert_eq!(
+                snapshot(&app).await,
+                before,
+                "refused create by {caller} changed something"
+            );
+        }
+
+        // Update.
+        let before = snapshot(&app).await;
+        let body = json!({"note": format!("touched by {caller}")});
+        let reply = app
+            .call(Method::PATCH, &format!("{ORGS}/{target}"), token, Some(&body), &[])
+            .await;
+        let expected = writer_outcome(200);
+        check(caller, "update", &reply, expected);
+        if expected != 200 {
+            assert_eq!(
+                snapshot(&app).await,
+                before,
+                "refused update by {caller} changed something"
+            );
+        }
+
+        // Delete: a fresh leaf made by the admin for each caller.
+        let leaf = app.organisation(&format!("LEAF-{i}"), "cell", Some(&target)).await;
+        let before = snapshot(&app).await;
+        let reply = app
+            .call(Method::DELETE, &format!("{ORGS}/{leaf}"), token, None, &[])
+            .await;
+        let expected = writer_outcome(204);
+        check(caller, "delete", &reply, expected);
+        if expected != 204 {
+            assert_eq!(
+                snapshot(&app).await,
+                before,
+                "refused delete by {caller} changed something"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn editors_cannot_make_roots_or_move_things_out_of_their_subtree() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let editor = w.token("editor_in").unwrap();
+    let root = json!({"code": "ROOT2", "name": "X", "kind": "superior_committee"});
+    app.post(ORGS, editor, root).await.problem(403);
+    let move_out = json!({"parent_id": w.outside});
+    let inside_cell = app.organisation("D-X-1", "cell", Some(&w.inside)).await;
+    app.patch(&format!("{ORGS}/{inside_cell}"), editor, move_out)
+        .await
+        .problem_on(422, "parent_id");
+    // Renaming the scope's own organisation is fine; its parent stays as it is.
+    let reply = app
+        .patch(&format!("{ORGS}/{}", w.district), editor, json!({"name": "Huyện ủy D"}))
+        .await;
+    reply.ok(200);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM organisations WHERE code = 'ROOT2'")
+            .await,
+        0
+    );
+}
+
+#[actix_web::test]
+async fn tokens_and_audit_are_for_admins_only() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    for caller in CALLERS {
+        let token = w.token(caller);
+        let expected = |ok: u16| unauthenticated(caller).unwrap_or(if caller == "admin" { ok } else { 403 });
+        let reply = app.call(Method::GET, "/api/v1/tokens", token, None, &[]).await;
+        check(caller, "list tokens", &reply, expected(200));
+        let reply = app.call(Method::GET, "/api/v1/audit-events", token, None, &[]).await;
+        check(caller, "list audit events", &reply, expected(200));
+
+        let before = app.db.count("SELECT count(*) AS n FROM api_tokens").await;
+        let body = json!({"name": format!("made-by-{caller}"), "role": "viewer"});
+        let reply = app.call(Method::POST, "/api/v1/tokens", token, Some(&body), &[]).await;
+        check(caller, "create token", &reply, expected(201));
+        if caller != "admin" {
+            assert_eq!(app.db.count("SELECT count(*) AS n FROM api_tokens").await, before);
+        }
+
+        app.token(&format!("victim-{caller}"), "viewer", None).await;
+        let victim_id = app.token_id(&format!("victim-{caller}")).await;
+        let reply = app
+            .call(Method::DELETE, &format!("/api/v1/tokens/{victim_id}"), token, None, &[])
+            .await;
+        check(caller, "revoke token", &reply, expected(204));
+        let revoked = app
+            .db
+            .count(&format!(
+                "SELECT count(*) AS n FROM api_tokens WHERE id = '{victim_id}' AND revoked_at IS NOT NULL"
+            ))
+            .await;
+        assert_eq!(revoked, i64::from(caller == "admin"), "revoke by {caller}");
+    }
+}
+
+#[actix_web::test]
+async fn a_revoked_token_is_refused_at_once_on_the_revoking_instance() {
+    let app = spawn_app().await;
+    let token = app.token("short-lived", "viewer", None).await;
+    app.get(ORGS, &token).await.ok(200);
+    let id = app.token_id("short-lived").await;
+    assert_eq!(
+        app.delete(&format!("/api/v1/tokens/{id}"), &app.admin).await.status,
+        204
+    );
+    app.get(ORGS, &token).await.problem(401);
+}
+
+#[actix_web::test]
+async fn the_authorization_header_must_be_a_bearer_token() {
+    let app = spawn_app().await;
+    for value in ["Basic YWRtaW46YWRtaW4=", "Bearer", "Bearer ", &app.admin] {
+        let reply = app
+            .call(Method::GET, ORGS, None, None, &[("authorization", value)])
+            .await;
+        reply.problem(401);
+    }
+    let lower = format!("bearer {}", app.admin);
+    app.call(Method::GET, ORGS, None, None, &[("authorization", &lower)])
+        .await
+        .ok(200);
+}
+
+#[actix_web::test]
+async fn the_rate_limit_answers_429_with_retry_after() {
+    let app = crate::common::spawn_app_with(&[("PARTYBASE_RATE_LIMIT", "3")]).await;
+    for _ in 0..3 {
+        app.get(ORGS, &app.admin).await.ok(200);
+    }
+    let reply = app.get(ORGS, &app.admin).await;
+    reply.problem(429);
+    let wait: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait));
+    // Another token has its own allowance.
+    let other = app.db.issue_token("other", "viewer", None).await;
+    app.get(ORGS, &other).await.ok(200);
+    // Requests without a valid token are counted per address.
+    for _ in 0..3 {
+        app.get(ORGS, "pb_wrong").await.problem(401);
+    }
+    app.get(ORGS, "pb_wrong").await.problem(429);
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the whole app, in-process, against a real PostgreSQL database per test.
+
+mod access;
+mod audit;
+mod common;
+mod conventions;
+mod health;
+mod openapi;
+mod organisations;
+mod tokens;
