@@ -1,0 +1,21 @@
+# Build stage: compile the release binary. PostgreSQL is reached through a pure Rust driver, so no libpq.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+RUN cargo build --release --locked
+
+# Run stage: the binary alone, as an unprivileged user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 partybase
+COPY --from=build /src/target/release/partybase /usr/local/bin/partybase
+USER partybase
+ENV PARTYBASE_BIND=0.0.0.0:8080 \
+    RUST_LOG=info
+EXPOSE 8080
+ENTRYPOINT ["partybase"]
+CMD ["serve"]
