@@ -94,6 +94,11 @@ impl Actor {
         }
     }
 
+    /// Whether the sensitive member fields (national id, ethnicity, religion) may be shown to this actor.
+    pub fn sees_sensitive_fields(&self) -> bool {
+        matches!(self.identity.role, Role::Admin | Role::Editor)
+    }
+
     /// Refuses writes that only an actor without a scope may make.
     pub fn require_unscoped(&self, why: &str) -> Result<(), ApiError> {
         match self.scope() {
@@ -293,6 +298,13 @@ mod tests {
         assert!(actor(Role::Admin, None).require_admin().is_ok());
         assert!(actor(Role::Editor, org).require_unscoped("x").is_err());
         assert!(actor(Role::Admin, None).require_unscoped("x").is_ok());
+    }
+
+    #[test]
+    fn sensitive_fields_are_for_admins_and_editors() {
+        assert!(actor(Role::Admin, None).sees_sensitive_fields());
+        assert!(actor(Role::Editor, Some(Uuid::now_v7())).sees_sensitive_fields());
+        assert!(!actor(Role::Viewer, None).sees_sensitive_fields());
     }
 
     #[test]

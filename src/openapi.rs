@@ -16,6 +16,7 @@ use crate::error::{FieldError, Problem};
     ),
     tags(
         (name = "organisations", description = "The organisation tree"),
+        (name = "members", description = "Party members, their admission, lifecycle and history"),
         (name = "tokens", description = "API tokens (admin only)"),
         (name = "audit", description = "The audit trail of every change (admin only)"),
         (name = "health", description = "Liveness and readiness probes (no token needed)"),

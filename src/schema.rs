@@ -54,6 +54,72 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(api_tokens -> organisations (organisation_id));
+diesel::table! {
+    member_events (id) {
+        id -> Uuid,
+        member_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        #[sql_name = "on"]
+        on_date -> Date,
+        status_before -> Nullable<Text>,
+        status_after -> Text,
+        organisation_id -> Uuid,
+        to_organisation_id -> Nullable<Uuid>,
+        mode -> Nullable<Text>,
+        destination -> Nullable<Text>,
+        form -> Nullable<Text>,
+        note -> Nullable<Text>,
+        actor -> Text,
+        recorded_at -> Timestamptz,
+    }
+}
 
-diesel::allow_tables_to_appear_in_same_query!(api_tokens, audit_events, organisations,);
+diesel::table! {
+    members (id) {
+        id -> Uuid,
+        full_name -> Text,
+        gender -> Nullable<Text>,
+        birth_date -> Date,
+        organisation_id -> Uuid,
+        admitted_on -> Date,
+        official_on -> Nullable<Date>,
+        status -> Text,
+        card_number -> Nullable<Text>,
+        national_id -> Nullable<Text>,
+        ethnicity -> Nullable<Text>,
+        religion -> Nullable<Text>,
+        hometown -> Nullable<Text>,
+        education_level -> Nullable<Text>,
+        qualification -> Nullable<Text>,
+        political_theory -> Text,
+        note -> Nullable<Text>,
+        name_search -> Text,
+        sort_name -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organisation_member_counts (organisation_id, status) {
+        organisation_id -> Uuid,
+        status -> Text,
+        members -> Int4,
+    }
+}
+
+diesel::joinable!(api_tokens -> organisations (organisation_id));
+diesel::joinable!(member_events -> members (member_id));
+diesel::joinable!(members -> organisations (organisation_id));
+diesel::joinable!(organisation_member_counts -> organisations (organisation_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
+    audit_events,
+    member_events,
+    members,
+    organisation_member_counts,
+    organisations,
+);

@@ -1,5 +1,6 @@
 //! Domain vocabulary and rules, as plain types and functions with their own unit tests.
 
+pub mod member;
 pub mod organisation;
 
 /// Today's date in Vietnam (UTC+7), the calendar every date rule of the registry speaks of.
@@ -10,7 +11,7 @@ pub fn today() -> chrono::NaiveDate {
 /// Declares an enumeration that is a lower snake_case word in JSON and a `text` value in PostgreSQL.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
         #[diesel(sql_type = diesel::sql_types::Text)]
         #[serde(rename_all = "snake_case")]

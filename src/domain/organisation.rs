@@ -50,6 +50,11 @@ impl OrganisationKind {
     pub fn may_be_root(self) -> bool {
         self == OrganisationKind::SuperiorCommittee
     }
+
+    /// Whether members are registered directly in organisations of this kind.
+    pub fn holds_members(self) -> bool {
+        matches!(self, OrganisationKind::BaseCell | OrganisationKind::Cell)
+    }
 }
 
 /// Checks that an organisation of kind `child` may sit under `parent` (`None` for a root). The error says what fits.
@@ -124,6 +129,8 @@ mod tests {
             assert_eq!(kind.as_str().parse::<OrganisationKind>(), Ok(*kind));
         }
         assert!("district".parse::<OrganisationKind>().is_err());
+        assert!(BaseCell.holds_members() && Cell.holds_members());
+        assert!(!BaseCommittee.holds_members() && !PartialCommittee.holds_members());
     }
 
     #[test]

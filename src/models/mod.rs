@@ -1,5 +1,6 @@
 //! Database rows, write forms and queries, one module per table.
 
+pub mod member;
 pub mod organisation;
 pub mod token;
 mod tree_path;

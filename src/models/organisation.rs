@@ -294,3 +294,33 @@ pub async fn lock_tree_shape(conn: &mut AsyncPgConnection) -> QueryResult<()> {
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
     diesel::delete(organisations::table.find(id)).execute(conn).await
 }
+
+#[derive(QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    members: i64,
+}
+
+/// Members of an organisation and its whole subtree, by status, from the trigger-kept counts.
+pub async fn member_counts(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<StatusCount> = diesel::sql_query(
+        "SELECT c.status, sum(c.members)::bigint AS members \
+         FROM organisation_member_counts c JOIN organisations o ON o.id = c.organisation_id \
+         WHERE o.path <@ (SELECT r.path FROM organisations r WHERE r.id = $1) GROUP BY c.status",
+    )
+    .bind::<SqlUuid, _>(id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.members)).collect())
+}
+
+/// How many member records (current or past) name this organisation directly.
+pub async fn member_records(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<i64> {
+    crate::schema::members::table
+        .filter(crate::schema::members::organisation_id.eq(id))
+        .count()
+        .get_result(conn)
+        .await
+}

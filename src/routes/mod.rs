@@ -2,5 +2,6 @@
 
 pub mod audit_events;
 pub mod health;
+pub mod members;
 pub mod organisations;
 pub mod tokens;

@@ -1,5 +1,7 @@
 //! `/api/v1/organisations`: the organisation tree.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -10,6 +12,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Action};
 use crate::auth::Actor;
+use crate::domain::member::MemberStatus;
 use crate::domain::organisation::{check_placement, path_label, OrganisationKind, Sector};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
@@ -46,6 +49,11 @@ pub struct Organisation {
     #[schema(example = "Xã Tinh Nhuệ, huyện Thanh Sơn, Phú Thọ")]
     pub address: Option<String>,
     pub note: Option<String>,
+    /// Members of this organisation and every organisation below it, by status; only when one organisation is
+    /// read. Statuses with no member are absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!({"probationary": 12, "official": 230, "exempt": 4}))]
+    pub member_counts: Option<BTreeMap<MemberStatus, i64>>,
     /// 1 on creation, +1 on every change; the ETag is this number in quotes.
     #[schema(example = 1)]
     pub version: i32,
@@ -67,6 +75,7 @@ impl Organisation {
             dissolved_on: row.dissolved_on,
             address: row.address,
             note: row.note,
+            member_counts: None,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -242,7 +251,15 @@ pub async fn find_organisation(
             .insert_header((header::ETAG, etag(row.version)))
             .finish());
     }
-    Ok(with_etag(HttpResponse::Ok(), Organisation::from_row(row, today())))
+    let counts = model::member_counts(&mut conn, row.id)
+        .await?
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .filter_map(|(status, n)| status.parse::<MemberStatus>().ok().map(|s| (s, n)))
+        .collect();
+    let mut organisation = Organisation::from_row(row, today());
+    organisation.member_counts = Some(counts);
+    Ok(with_etag(HttpResponse::Ok(), organisation))
 }
 
 /// Lists the ancestors of an organisation: the root first, the parent last.
@@ -535,6 +552,12 @@ pub async fn update_organisation(
                 let moved = changes.parent_id != row.parent_id;
                 let parent = placement(conn, &actor, moved, changes.kind, changes.parent_id).await?;
                 if changes.kind != row.kind {
+                    if !changes.kind.holds_members() && model::member_records(conn, id).await? > 0 {
+                        return Err(ApiError::invalid(
+                            "kind",
+                            "the organisation has members, and members belong to a base_cell or a cell",
+                        ));
+                    }
                     for child in model::child_kinds(conn, id).await? {
                         check_placement(child, Some(changes.kind))
                             .map_err(|m| ApiError::invalid("kind", format!("a child does not fit: {m}")))?;
@@ -600,6 +623,12 @@ pub async fn delete_organisation(
         if children > 0 {
             return Err(ApiError::conflict(format!(
                 "the organisation still has {children} child organisation(s); move or delete them first"
+            )));
+        }
+        let members = model::member_records(conn, id).await?;
+        if members > 0 {
+            return Err(ApiError::conflict(format!(
+                "the organisation has {members} member record(s); transfer them or delete the records first"
             )));
         }
         let before = Organisation::from_row(row, today);

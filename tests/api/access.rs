@@ -338,3 +338,197 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     }
     app.get(ORGS, "pb_wrong").await.problem(429);
 }
+
+/// A member inside the viewer's and editor's subtree and one outside it, in cells made for the purpose.
+async fn members_world<S, B>(app: &crate::common::TestApp<S>, w: &World) -> (String, String)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let cell_in = app.organisation("D-X-C", "cell", Some(&w.inside)).await;
+    let cell_out = app.organisation("O-X-C", "cell", Some(&w.outside)).await;
+    let mut ids = Vec::new();
+    for (name, cell) in [("Nguyễn Văn Trong", &cell_in), ("Nguyễn Văn Ngoài", &cell_out)] {
+        let body = json!({"full_name": name, "birth_date": "1980-01-01", "organisation_id": cell,
+                          "admitted_on": "2010-01-01", "national_id": "001080000001"});
+        let body = if cell == &cell_out {
+            let mut b = body;
+            b["national_id"] = json!("001080000002");
+            b
+        } else {
+            body
+        };
+        let reply = app.post("/api/v1/members", &app.admin, body).await;
+        ids.push(reply.ok(201)["id"].as_str().unwrap().to_owned());
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
+async fn member_snapshot<S, B>(app: &crate::common::TestApp<S>) -> i64
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    app.db
+        .count(
+            "SELECT (SELECT coalesce(sum(version), 0) FROM members)::bigint * 1000 \
+             + (SELECT count(*) FROM members) * 100 + (SELECT count(*) FROM member_events) AS n",
+        )
+        .await
+}
+
+#[actix_web::test]
+async fn reading_members() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (inside, outside) = members_world(&app, &w).await;
+    for caller in CALLERS {
+        let token = w.token(caller);
+        let target = if caller == "editor_out" { &outside } else { &inside };
+        let expected = unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { 200 });
+        let reply = app
+            .call(Method::GET, &format!("/api/v1/members/{target}"), token, None, &[])
+            .await;
+        check(caller, "find member", &reply, expected);
+        if reply.status == 200 {
+            assert_eq!(reply.body.get("national_id").is_some(), caller != "viewer", "{caller}");
+        }
+        let reply = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/members/{target}/events"),
+                token,
+                None,
+                &[],
+            )
+            .await;
+        check(caller, "member events", &reply, expected);
+        let reply = app.call(Method::GET, "/api/v1/members", token, None, &[]).await;
+        check(caller, "list members", &reply, unauthenticated(caller).unwrap_or(200));
+        if reply.status == 200 {
+            let count = reply.body["items"].as_array().unwrap().len();
+            assert_eq!(
+                count,
+                if caller == "admin" { 2 } else { 1 },
+                "{caller} sees only its subtree"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn writing_members() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (inside, outside) = members_world(&app, &w).await;
+    let cell_in = app.organisation("D-X-C2", "cell", Some(&w.inside)).await;
+    let cell_out = app.organisation("O-X-C2", "cell", Some(&w.outside)).await;
+    for (i, caller) in CALLERS.into_iter().enumerate() {
+        let token = w.token(caller);
+        let (member, cell) = if caller == "editor_out" {
+            (&outside, &cell_out)
+        } else {
+            (&inside, &cell_in)
+        };
+        let writer = |allowed: u16| {
+            unauthenticated(caller).unwrap_or(match caller {
+                "viewer" => 403,
+                "editor_out" => 404,
+                _ => allowed,
+            })
+        };
+
+        let before = member_snapshot(&app).await;
+        let body = json!({"full_name": format!("Người mới {i}"), "birth_date": "1990-01-01",
+                          "organisation_id": cell, "admitted_on": "2015-01-01"});
+        let reply = app.call(Method::POST, "/api/v1/members", token, Some(&body), &[]).await;
+        let expected = if caller == "editor_out" { 422 } else { writer(201) };
+        check(caller, "admit", &reply, expected);
+        if expected != 201 {
+            assert_eq!(
+                member_snapshot(&app).await,
+                before,
+                "refused admission by {caller} changed something"
+            );
+        }
+
+        let before = member_snapshot(&app).await;
+        let body = json!({"note": format!("by {caller}")});
+        let reply = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/members/{member}"),
+                token,
+                Some(&body),
+                &[],
+            )
+            .await;
+        check(caller, "update member", &reply, writer(200));
+        if writer(200) != 200 {
+            assert_eq!(
+                member_snapshot(&app).await,
+                before,
+                "refused update by {caller} changed something"
+            );
+        }
+
+        let before = member_snapshot(&app).await;
+        let body = json!({"type": "disciplined", "on": "2012-01-01", "form": "reprimand"});
+        let reply = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/members/{member}/events"),
+                token,
+                Some(&body),
+                &[],
+            )
+            .await;
+        check(caller, "member event", &reply, writer(200));
+        if writer(200) != 200 {
+            assert_eq!(
+                member_snapshot(&app).await,
+                before,
+                "refused event by {caller} changed something"
+            );
+        }
+
+        let doomed = app
+            .post(
+                "/api/v1/members",
+                &app.admin,
+                json!({"full_name": format!("Nhập nhầm {i}"), "birth_date": "1990-01-01",
+                       "organisation_id": cell, "admitted_on": "2015-01-01"}),
+            )
+            .await
+            .ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let before = member_snapshot(&app).await;
+        let reply = app
+            .call(Method::DELETE, &format!("/api/v1/members/{doomed}"), token, None, &[])
+            .await;
+        check(caller, "delete member", &reply, writer(204));
+        if writer(204) != 204 {
+            assert_eq!(
+                member_snapshot(&app).await,
+                before,
+                "refused delete by {caller} changed something"
+            );
+        }
+    }
+    // An editor cannot transfer a member out of its subtree: the receiving cell is not visible to it.
+    let editor = w.token("editor_in").unwrap();
+    let body = json!({"type": "transferred", "on": "2013-01-01", "to_organisation_id": cell_out, "mode": "permanent"});
+    app.post(&format!("/api/v1/members/{inside}/events"), editor, body)
+        .await
+        .problem_on(422, "to_organisation_id");
+}

@@ -5,6 +5,7 @@ mod audit;
 mod common;
 mod conventions;
 mod health;
+mod members;
 mod openapi;
 mod organisations;
 mod tokens;

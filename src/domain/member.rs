@@ -1,0 +1,456 @@
+//! Members: their vocabulary and the lifecycle rules (which event each status allows, and what it changes).
+
+use chrono::{Months, NaiveDate};
+use uuid::Uuid;
+
+use super::text_enum;
+use crate::error::FieldError;
+
+text_enum! {
+    #[schema(example = "female")]
+    Gender {
+        Male => "male",
+        Female => "female",
+    }
+}
+
+text_enum! {
+    /// Where a member stands. `probationary`, `official` and `exempt` are current members; the others have left.
+    #[schema(example = "official")]
+    MemberStatus {
+        Probationary => "probationary",
+        Official => "official",
+        /// Exempt from party activities (elderly or ill, on request).
+        Exempt => "exempt",
+        TransferredOut => "transferred_out",
+        Expelled => "expelled",
+        Removed => "removed",
+        Deceased => "deceased",
+    }
+}
+
+text_enum! {
+    /// Level of political theory training.
+    #[schema(example = "intermediate")]
+    PoliticalTheory {
+        None => "none",
+        Elementary => "elementary",
+        Intermediate => "intermediate",
+        Advanced => "advanced",
+    }
+}
+
+text_enum! {
+    /// What happened to a member. `admitted` is the first entry of every history and is recorded by `POST /members`.
+    #[schema(example = "recognised_official")]
+    EventType {
+        Admitted => "admitted",
+        /// Probationary to official, 12 months or more after admission. Sets `official_on`.
+        RecognisedOfficial => "recognised_official",
+        /// Official to exempt.
+        Exempted => "exempted",
+        /// Exempt back to official.
+        ExemptionEnded => "exemption_ended",
+        /// To another `base_cell` or `cell` in the system (`to_organisation_id`, `mode`).
+        Transferred => "transferred",
+        /// Out of the system (`destination`).
+        TransferredOut => "transferred_out",
+        /// A discipline (`form`); the status stays.
+        Disciplined => "disciplined",
+        Expelled => "expelled",
+        /// Removed from the rolls.
+        Removed => "removed",
+        Deceased => "deceased",
+    }
+}
+
+text_enum! {
+    #[schema(example = "permanent")]
+    TransferMode {
+        Permanent => "permanent",
+        Temporary => "temporary",
+    }
+}
+
+text_enum! {
+    #[schema(example = "reprimand")]
+    DisciplineForm {
+        Reprimand => "reprimand",
+        Warning => "warning",
+        RemovalFromPost => "removal_from_post",
+    }
+}
+
+impl MemberStatus {
+    /// Whether the member still belongs to the party organisation.
+    pub fn is_current(self) -> bool {
+        matches!(
+            self,
+            MemberStatus::Probationary | MemberStatus::Official | MemberStatus::Exempt
+        )
+    }
+}
+
+/// The youngest age at admission.
+pub const MIN_ADMISSION_AGE_YEARS: u32 = 18;
+/// Months of probation before recognition as an official member.
+pub const PROBATION_MONTHS: u32 = 12;
+
+/// Checks a member's dates: born before admission by at least 18 years, nothing in the future.
+pub fn check_dates(birth_date: NaiveDate, admitted_on: NaiveDate, today: NaiveDate) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if birth_date > today {
+        errors.push(FieldError::new("birth_date", "must not be in the future"));
+    }
+    if birth_date < NaiveDate::from_ymd_opt(1890, 1, 1).expect("a valid date") {
+        errors.push(FieldError::new("birth_date", "must be after 1890"));
+    }
+    if admitted_on > today {
+        errors.push(FieldError::new("admitted_on", "must not be in the future"));
+    }
+    let adult_on = birth_date.checked_add_months(Months::new(12 * MIN_ADMISSION_AGE_YEARS));
+    if adult_on.is_none_or(|adult| admitted_on < adult) {
+        errors.push(FieldError::new(
+            "admitted_on",
+            format!("the member must be at least {MIN_ADMISSION_AGE_YEARS} years old at admission"),
+        ));
+    }
+    errors
+}
+
+/// A lifecycle event as a client sends it.
+#[derive(Debug, Clone)]
+pub struct EventInput {
+    pub kind: EventType,
+    pub on: NaiveDate,
+    pub to_organisation_id: Option<Uuid>,
+    pub mode: Option<TransferMode>,
+    pub destination: Option<String>,
+    pub form: Option<DisciplineForm>,
+}
+
+/// What the registry knows of a member when an event arrives.
+#[derive(Debug, Clone)]
+pub struct MemberState {
+    pub status: MemberStatus,
+    pub admitted_on: NaiveDate,
+    pub organisation_id: Uuid,
+    /// The date of the latest history entry; an event may not predate it.
+    pub last_event_on: NaiveDate,
+}
+
+/// What an accepted event changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub status: MemberStatus,
+    /// Set by `recognised_official`.
+    pub official_on: Option<NaiveDate>,
+    /// Set by `transferred`.
+    pub organisation_id: Option<Uuid>,
+}
+
+/// Why an event is refused: the member's state does not allow it (409), or its values are wrong (422).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    State(String),
+    Invalid(Vec<FieldError>),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Refusal {
+    Refusal::Invalid(vec![FieldError::new(field, message)])
+}
+
+/// Checks which arguments the event type takes: the ones it needs present, the others absent.
+fn check_arguments(e: &EventInput) -> Result<(), Refusal> {
+    let needs: &[&str] = match e.kind {
+        EventType::Transferred => &["to_organisation_id", "mode"],
+        EventType::TransferredOut => &["destination"],
+        EventType::Disciplined => &["form"],
+        _ => &[],
+    };
+    let given = [
+        ("to_organisation_id", e.to_organisation_id.is_some()),
+        ("mode", e.mode.is_some()),
+        (
+            "destination",
+            e.destination.as_deref().is_some_and(|d| !d.trim().is_empty()),
+        ),
+        ("form", e.form.is_some()),
+    ];
+    let mut errors = Vec::new();
+    for (field, present) in given {
+        match (needs.contains(&field), present) {
+            (true, false) => errors.push(FieldError::new(field, format!("is required for {}", e.kind))),
+            (false, true) => errors.push(FieldError::new(field, format!("does not apply to {}", e.kind))),
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid(errors))
+    }
+}
+
+/// Decides whether `event` may happen to a member in `state`, and what it changes.
+pub fn apply_event(state: &MemberState, e: &EventInput, today: NaiveDate) -> Result<Transition, Refusal> {
+    use EventType as E;
+    use MemberStatus as S;
+    if e.kind == E::Admitted {
+        return Err(invalid("type", "an admission is recorded by creating the member"));
+    }
+    check_arguments(e)?;
+    if e.on > today {
+        return Err(invalid("on", "must not be in the future"));
+    }
+    if e.on < state.last_event_on {
+        return Err(invalid(
+            "on",
+            format!(
+                "must not be before the member's latest history entry ({})",
+                state.last_event_on
+            ),
+        ));
+    }
+    if !state.status.is_current() {
+        return Err(Refusal::State(format!(
+            "the member is {}: membership has ended and no event can follow",
+            state.status
+        )));
+    }
+    let stay = |status| Transition {
+        status,
+        official_on: None,
+        organisation_id: None,
+    };
+    let from = |allowed: &[MemberStatus], to: MemberStatus| {
+        if allowed.contains(&state.status) {
+            Ok(stay(to))
+        } else {
+            Err(Refusal::State(format!(
+                "{} needs a member who is {}, not {}",
+                e.kind,
+                allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or "),
+                state.status
+            )))
+        }
+    };
+    match e.kind {
+        E::Admitted => unreachable!("refused above"),
+        E::RecognisedOfficial => {
+            let mut transition = from(&[S::Probationary], S::Official)?;
+            let earliest = state
+                .admitted_on
+                .checked_add_months(Months::new(PROBATION_MONTHS))
+                .unwrap_or(NaiveDate::MAX);
+            if e.on < earliest {
+                return Err(invalid(
+                    "on",
+                    format!(
+                        "recognition comes {PROBATION_MONTHS} months after admission, on {earliest} at the earliest"
+                    ),
+                ));
+            }
+            transition.official_on = Some(e.on);
+            Ok(transition)
+        }
+        E::Exempted => from(&[S::Official], S::Exempt),
+        E::ExemptionEnded => from(&[S::Exempt], S::Official),
+        E::Transferred => {
+            if e.to_organisation_id == Some(state.organisation_id) {
+                return Err(invalid("to_organisation_id", "is the member's organisation already"));
+            }
+            Ok(Transition {
+                organisation_id: e.to_organisation_id,
+                ..stay(state.status)
+            })
+        }
+        E::TransferredOut => Ok(stay(S::TransferredOut)),
+        E::Disciplined => {
+            if state.status == S::Probationary && e.form == Some(DisciplineForm::RemovalFromPost) {
+                return Err(Refusal::State(
+                    "a probationary member may only be disciplined with reprimand or warning".into(),
+                ));
+            }
+            Ok(stay(state.status))
+        }
+        E::Expelled => Ok(stay(S::Expelled)),
+        E::Removed => Ok(stay(S::Removed)),
+        E::Deceased => Ok(stay(S::Deceased)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn state(status: MemberStatus) -> MemberState {
+        MemberState {
+            status,
+            admitted_on: day("2020-03-15"),
+            organisation_id: Uuid::from_u128(1),
+            last_event_on: day("2020-03-15"),
+        }
+    }
+
+    fn event(kind: EventType, on: &str) -> EventInput {
+        EventInput {
+            kind,
+            on: day(on),
+            to_organisation_id: None,
+            mode: None,
+            destination: None,
+            form: None,
+        }
+    }
+
+    const TODAY: &str = "2026-11-27";
+
+    fn outcome(status: MemberStatus, e: &EventInput) -> Result<Transition, Refusal> {
+        apply_event(&state(status), e, day(TODAY))
+    }
+
+    #[test]
+    fn admission_needs_an_adult_and_no_future_dates() {
+        let today = day(TODAY);
+        assert!(check_dates(day("2000-03-15"), day("2018-03-15"), today).is_empty());
+        let young = check_dates(day("2000-03-16"), day("2018-03-15"), today);
+        assert_eq!(young[0].field, "admitted_on");
+        let future = check_dates(day("2000-01-01"), day("2027-01-01"), today);
+        assert!(future.iter().any(|e| e.message.contains("future")));
+        assert!(check_dates(day("2030-01-01"), day("2050-01-01"), today)
+            .iter()
+            .any(|e| e.field == "birth_date"));
+    }
+
+    #[test]
+    fn recognition_only_from_probationary_after_twelve_months() {
+        let early = outcome(
+            MemberStatus::Probationary,
+            &event(EventType::RecognisedOfficial, "2021-03-14"),
+        );
+        assert!(matches!(early, Err(Refusal::Invalid(ref e)) if e[0].field == "on"));
+        let due = outcome(
+            MemberStatus::Probationary,
+            &event(EventType::RecognisedOfficial, "2021-03-15"),
+        )
+        .unwrap();
+        assert_eq!(due.status, MemberStatus::Official);
+        assert_eq!(due.official_on, Some(day("2021-03-15")));
+        for status in [MemberStatus::Official, MemberStatus::Exempt] {
+            let refused = outcome(status, &event(EventType::RecognisedOfficial, "2022-01-01"));
+            assert!(matches!(refused, Err(Refusal::State(_))), "{status}");
+        }
+    }
+
+    #[test]
+    fn exemption_goes_from_official_and_back() {
+        let e = outcome(MemberStatus::Official, &event(EventType::Exempted, "2022-01-01")).unwrap();
+        assert_eq!(e.status, MemberStatus::Exempt);
+        assert!(matches!(
+            outcome(MemberStatus::Probationary, &event(EventType::Exempted, "2022-01-01")),
+            Err(Refusal::State(_))
+        ));
+        let back = outcome(MemberStatus::Exempt, &event(EventType::ExemptionEnded, "2022-01-01")).unwrap();
+        assert_eq!(back.status, MemberStatus::Official);
+        assert!(matches!(
+            outcome(MemberStatus::Official, &event(EventType::ExemptionEnded, "2022-01-01")),
+            Err(Refusal::State(_))
+        ));
+    }
+
+    #[test]
+    fn a_transfer_needs_a_new_organisation_and_a_mode() {
+        let mut e = event(EventType::Transferred, "2022-01-01");
+        let missing = outcome(MemberStatus::Official, &e);
+        assert!(matches!(missing, Err(Refusal::Invalid(ref errors)) if errors.len() == 2));
+        e.to_organisation_id = Some(Uuid::from_u128(2));
+        e.mode = Some(TransferMode::Temporary);
+        let moved = outcome(MemberStatus::Exempt, &e).unwrap();
+        assert_eq!(moved.organisation_id, Some(Uuid::from_u128(2)));
+        assert_eq!(moved.status, MemberStatus::Exempt);
+        e.to_organisation_id = Some(Uuid::from_u128(1));
+        assert!(matches!(outcome(MemberStatus::Official, &e), Err(Refusal::Invalid(_))));
+    }
+
+    #[test]
+    fn arguments_of_other_event_types_are_refused() {
+        let mut e = event(EventType::Deceased, "2022-01-01");
+        e.form = Some(DisciplineForm::Warning);
+        assert!(matches!(
+            outcome(MemberStatus::Official, &e),
+            Err(Refusal::Invalid(ref errors)) if errors[0].field == "form"
+        ));
+        let mut out = event(EventType::TransferredOut, "2022-01-01");
+        out.destination = Some("  ".into());
+        assert!(matches!(
+            outcome(MemberStatus::Official, &out),
+            Err(Refusal::Invalid(_))
+        ));
+        out.destination = Some("Đảng bộ tỉnh Yên Bái".into());
+        assert_eq!(
+            outcome(MemberStatus::Official, &out).unwrap().status,
+            MemberStatus::TransferredOut
+        );
+    }
+
+    #[test]
+    fn a_probationary_member_is_only_reprimanded_or_warned() {
+        let mut e = event(EventType::Disciplined, "2022-01-01");
+        for form in [DisciplineForm::Reprimand, DisciplineForm::Warning] {
+            e.form = Some(form);
+            assert_eq!(
+                outcome(MemberStatus::Probationary, &e).unwrap().status,
+                MemberStatus::Probationary
+            );
+        }
+        e.form = Some(DisciplineForm::RemovalFromPost);
+        assert!(matches!(
+            outcome(MemberStatus::Probationary, &e),
+            Err(Refusal::State(_))
+        ));
+        assert_eq!(
+            outcome(MemberStatus::Official, &e).unwrap().status,
+            MemberStatus::Official
+        );
+    }
+
+    #[test]
+    fn ending_events_end_membership_for_good() {
+        for (kind, status) in [
+            (EventType::Expelled, MemberStatus::Expelled),
+            (EventType::Removed, MemberStatus::Removed),
+            (EventType::Deceased, MemberStatus::Deceased),
+        ] {
+            assert_eq!(
+                outcome(MemberStatus::Probationary, &event(kind, "2022-01-01"))
+                    .unwrap()
+                    .status,
+                status
+            );
+            assert!(!status.is_current());
+            for next in [EventType::Deceased, EventType::RecognisedOfficial, EventType::Removed] {
+                assert!(matches!(
+                    outcome(status, &event(next, "2023-01-01")),
+                    Err(Refusal::State(_))
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn events_keep_the_history_in_order_and_never_in_the_future() {
+        let mut s = state(MemberStatus::Official);
+        s.last_event_on = day("2023-05-01");
+        let before = apply_event(&s, &event(EventType::Exempted, "2023-04-30"), day(TODAY));
+        assert!(matches!(before, Err(Refusal::Invalid(ref e)) if e[0].field == "on"));
+        let future = outcome(MemberStatus::Official, &event(EventType::Exempted, "2026-11-28"));
+        assert!(matches!(future, Err(Refusal::Invalid(ref e)) if e[0].field == "on"));
+        let admitted = outcome(MemberStatus::Official, &event(EventType::Admitted, "2022-01-01"));
+        assert!(matches!(admitted, Err(Refusal::Invalid(ref e)) if e[0].field == "type"));
+    }
+}
