@@ -47,6 +47,18 @@ impl PageRequest {
         self.limit + 1
     }
 
+    /// The answer of a list that cannot match anything (its subtree filter names no organisation).
+    pub fn empty<T>(&self) -> PageResponse<T> {
+        PageResponse {
+            page: Page {
+                items: Vec::new(),
+                next_cursor: None,
+                total: self.count_exact.then_some(0),
+            },
+            next_link: None,
+        }
+    }
+
     /// Builds the page from `fetch()` rows, with the cursor of the last item kept.
     pub fn finish<R, T, K: Serialize>(
         &self,

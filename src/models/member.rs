@@ -9,8 +9,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::escape_like;
+use super::{escape_like, TreePath};
 use crate::domain::member::{DisciplineForm, EventType, Gender, MemberStatus, PoliticalTheory, TransferMode};
+use crate::schema::sql_types::Ltree;
 use crate::schema::{member_events, members};
 
 /// A stored member.
@@ -135,16 +136,16 @@ impl MemberCursor {
 #[derive(Debug, Default)]
 pub struct MemberFilter {
     pub organisation_id: Option<Uuid>,
-    /// Members of this organisation and of every organisation below it.
-    pub under: Option<Uuid>,
+    /// Members of the organisation with this path and of every organisation below it.
+    pub under: Option<TreePath>,
     pub statuses: Option<Vec<MemberStatus>>,
     pub political_theory: Option<PoliticalTheory>,
     pub admitted_from: Option<NaiveDate>,
     pub admitted_to: Option<NaiveDate>,
     /// Part of the name (accent- and case-insensitive), or an exact card number.
     pub q: Option<String>,
-    /// The caller's subtree; `None` for everything.
-    pub scope: Option<Uuid>,
+    /// The path of the caller's subtree; `None` for everything.
+    pub scope: Option<TreePath>,
 }
 
 type Condition = Box<dyn BoxableExpression<members::table, Pg, SqlType = Bool>>;
@@ -169,13 +170,26 @@ fn scoped(scope: Option<Uuid>) -> members::BoxedQuery<'static, Pg> {
     }
 }
 
+/// Members whose organisation lies in the subtree with root path `root`; the path is bound as a value so that
+/// the planner sizes the subtree from it.
+fn in_subtree_path(root: &TreePath) -> Condition {
+    Box::new(
+        sql::<Bool>("members.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ ")
+            .bind::<Ltree, _>(root.clone())
+            .sql(")"),
+    )
+}
+
 fn filtered(f: &MemberFilter) -> members::BoxedQuery<'static, Pg> {
-    let mut query = scoped(f.scope);
+    let mut query = members::table.into_boxed();
+    if let Some(scope) = &f.scope {
+        query = query.filter(in_subtree_path(scope));
+    }
     if let Some(org) = f.organisation_id {
         query = query.filter(members::organisation_id.eq(org));
     }
-    if let Some(root) = f.under {
-        query = query.filter(in_subtree(root));
+    if let Some(root) = &f.under {
+        query = query.filter(in_subtree_path(root));
     }
     if let Some(statuses) = &f.statuses {
         query = query.filter(members::status.eq_any(statuses.clone()));

@@ -68,13 +68,14 @@ pub struct OrganisationChanges {
 #[derive(Debug, Default)]
 pub struct OrganisationFilter {
     pub parent_id: Option<Uuid>,
-    pub under: Option<Uuid>,
+    /// Every descendant of the organisation with this path (not itself).
+    pub under: Option<TreePath>,
     pub kinds: Option<Vec<OrganisationKind>>,
     pub sector: Option<Sector>,
     pub active: Option<bool>,
     pub q: Option<String>,
-    /// Only this organisation's subtree (the caller's scope); `None` for everything.
-    pub scope: Option<Uuid>,
+    /// Only the subtree with this root path (the caller's scope); `None` for everything.
+    pub scope: Option<TreePath>,
     /// Today's date, which decides `active`.
     pub today: NaiveDate,
 }
@@ -82,14 +83,10 @@ pub struct OrganisationFilter {
 /// A condition on an organisation row.
 type Condition = Box<dyn BoxableExpression<organisations::table, Pg, SqlType = Bool>>;
 
-/// The condition "the organisation lies strictly under the organisation `root`", on the GiST path index.
-fn strictly_under(root: Uuid) -> Condition {
-    Box::new(
-        sql::<Bool>("organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
-            .bind::<SqlUuid, _>(root)
-            .sql(") AND organisations.id <> ")
-            .bind::<SqlUuid, _>(root),
-    )
+/// The condition "the organisation lies in the subtree with root path `root`, the root included". The path is
+/// bound as a value, not looked up in a subquery, so that the planner estimates the subtree's size from it.
+pub fn path_within(root: &TreePath) -> Condition {
+    Box::new(sql::<Bool>("organisations.path <@ ").bind::<crate::schema::sql_types::Ltree, _>(root.clone()))
 }
 
 /// The condition "the organisation lies in the subtree of `root`, `root` included".
@@ -121,12 +118,17 @@ fn scoped(scope: Option<Uuid>) -> organisations::BoxedQuery<'static, Pg> {
 }
 
 fn filtered(filter: &OrganisationFilter) -> organisations::BoxedQuery<'static, Pg> {
-    let mut query = scoped(filter.scope);
+    let mut query = organisations::table.into_boxed();
+    if let Some(scope) = &filter.scope {
+        query = query.filter(path_within(scope));
+    }
     if let Some(parent) = filter.parent_id {
         query = query.filter(organisations::parent_id.eq(parent));
     }
-    if let Some(root) = filter.under {
-        query = query.filter(strictly_under(root));
+    if let Some(root) = &filter.under {
+        query = query
+            .filter(path_within(root))
+            .filter(organisations::path.ne(root.clone()));
     }
     if let Some(kinds) = &filter.kinds {
         query = query.filter(organisations::kind.eq_any(kinds.clone()));
@@ -172,6 +174,40 @@ pub async fn list(
 /// How many organisations match the filter.
 pub async fn count(conn: &mut AsyncPgConnection, filter: &OrganisationFilter) -> QueryResult<i64> {
     filtered(filter).count().get_result(conn).await
+}
+
+/// The tree path of an organisation.
+pub async fn path_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<TreePath>> {
+    organisations::table
+        .find(id)
+        .select(organisations::path)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The paths a list is confined to: the caller's scope and an `under` filter, each looked up once so that the
+/// list query can bind them. `Ok(None)` when `under` names no organisation: the list is empty.
+pub async fn subtree_paths(
+    conn: &mut AsyncPgConnection,
+    scope: Option<Uuid>,
+    under: Option<Uuid>,
+) -> Result<Option<(Option<TreePath>, Option<TreePath>)>, crate::error::ApiError> {
+    let scope =
+        match scope {
+            None => None,
+            Some(id) => Some(path_of(conn, id).await?.ok_or_else(|| {
+                crate::error::ApiError::Forbidden("the token's organisation no longer exists".into())
+            })?),
+        };
+    let under = match under {
+        None => None,
+        Some(id) => match path_of(conn, id).await? {
+            Some(path) => Some(path),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some((scope, under)))
 }
 
 /// Reads an organisation if it lies inside `scope` (`None`: anywhere).

@@ -320,17 +320,21 @@ pub async fn list_members(
     if !after_fits {
         return Err(ApiError::bad_request("cursor", "belongs to a list in another order"));
     }
+    let statuses = filters.status.as_deref().map(|s| comma_list("status", s)).transpose()?;
+    let mut conn = state.read().await?;
+    let Some((scope, under)) = organisations::subtree_paths(&mut conn, actor.scope(), filters.under).await? else {
+        return Ok(page.empty::<Member>().respond());
+    };
     let filter = MemberFilter {
         organisation_id: filters.organisation_id,
-        under: filters.under,
-        statuses: filters.status.as_deref().map(|s| comma_list("status", s)).transpose()?,
+        under,
+        statuses,
         political_theory: filters.political_theory,
         admitted_from: filters.admitted_from,
         admitted_to: filters.admitted_to,
         q: filters.q,
-        scope: actor.scope(),
+        scope,
     };
-    let mut conn = state.read().await?;
     let rows = model::list(&mut conn, &filter, sort, after, page.fetch()).await?;
     let total = if page.count_exact {
         Some(model::count(&mut conn, &filter).await?)

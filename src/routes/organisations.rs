@@ -189,18 +189,22 @@ pub async fn list_organisations(
         return Err(ApiError::bad_request("q", "must be at most 200 characters"));
     }
     let today = today();
+    let kinds = filters.kind.as_deref().map(|k| comma_list("kind", k)).transpose()?;
+    let after = page.after::<Uuid>()?;
+    let mut conn = state.read().await?;
+    let Some((scope, under)) = model::subtree_paths(&mut conn, actor.scope(), filters.under).await? else {
+        return Ok(page.empty::<Organisation>().respond());
+    };
     let filter = model::OrganisationFilter {
         parent_id: filters.parent_id,
-        under: filters.under,
-        kinds: filters.kind.as_deref().map(|k| comma_list("kind", k)).transpose()?,
+        under,
+        kinds,
         sector: filters.sector,
         active: filters.active,
         q: filters.q,
-        scope: actor.scope(),
+        scope,
         today,
     };
-    let after = page.after::<Uuid>()?;
-    let mut conn = state.read().await?;
     let rows = model::list(&mut conn, &filter, after, page.fetch()).await?;
     let total = if page.count_exact {
         Some(model::count(&mut conn, &filter).await?)
