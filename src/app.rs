@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;
 use crate::request_id::{self, REQUEST_ID_HEADER};
-use crate::routes::{audit_events, health, members, organisations, tokens};
+use crate::routes::{audit_events, health, members, organisations, reports, resolutions, tokens};
 use crate::state::AppState;
 
 /// Registers every documented route.
@@ -23,6 +23,8 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .service(scope("/organisations").configure(organisations::routes))
             .service(scope("/members").configure(members::routes))
+            .service(scope("/resolutions").configure(resolutions::routes))
+            .service(scope("/reports").configure(reports::routes))
             .service(scope("/tokens").configure(tokens::routes))
             .service(scope("/audit-events").configure(audit_events::routes)),
     );

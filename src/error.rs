@@ -71,6 +71,8 @@ pub enum ApiError {
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
+    NotAcceptable(String),
+    #[error("{0}")]
     UnsupportedMediaType(String),
     /// Well-formed input with invalid values.
     #[error("the request has {} invalid field(s)", .0.len())]
@@ -126,6 +128,7 @@ impl ApiError {
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
             ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
+            ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Validation(_) => ("validation", "Invalid input"),
             ApiError::TooManyRequests(_) => ("rate-limited", "Too many requests"),
@@ -171,6 +174,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -236,12 +240,13 @@ fn is_connection_error(message: &str) -> bool {
         .any(|m| message.contains(m))
 }
 
-/// The columns of a violated unique key, from PostgreSQL's detail line `Key (code)=(TS) already exists.`; the
-/// value itself is never passed on.
+/// The field a violated unique key is about, from PostgreSQL's detail line `Key (code)=(TS) already exists.`:
+/// the last column, which is the one the client chose within its parent (`number` of `(issuing_organisation_id,
+/// number)`). The value itself is never passed on.
 fn unique_key_columns(details: Option<&str>) -> Option<String> {
     let rest = details?.strip_prefix("Key (")?;
     let (columns, _) = rest.split_once(")=(")?;
-    Some(columns.to_owned())
+    columns.rsplit(", ").next().map(str::to_owned)
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
@@ -262,8 +267,11 @@ mod tests {
             Some("code")
         );
         assert_eq!(
-            unique_key_columns(Some("Key (organisation_id, year)=(x, 2012) already exists.")).as_deref(),
-            Some("organisation_id, year")
+            unique_key_columns(Some(
+                "Key (issuing_organisation_id, number)=(x, 05-NQ/HU) already exists."
+            ))
+            .as_deref(),
+            Some("number")
         );
         assert_eq!(unique_key_columns(None), None);
     }

@@ -17,6 +17,8 @@ use crate::error::{FieldError, Problem};
     tags(
         (name = "organisations", description = "The organisation tree"),
         (name = "members", description = "Party members, their admission, lifecycle and history"),
+        (name = "resolutions", description = "Thematic resolutions and how each organisation implements them"),
+        (name = "reports", description = "Figures a committee publishes, as JSON or CSV (`Accept: text/csv`)"),
         (name = "tokens", description = "API tokens (admin only)"),
         (name = "audit", description = "The audit trail of every change (admin only)"),
         (name = "health", description = "Liveness and readiness probes (no token needed)"),
@@ -31,6 +33,7 @@ use crate::error::{FieldError, Problem};
             responses::Conflict,
             responses::PreconditionFailed,
             responses::PayloadTooLarge,
+            responses::NotAcceptable,
             responses::UnsupportedMediaType,
             responses::Unprocessable,
             responses::TooManyRequests,
@@ -138,6 +141,9 @@ pub mod responses {
             "If-Match does not match the current ETag";
         PayloadTooLarge, 413, "payload-too-large", "Request body too large",
             "the request body is larger than 65536 bytes", None, "The body is larger than 64 KiB";
+        NotAcceptable, 406, "not-acceptable", "Not acceptable",
+            "reports are available as application/json or text/csv", None,
+            "The Accept header allows neither application/json nor text/csv";
         UnsupportedMediaType, 415, "unsupported-media-type", "Unsupported media type",
             "the request has no Content-Type; send application/json", None,
             "The body is not application/json or application/merge-patch+json";

@@ -110,10 +110,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    resolution_implementations (id) {
+        id -> Uuid,
+        resolution_id -> Uuid,
+        organisation_id -> Uuid,
+        status -> Text,
+        plan_adopted_on -> Nullable<Date>,
+        reported_on -> Nullable<Date>,
+        report -> Nullable<Text>,
+        results -> Jsonb,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    resolutions (id) {
+        id -> Uuid,
+        number -> Text,
+        title -> Text,
+        issuing_organisation_id -> Uuid,
+        issued_on -> Date,
+        field -> Text,
+        summary -> Nullable<Text>,
+        status -> Text,
+        valid_until -> Nullable<Date>,
+        targets -> Jsonb,
+        search -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(members -> organisations (organisation_id));
 diesel::joinable!(organisation_member_counts -> organisations (organisation_id));
+diesel::joinable!(resolution_implementations -> organisations (organisation_id));
+diesel::joinable!(resolution_implementations -> resolutions (resolution_id));
+diesel::joinable!(resolutions -> organisations (issuing_organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
@@ -122,4 +160,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     organisation_member_counts,
     organisations,
+    resolution_implementations,
+    resolutions,
 );

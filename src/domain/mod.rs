@@ -2,6 +2,7 @@
 
 pub mod member;
 pub mod organisation;
+pub mod resolution;
 
 /// Today's date in Vietnam (UTC+7), the calendar every date rule of the registry speaks of.
 pub fn today() -> chrono::NaiveDate {

@@ -51,6 +51,14 @@ impl OrganisationKind {
         self == OrganisationKind::SuperiorCommittee
     }
 
+    /// Whether organisations of this kind are committees, which issue resolutions.
+    pub fn is_committee(self) -> bool {
+        matches!(
+            self,
+            OrganisationKind::SuperiorCommittee | OrganisationKind::BaseCommittee | OrganisationKind::PartialCommittee
+        )
+    }
+
     /// Whether members are registered directly in organisations of this kind.
     pub fn holds_members(self) -> bool {
         matches!(self, OrganisationKind::BaseCell | OrganisationKind::Cell)
@@ -130,6 +138,8 @@ mod tests {
         }
         assert!("district".parse::<OrganisationKind>().is_err());
         assert!(BaseCell.holds_members() && Cell.holds_members());
+        assert!(SuperiorCommittee.is_committee() && BaseCommittee.is_committee() && PartialCommittee.is_committee());
+        assert!(!BaseCell.is_committee() && !Cell.is_committee());
         assert!(!BaseCommittee.holds_members() && !PartialCommittee.holds_members());
     }
 

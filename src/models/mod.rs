@@ -2,6 +2,7 @@
 
 pub mod member;
 pub mod organisation;
+pub mod resolution;
 pub mod token;
 mod tree_path;
 

@@ -22,6 +22,11 @@ impl TreePath {
     pub fn child(&self, label: &str) -> TreePath {
         TreePath(format!("{}.{label}", self.0))
     }
+
+    /// Whether this node lies in the subtree rooted at `root` (the root itself included).
+    pub fn is_within(&self, root: &TreePath) -> bool {
+        self.0 == root.0 || (self.0.starts_with(&root.0) && self.0.as_bytes().get(root.0.len()) == Some(&b'.'))
+    }
 }
 
 impl ToSql<Ltree, Pg> for TreePath {
@@ -38,5 +43,20 @@ impl FromSql<Ltree, Pg> for TreePath {
             Some((&LTREE_BINARY_VERSION, text)) => Ok(TreePath(std::str::from_utf8(text)?.to_owned())),
             _ => Err("unsupported ltree binary format".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TreePath;
+
+    #[test]
+    fn subtrees_follow_whole_labels() {
+        let root = TreePath("a.b".into());
+        assert!(TreePath("a.b".into()).is_within(&root));
+        assert!(TreePath("a.b.c".into()).is_within(&root));
+        assert!(!TreePath("a.bc".into()).is_within(&root));
+        assert!(!TreePath("a".into()).is_within(&root));
+        assert!(root.is_within(&TreePath("a".into())));
     }
 }

@@ -4,4 +4,6 @@ pub mod audit_events;
 pub mod health;
 pub mod members;
 pub mod organisations;
+pub mod reports;
+pub mod resolutions;
 pub mod tokens;

@@ -569,7 +569,7 @@ pub async fn update_organisation(
                 }
                 if moved {
                     let new_path = match &parent {
-                        Some(p) if p.path.0 == row.path.0 || p.path.0.starts_with(&format!("{}.", row.path.0)) => {
+                        Some(p) if p.path.is_within(&row.path) => {
                             return Err(ApiError::invalid(
                                 "parent_id",
                                 "the new parent lies inside this organisation's subtree: that would make a cycle",
@@ -633,6 +633,12 @@ pub async fn delete_organisation(
         if members > 0 {
             return Err(ApiError::conflict(format!(
                 "the organisation has {members} member record(s); transfer them or delete the records first"
+            )));
+        }
+        let (issued, implemented) = crate::models::resolution::organisation_usage(conn, id).await?;
+        if issued + implemented > 0 {
+            return Err(ApiError::conflict(format!(
+                "the organisation has issued {issued} resolution(s) and recorded {implemented} implementation(s)"
             )));
         }
         let before = Organisation::from_row(row, today);

@@ -532,3 +532,126 @@ async fn writing_members() {
         .await
         .problem_on(422, "to_organisation_id");
 }
+
+#[actix_web::test]
+async fn resolutions_and_their_implementations() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let other = app
+        .get(&format!("{ORGS}/{}/ancestors", w.outside), &app.admin)
+        .await
+        .ok(200)["items"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut n = 0;
+    let mut issue = |issuer: String| {
+        n += 1;
+        json!({"number": format!("{n}-NQ"), "title": "Nghị quyết", "issuing_organisation_id": issuer,
+               "issued_on": "2013-01-15", "field": "other",
+               "targets": [{"indicator": "x", "target": 1, "unit": "u"}]})
+    };
+    for caller in CALLERS {
+        let token = w.token(caller);
+        let (issuer, implementer) = if caller == "editor_out" {
+            (other.clone(), w.outside.clone())
+        } else {
+            (w.district.clone(), w.inside.clone())
+        };
+        let hidden = |ok: u16| unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { ok });
+        let writer = |ok: u16| {
+            unauthenticated(caller).unwrap_or(match caller {
+                "viewer" => 403,
+                "editor_out" => 404,
+                _ => ok,
+            })
+        };
+        let res = app
+            .post("/api/v1/resolutions", &app.admin, issue(issuer.clone()))
+            .await
+            .ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let item = format!("/api/v1/resolutions/{res}");
+        let implementations = format!("{item}/implementations");
+
+        for path in [
+            item.clone(),
+            implementations.clone(),
+            format!("/api/v1/reports/resolutions/{res}"),
+        ] {
+            let reply = app.call(Method::GET, &path, token, None, &[]).await;
+            check(caller, &format!("GET {path}"), &reply, hidden(200));
+        }
+        let reply = app.call(Method::GET, "/api/v1/resolutions", token, None, &[]).await;
+        check(
+            caller,
+            "list resolutions",
+            &reply,
+            unauthenticated(caller).unwrap_or(200),
+        );
+
+        let before = app
+            .db
+            .count("SELECT count(*) + coalesce(sum(version), 0) AS n FROM resolutions")
+            .await;
+        let reply = app
+            .call(
+                Method::POST,
+                "/api/v1/resolutions",
+                token,
+                Some(&issue(issuer.clone())),
+                &[],
+            )
+            .await;
+        let expected = if caller == "editor_out" { 422 } else { writer(201) };
+        check(
+            caller,
+            "issue resolution",
+            &reply,
+            unauthenticated(caller).unwrap_or(expected),
+        );
+        let reply = app
+            .call(Method::PATCH, &item, token, Some(&json!({"summary": caller})), &[])
+            .await;
+        check(caller, "update resolution", &reply, writer(200));
+        if !matches!(caller, "editor_in" | "admin") {
+            let after = app
+                .db
+                .count("SELECT count(*) + coalesce(sum(version), 0) AS n FROM resolutions")
+                .await;
+            assert_eq!(after, before, "refused resolution writes by {caller} changed something");
+        }
+
+        let body = json!({"organisation_id": implementer});
+        let reply = app.call(Method::POST, &implementations, token, Some(&body), &[]).await;
+        check(caller, "create implementation", &reply, writer(201));
+        if reply.status != 201 {
+            app.post(&implementations, &app.admin, body).await.ok(201);
+        }
+        let one = format!("{implementations}/{implementer}");
+        let reply = app.call(Method::GET, &one, token, None, &[]).await;
+        check(caller, "find implementation", &reply, hidden(200));
+        let reply = app
+            .call(Method::PATCH, &one, token, Some(&json!({"status": "in_progress"})), &[])
+            .await;
+        check(caller, "update implementation", &reply, writer(200));
+        let reply = app.call(Method::DELETE, &one, token, None, &[]).await;
+        check(caller, "delete implementation", &reply, writer(204));
+        if reply.status != 204 {
+            assert_eq!(
+                app.db
+                    .count(&format!(
+                        "SELECT count(*) AS n FROM resolution_implementations WHERE resolution_id = '{res}'"
+                    ))
+                    .await,
+                1,
+                "refused delete by {caller}"
+            );
+            app.delete(&one, &app.admin).await;
+        }
+        let reply = app.call(Method::DELETE, &item, token, None, &[]).await;
+        check(caller, "delete resolution", &reply, writer(204));
+    }
+}

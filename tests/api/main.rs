@@ -8,4 +8,5 @@ mod health;
 mod members;
 mod openapi;
 mod organisations;
+mod resolutions;
 mod tokens;

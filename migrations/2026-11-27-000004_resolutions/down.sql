@@ -1,0 +1,2 @@
+DROP TABLE resolution_implementations;
+DROP TABLE resolutions;

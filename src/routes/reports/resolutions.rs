@@ -1,0 +1,109 @@
+//! `GET /api/v1/reports/resolutions/{id}`: who has started implementing a resolution, and who has not.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::csv::{self, ReportFormat};
+use crate::domain::today;
+use crate::error::ApiError;
+use crate::models::resolution as model;
+use crate::openapi::responses::*;
+use crate::routes::resolutions::visible;
+use crate::state::AppState;
+
+/// Implementation coverage of a resolution over the active base organisations under its issuer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolutionCoverage {
+    pub resolution_id: Uuid,
+    #[schema(example = "05-NQ/HU")]
+    pub number: String,
+    /// Active base organisations (`base_committee`, `base_cell`) under the issuer, inside the token's subtree.
+    #[schema(example = 46)]
+    pub organisations: i64,
+    #[schema(example = 10)]
+    pub planned: i64,
+    #[schema(example = 20)]
+    pub in_progress: i64,
+    #[schema(example = 6)]
+    pub completed: i64,
+    /// Organisations with no implementation record.
+    #[schema(example = 10)]
+    pub not_started: i64,
+}
+
+/// Implementation coverage of a resolution. As CSV: one row per organisation with its status (`not_started`
+/// when it has no implementation record), in code order.
+#[utoipa::path(
+    tag = "reports",
+    params(("id" = Uuid, Path, description = "Resolution id"),
+        ("Accept" = Option<String>, Header, description = "`application/json` (default) or `text/csv`")),
+    responses(
+        (status = 200, description = "The coverage", content(
+            (ResolutionCoverage = "application/json"),
+            (String = "text/csv", example = "organisation_id,code,name,kind,status,plan_adopted_on,reported_on\r\n")
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 406, response = NotAcceptable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/resolutions/{id}")]
+pub async fn report_resolution(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    format: ReportFormat,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.read().await?;
+    let (resolution, issuer, scope) = visible(&mut conn, &actor, *id, false).await?;
+    // Counted inside both the issuer's subtree and the caller's.
+    let scope = scope.unwrap_or_else(|| issuer.clone());
+    let today = today();
+    match format {
+        ReportFormat::Json => {
+            let totals = model::coverage_totals(&mut conn, resolution.id, &issuer, &scope, today).await?;
+            Ok(HttpResponse::Ok().json(ResolutionCoverage {
+                resolution_id: resolution.id,
+                number: resolution.number,
+                organisations: totals.organisations,
+                planned: totals.planned,
+                in_progress: totals.in_progress,
+                completed: totals.completed,
+                not_started: totals.not_started,
+            }))
+        }
+        ReportFormat::Csv => {
+            let rows = model::coverage_rows(&mut conn, resolution.id, &issuer, &scope, today).await?;
+            let body = csv::render(
+                &[
+                    "organisation_id",
+                    "code",
+                    "name",
+                    "kind",
+                    "status",
+                    "plan_adopted_on",
+                    "reported_on",
+                ],
+                rows.into_iter().map(|r| {
+                    vec![
+                        r.organisation_id.to_string(),
+                        r.code,
+                        r.name,
+                        r.kind.to_string(),
+                        r.status.map_or_else(|| "not_started".to_owned(), |s| s.to_string()),
+                        r.plan_adopted_on.map(|d| d.to_string()).unwrap_or_default(),
+                        r.reported_on.map(|d| d.to_string()).unwrap_or_default(),
+                    ]
+                }),
+            );
+            Ok(csv::respond(&format!("resolution-{}.csv", resolution.id), body))
+        }
+    }
+}
