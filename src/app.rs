@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;
 use crate::request_id::{self, REQUEST_ID_HEADER};
-use crate::routes::{audit_events, health, members, organisations, reports, resolutions, tokens};
+use crate::routes::{audit_events, evaluations, health, members, organisations, reports, resolutions, tokens};
 use crate::state::AppState;
 
 /// Registers every documented route.
@@ -25,6 +25,7 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(scope("/members").configure(members::routes))
             .service(scope("/resolutions").configure(resolutions::routes))
             .service(scope("/reports").configure(reports::routes))
+            .configure(evaluations::routes)
             .service(scope("/tokens").configure(tokens::routes))
             .service(scope("/audit-events").configure(audit_events::routes)),
     );

@@ -13,7 +13,7 @@ use crate::models::token::{self as model, TokenKey};
 use crate::state::AppState;
 use crate::tokens;
 
-const USAGE: &str = "usage: partybase [serve | migrate | openapi | \
+const USAGE: &str = "usage: partybase [serve | migrate | openapi | seed demo | \
 token create --name NAME --role admin|editor|viewer [--organisation ID] | token list | token revoke NAME]";
 
 /// The audit actor of changes made on the command line.
@@ -35,6 +35,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
             println!("{}", crate::openapi().to_pretty_json()?);
             Ok(())
         }
+        ["seed", "demo"] => seed_demo().await,
         ["token", "create", rest @ ..] => token_create(rest).await,
         ["token", "list"] => token_list().await,
         ["token", "revoke", name] => token_revoke(name).await,
@@ -117,6 +118,20 @@ async fn token_create(options: &[&str]) -> anyhow::Result<()> {
         token.name, token.role, token.id
     );
     println!("{secret}");
+    Ok(())
+}
+
+async fn seed_demo() -> anyhow::Result<()> {
+    let mut conn = connect().await?;
+    match crate::seed::load_demo(&mut conn).await.map_err(plain)? {
+        crate::seed::Outcome::Loaded { organisations, members } => println!(
+            "loaded the Thanh Sơn demo district: {organisations} organisations, {members} members, \
+             the 2012 evaluations and the 2013 resolutions"
+        ),
+        crate::seed::Outcome::AlreadyLoaded => {
+            println!("the Thanh Sơn demo district is already loaded; nothing changed")
+        }
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod request_id;
 pub mod routes;
 pub mod schema;
+pub mod seed;
 pub mod state;
 pub mod tokens;
 

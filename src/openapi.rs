@@ -18,6 +18,7 @@ use crate::error::{FieldError, Problem};
         (name = "organisations", description = "The organisation tree"),
         (name = "members", description = "Party members, their admission, lifecycle and history"),
         (name = "resolutions", description = "Thematic resolutions and how each organisation implements them"),
+        (name = "evaluations", description = "Yearly quality evaluations of base organisations and members, and the rating schemes"),
         (name = "reports", description = "Figures a committee publishes, as JSON or CSV (`Accept: text/csv`)"),
         (name = "tokens", description = "API tokens (admin only)"),
         (name = "audit", description = "The audit trail of every change (admin only)"),

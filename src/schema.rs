@@ -55,6 +55,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    evaluations (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        year -> Int4,
+        grade -> Text,
+        exemplary -> Bool,
+        score -> Nullable<Int4>,
+        decided_on -> Nullable<Date>,
+        note -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_evaluations (id) {
+        id -> Uuid,
+        member_id -> Uuid,
+        organisation_id -> Uuid,
+        year -> Int4,
+        grade -> Text,
+        score -> Nullable<Int4>,
+        decided_on -> Nullable<Date>,
+        note -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     member_events (id) {
         id -> Uuid,
         member_id -> Uuid,
@@ -146,6 +178,9 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> organisations (organisation_id));
+diesel::joinable!(evaluations -> organisations (organisation_id));
+diesel::joinable!(member_evaluations -> members (member_id));
+diesel::joinable!(member_evaluations -> organisations (organisation_id));
 diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(members -> organisations (organisation_id));
 diesel::joinable!(organisation_member_counts -> organisations (organisation_id));
@@ -156,6 +191,8 @@ diesel::joinable!(resolutions -> organisations (issuing_organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_events,
+    evaluations,
+    member_evaluations,
     member_events,
     members,
     organisation_member_counts,

@@ -2,6 +2,8 @@
 
 pub mod member;
 pub mod organisation;
+pub mod rating;
+pub mod report;
 pub mod resolution;
 
 /// Today's date in Vietnam (UTC+7), the calendar every date rule of the registry speaks of.

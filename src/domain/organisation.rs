@@ -59,6 +59,11 @@ impl OrganisationKind {
         )
     }
 
+    /// Whether it is a base (grassroots) organisation, the unit of the yearly evaluations and their reports.
+    pub fn is_base(self) -> bool {
+        matches!(self, OrganisationKind::BaseCommittee | OrganisationKind::BaseCell)
+    }
+
     /// Whether members are registered directly in organisations of this kind.
     pub fn holds_members(self) -> bool {
         matches!(self, OrganisationKind::BaseCell | OrganisationKind::Cell)
@@ -140,6 +145,7 @@ mod tests {
         assert!(BaseCell.holds_members() && Cell.holds_members());
         assert!(SuperiorCommittee.is_committee() && BaseCommittee.is_committee() && PartialCommittee.is_committee());
         assert!(!BaseCell.is_committee() && !Cell.is_committee());
+        assert!(BaseCommittee.is_base() && BaseCell.is_base() && !Cell.is_base() && !SuperiorCommittee.is_base());
         assert!(!BaseCommittee.holds_members() && !PartialCommittee.holds_members());
     }
 

@@ -404,3 +404,14 @@ pub async fn redate_admission(conn: &mut AsyncPgConnection, member_id: Uuid, on:
     .execute(conn)
     .await
 }
+
+/// The day a member's membership ended (transferred out, expelled, removed, deceased), if it has.
+pub async fn ended_on(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryResult<Option<NaiveDate>> {
+    let ended: Vec<MemberStatus> = MemberStatus::ALL.iter().copied().filter(|s| !s.is_current()).collect();
+    member_events::table
+        .filter(member_events::member_id.eq(member_id))
+        .filter(member_events::status_after.eq_any(ended))
+        .select(diesel::dsl::min(member_events::on_date))
+        .first(conn)
+        .await
+}

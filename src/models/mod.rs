@@ -1,7 +1,9 @@
 //! Database rows, write forms and queries, one module per table.
 
+pub mod evaluation;
 pub mod member;
 pub mod organisation;
+pub mod report;
 pub mod resolution;
 pub mod token;
 mod tree_path;

@@ -176,6 +176,16 @@ pub async fn count(conn: &mut AsyncPgConnection, filter: &OrganisationFilter) ->
     filtered(filter).count().get_result(conn).await
 }
 
+/// The organisation with this code.
+pub async fn find_by_code(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::code.eq(code))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The tree path of an organisation.
 pub async fn path_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<TreePath>> {
     organisations::table

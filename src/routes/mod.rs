@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource.
 
 pub mod audit_events;
+pub mod evaluations;
 pub mod health;
 pub mod members;
 pub mod organisations;

@@ -635,6 +635,12 @@ pub async fn delete_organisation(
                 "the organisation has {members} member record(s); transfer them or delete the records first"
             )));
         }
+        let evaluations = crate::models::evaluation::organisation_usage(conn, id).await?;
+        if evaluations > 0 {
+            return Err(ApiError::conflict(format!(
+                "the organisation has {evaluations} evaluation record(s)"
+            )));
+        }
         let (issued, implemented) = crate::models::resolution::organisation_usage(conn, id).await?;
         if issued + implemented > 0 {
             return Err(ApiError::conflict(format!(

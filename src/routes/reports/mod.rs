@@ -1,8 +1,60 @@
 //! `/api/v1/reports`: read-only figures, as JSON or, with `Accept: text/csv`, as CSV for spreadsheets.
+//!
+//! The aggregate reports share one CSV layout, `measure,key,count,percent`, one row per figure.
 
+mod evaluations;
+mod people;
 mod resolutions;
+
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::error::ApiError;
+use crate::models::organisation as organisations;
+use crate::models::TreePath;
+
+/// The subtree a report covers: the organisation asked for (which the caller must be able to see), or else the
+/// caller's own subtree, or everything.
+async fn report_root(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    organisation_id: Option<Uuid>,
+) -> Result<(Option<Uuid>, Option<TreePath>), ApiError> {
+    match organisation_id {
+        Some(id) => {
+            let org = organisations::find_visible(conn, id, actor.scope())
+                .await?
+                .ok_or_else(|| ApiError::not_found("organisation"))?;
+            Ok((Some(id), Some(org.path)))
+        }
+        None => {
+            let scope = organisations::subtree_paths(conn, actor.scope(), None)
+                .await?
+                .and_then(|(scope, _)| scope);
+            Ok((actor.scope(), scope))
+        }
+    }
+}
+
+/// One row of an aggregate report's CSV.
+fn csv_row(measure: &str, key: &str, count: i64, percent: Option<f64>) -> Vec<String> {
+    vec![
+        measure.to_owned(),
+        key.to_owned(),
+        count.to_string(),
+        percent.map(|p| format!("{p:.2}")).unwrap_or_default(),
+    ]
+}
+
+const CSV_COLUMNS: [&str; 4] = ["measure", "key", "count", "percent"];
 
 /// Registers the report routes.
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    config.service(resolutions::report_resolution);
+    config
+        .service(evaluations::report_evaluations)
+        .service(evaluations::report_member_evaluations)
+        .service(people::report_admissions)
+        .service(people::report_political_theory)
+        .service(resolutions::report_resolution);
 }

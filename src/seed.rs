@@ -1,0 +1,713 @@
+//! `partybase seed demo`: the Thanh Sơn example district, modelled on the 2013 article: 46 base organisations
+//! with their cells, a few thousand members (306 admitted in 2012, 42 in the first quarter of 2013), the 2012
+//! evaluations (32 clean and strong, 6 of them exemplary, 13 completed tasks well, 1 completed tasks) and the
+//! thematic resolutions of 2013 with their implementations. Loading it twice changes nothing.
+
+use chrono::{Datelike, Months, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, Action};
+use crate::domain::member::{EventType, Gender, MemberStatus, PoliticalTheory};
+use crate::domain::organisation::{path_label, OrganisationKind, Sector};
+use crate::domain::rating::Grade;
+use crate::domain::resolution::{ImplementationStatus, ResolutionField, ResolutionStatus};
+use crate::error::ApiError;
+use crate::models::evaluation::{self as evaluations, EvaluationValues};
+use crate::models::member::EventRow;
+use crate::models::organisation::{self as organisations, NewOrganisation, OrganisationRow};
+use crate::models::resolution::{self as resolutions, ImplementationValues, ResolutionValues};
+use crate::models::TreePath;
+use crate::schema::{member_events, members};
+
+/// The code of the demo district; its presence means the demo is loaded.
+pub const DISTRICT_CODE: &str = "TS";
+
+/// What a load did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Loaded { organisations: usize, members: usize },
+    AlreadyLoaded,
+}
+
+/// A small deterministic generator (xorshift64*), so that every load makes the same district.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    fn day_between(&mut self, first: NaiveDate, last: NaiveDate) -> NaiveDate {
+        let span = (last - first).num_days().max(0) as u64;
+        first + chrono::Duration::days(self.below(span + 1) as i64)
+    }
+}
+
+const COMMUNES: &[(&str, &str, Sector)] = &[
+    ("TT", "Đảng bộ thị trấn Thanh Sơn", Sector::Township),
+    ("SH", "Đảng bộ xã Sơn Hùng", Sector::Commune),
+    ("TK", "Đảng bộ xã Thạch Khoán", Sector::Commune),
+    ("GL", "Đảng bộ xã Giáp Lai", Sector::Commune),
+    ("TL", "Đảng bộ xã Thục Luyện", Sector::Commune),
+    ("VMI", "Đảng bộ xã Võ Miếu", Sector::Commune),
+    ("DQ", "Đảng bộ xã Địch Quả", Sector::Commune),
+    ("CT", "Đảng bộ xã Cự Thắng", Sector::Commune),
+    ("TTH", "Đảng bộ xã Tất Thắng", Sector::Commune),
+    ("VM", "Đảng bộ xã Văn Miếu", Sector::Commune),
+    ("CD", "Đảng bộ xã Cự Đồng", Sector::Commune),
+    ("TSO", "Đảng bộ xã Thắng Sơn", Sector::Commune),
+    ("TM", "Đảng bộ xã Tân Minh", Sector::Commune),
+    ("HC", "Đảng bộ xã Hương Cần", Sector::Commune),
+    ("KC", "Đảng bộ xã Khả Cửu", Sector::Commune),
+    ("DC", "Đảng bộ xã Đông Cửu", Sector::Commune),
+    ("TLA", "Đảng bộ xã Tân Lập", Sector::Commune),
+    ("YLA", "Đảng bộ xã Yên Lãng", Sector::Commune),
+    ("YLU", "Đảng bộ xã Yên Lương", Sector::Commune),
+    ("TC", "Đảng bộ xã Thượng Cửu", Sector::Commune),
+    ("LN", "Đảng bộ xã Lương Nha", Sector::Commune),
+    ("YS", "Đảng bộ xã Yên Sơn", Sector::Commune),
+    ("TN", "Đảng bộ xã Tinh Nhuệ", Sector::Commune),
+    ("STH", "Đảng bộ xã Sơn Thủy", Sector::Commune),
+];
+
+const HAMLETS: &[&str] = &[
+    "Đồng Mới",
+    "Dụ",
+    "Chiềng",
+    "Mít",
+    "Vường",
+    "Giác",
+    "Đồng Phai",
+    "Liên Thành",
+    "Tân Thành",
+    "Xóm Mới",
+    "Đồng Cỏ",
+    "Chằng",
+    "Bến Gạo",
+    "Lóng",
+    "Đá Cạn",
+    "Cạn",
+    "Nưa",
+    "Đồng Than",
+];
+
+/// Agencies, units and enterprises: code, name, kind, sector and, for committees, their cells.
+const UNITS: &[(&str, &str, OrganisationKind, Sector, &[&str])] = &[
+    (
+        "CA",
+        "Đảng bộ Công an huyện",
+        OrganisationKind::BaseCommittee,
+        Sector::ArmedForces,
+        &["Chi bộ Cảnh sát", "Chi bộ An ninh", "Chi bộ Tham mưu - Hậu cần"],
+    ),
+    (
+        "QS",
+        "Đảng bộ Quân sự huyện",
+        OrganisationKind::BaseCommittee,
+        Sector::ArmedForces,
+        &["Chi bộ Chỉ huy", "Chi bộ Tham mưu"],
+    ),
+    (
+        "BV",
+        "Đảng bộ Bệnh viện Đa khoa huyện",
+        OrganisationKind::BaseCommittee,
+        Sector::PublicServiceUnit,
+        &["Chi bộ Khối Nội", "Chi bộ Khối Ngoại", "Chi bộ Hành chính"],
+    ),
+    (
+        "HU",
+        "Chi bộ Cơ quan Huyện ủy",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "UB",
+        "Chi bộ Văn phòng HĐND - UBND huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "MT",
+        "Chi bộ Cơ quan Mặt trận và các đoàn thể huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "TA",
+        "Chi bộ Tòa án nhân dân huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "VKS",
+        "Chi bộ Viện Kiểm sát nhân dân huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "THA",
+        "Chi bộ Chi cục Thi hành án dân sự huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "KB",
+        "Chi bộ Kho bạc Nhà nước huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "CCT",
+        "Chi bộ Chi cục Thuế huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "BHXH",
+        "Chi bộ Bảo hiểm xã hội huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "GD",
+        "Chi bộ Phòng Giáo dục và Đào tạo huyện",
+        OrganisationKind::BaseCell,
+        Sector::AdministrativeAgency,
+        &[],
+    ),
+    (
+        "TTYT",
+        "Chi bộ Trung tâm Y tế huyện",
+        OrganisationKind::BaseCell,
+        Sector::PublicServiceUnit,
+        &[],
+    ),
+    (
+        "THPT1",
+        "Chi bộ Trường THPT Thanh Sơn",
+        OrganisationKind::BaseCell,
+        Sector::PublicServiceUnit,
+        &[],
+    ),
+    (
+        "THPT2",
+        "Chi bộ Trường THPT Hương Cần",
+        OrganisationKind::BaseCell,
+        Sector::PublicServiceUnit,
+        &[],
+    ),
+    (
+        "THPT3",
+        "Chi bộ Trường THPT Văn Miếu",
+        OrganisationKind::BaseCell,
+        Sector::PublicServiceUnit,
+        &[],
+    ),
+    (
+        "GDTX",
+        "Chi bộ Trung tâm Giáo dục thường xuyên huyện",
+        OrganisationKind::BaseCell,
+        Sector::PublicServiceUnit,
+        &[],
+    ),
+    (
+        "BDCT",
+        "Chi bộ Trung tâm Bồi dưỡng chính trị huyện",
+        OrganisationKind::BaseCell,
+        Sector::PublicServiceUnit,
+        &[],
+    ),
+    (
+        "NHNN",
+        "Chi bộ Ngân hàng Nông nghiệp và PTNT chi nhánh Thanh Sơn",
+        OrganisationKind::BaseCell,
+        Sector::Enterprise,
+        &[],
+    ),
+    (
+        "DL",
+        "Chi bộ Điện lực Thanh Sơn",
+        OrganisationKind::BaseCell,
+        Sector::Enterprise,
+        &[],
+    ),
+    (
+        "LN-CTY",
+        "Chi bộ Công ty TNHH MTV Lâm nghiệp Thanh Sơn",
+        OrganisationKind::BaseCell,
+        Sector::Enterprise,
+        &[],
+    ),
+];
+
+const SURNAMES: &[&str] = &[
+    "Nguyễn", "Nguyễn", "Nguyễn", "Đinh", "Đinh", "Hà", "Hà", "Trần", "Lê", "Phạm", "Hoàng", "Bùi", "Xa", "Quách",
+    "Vũ", "Đỗ", "Phùng", "Cao", "Lò", "Triệu",
+];
+const MALE_MIDDLE: &[&str] = &[
+    "Văn", "Văn", "Văn", "Đức", "Hữu", "Công", "Quang", "Minh", "Xuân", "Thanh",
+];
+const FEMALE_MIDDLE: &[&str] = &["Thị", "Thị", "Thị", "Thu", "Thanh", "Ngọc", "Minh", "Hồng"];
+const MALE_GIVEN: &[&str] = &[
+    "An", "Bình", "Cường", "Dũng", "Đức", "Giang", "Hải", "Hùng", "Khánh", "Lâm", "Long", "Mạnh", "Nam", "Phúc",
+    "Quân", "Sơn", "Thắng", "Trung", "Tuấn", "Việt", "Hưng", "Thành", "Tiến", "Toàn",
+];
+const FEMALE_GIVEN: &[&str] = &[
+    "Anh", "Ánh", "Chi", "Dung", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Ngân", "Nhung", "Phương",
+    "Thảo", "Thủy", "Trang", "Vân", "Yến", "Huyền", "Loan",
+];
+const EDUCATION: &[&str] = &["9/12", "12/12", "12/12", "12/12"];
+const QUALIFICATIONS: &[&str] = &[
+    "Trung cấp Nông nghiệp",
+    "Cao đẳng Sư phạm",
+    "Cử nhân Luật",
+    "Cử nhân Kinh tế",
+    "Bác sĩ đa khoa",
+    "Kỹ sư Lâm nghiệp",
+];
+
+/// Admissions the article reports: 306 in 2012 and 42 in the first quarter of 2013.
+const ADMITTED_2012: usize = 306;
+const ADMITTED_2013_Q1: usize = 42;
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = members)]
+struct SeedMember {
+    id: Uuid,
+    full_name: String,
+    gender: Option<Gender>,
+    birth_date: NaiveDate,
+    organisation_id: Uuid,
+    admitted_on: NaiveDate,
+    official_on: Option<NaiveDate>,
+    status: MemberStatus,
+    card_number: Option<String>,
+    national_id: Option<String>,
+    ethnicity: Option<String>,
+    religion: Option<String>,
+    hometown: Option<String>,
+    education_level: Option<String>,
+    qualification: Option<String>,
+    political_theory: PoliticalTheory,
+}
+
+async fn add_organisation(
+    conn: &mut AsyncPgConnection,
+    code: String,
+    name: &str,
+    kind: OrganisationKind,
+    sector: Option<Sector>,
+    parent: Option<&OrganisationRow>,
+    established_on: Option<NaiveDate>,
+) -> Result<OrganisationRow, ApiError> {
+    let id = Uuid::now_v7();
+    let label = path_label(id);
+    let path = parent.map_or_else(|| TreePath(label.clone()), |p| p.path.child(&label));
+    Ok(organisations::insert(
+        conn,
+        &NewOrganisation {
+            id,
+            code,
+            name: name.to_owned(),
+            kind,
+            sector,
+            parent_id: parent.map(|p| p.id),
+            path,
+            established_on,
+            dissolved_on: None,
+            address: Some("huyện Thanh Sơn, tỉnh Phú Thọ".to_owned()),
+            note: None,
+        },
+    )
+    .await?)
+}
+
+/// Loads the demo district unless it is there already.
+pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<Outcome, ApiError> {
+    conn.transaction(async |conn| -> Result<_, ApiError> {
+        // One loader at a time; the second finds the district and stops.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7061727479)")
+            .execute(conn)
+            .await?;
+        if organisations::find_by_code(conn, DISTRICT_CODE).await?.is_some() {
+            return Ok(Outcome::AlreadyLoaded);
+        }
+        let outcome = build(conn).await?;
+        if let Outcome::Loaded { organisations, members } = &outcome {
+            let summary = json!({"organisations": organisations, "members": members});
+            audit::record_as(
+                conn,
+                "cli",
+                "seed-demo",
+                Action::Create,
+                "demo",
+                DISTRICT_CODE,
+                None,
+                Some(&summary),
+            )
+            .await?;
+        }
+        Ok(outcome)
+    })
+    .await
+}
+
+async fn build(conn: &mut AsyncPgConnection) -> Result<Outcome, ApiError> {
+    let mut dice = Dice(0x5448_414e_4853_4f4e);
+    let province = match organisations::find_by_code(conn, "PT").await? {
+        Some(p) => p,
+        None => {
+            add_organisation(
+                conn,
+                "PT".into(),
+                "Đảng bộ tỉnh Phú Thọ",
+                OrganisationKind::SuperiorCommittee,
+                None,
+                None,
+                Some(day(1930, 3, 1)),
+            )
+            .await?
+        }
+    };
+    let district = add_organisation(
+        conn,
+        DISTRICT_CODE.into(),
+        "Đảng bộ huyện Thanh Sơn",
+        OrganisationKind::SuperiorCommittee,
+        None,
+        Some(&province),
+        Some(day(1947, 6, 1)),
+    )
+    .await?;
+    let mut created = 2;
+    let mut base = Vec::new();
+    let mut holders = Vec::new();
+    for (code, name, sector) in COMMUNES {
+        let commune = add_organisation(
+            conn,
+            format!("TS-{code}"),
+            name,
+            OrganisationKind::BaseCommittee,
+            Some(*sector),
+            Some(&district),
+            Some(day(1950 + dice.below(30) as i32, 1 + dice.below(12) as u32, 1)),
+        )
+        .await?;
+        let cells = 6 + dice.below(8) as usize;
+        for i in 0..cells {
+            let name = format!("Chi bộ khu {}", HAMLETS[(i * 7 + commune.code.len()) % HAMLETS.len()]);
+            let name = if i >= HAMLETS.len() {
+                format!("{name} {i}")
+            } else {
+                name
+            };
+            let cell = add_organisation(
+                conn,
+                format!("TS-{code}-{:02}", i + 1),
+                &name,
+                OrganisationKind::Cell,
+                Some(*sector),
+                Some(&commune),
+                None,
+            )
+            .await?;
+            holders.push(cell);
+        }
+        created += 1 + cells;
+        base.push(commune);
+    }
+    for (code, name, kind, sector, cells) in UNITS {
+        let unit = add_organisation(
+            conn,
+            format!("TS-{code}"),
+            name,
+            *kind,
+            Some(*sector),
+            Some(&district),
+            Some(day(1960 + dice.below(40) as i32, 1 + dice.below(12) as u32, 1)),
+        )
+        .await?;
+        created += 1;
+        if cells.is_empty() {
+            holders.push(unit.clone());
+        }
+        for (i, cell_name) in cells.iter().enumerate() {
+            let cell = add_organisation(
+                conn,
+                format!("TS-{code}-{:02}", i + 1),
+                cell_name,
+                OrganisationKind::Cell,
+                Some(*sector),
+                Some(&unit),
+                None,
+            )
+            .await?;
+            holders.push(cell);
+            created += 1;
+        }
+        base.push(unit);
+    }
+    let members = add_members(conn, &mut dice, &holders).await?;
+    add_evaluations(conn, &mut dice, &base).await?;
+    add_resolutions(conn, &mut dice, &district, &base).await?;
+    Ok(Outcome::Loaded {
+        organisations: created,
+        members,
+    })
+}
+
+/// Members for every cell and base cell: the article's admissions of 2012 and early 2013, and older members.
+async fn add_members(
+    conn: &mut AsyncPgConnection,
+    dice: &mut Dice,
+    holders: &[OrganisationRow],
+) -> Result<usize, ApiError> {
+    let mut rows = Vec::new();
+    let mut events = Vec::new();
+    let mut serial = 0usize;
+    let today = crate::domain::today();
+    for (i, org) in holders.iter().enumerate() {
+        let size = 12 + dice.below(14) as usize + if org.kind == OrganisationKind::BaseCell { 6 } else { 0 };
+        for _ in 0..size {
+            serial += 1;
+            let admitted_on = if serial <= ADMITTED_2012 {
+                dice.day_between(day(2012, 1, 1), day(2012, 12, 31))
+            } else if serial <= ADMITTED_2012 + ADMITTED_2013_Q1 {
+                dice.day_between(day(2013, 1, 1), day(2013, 3, 31))
+            } else {
+                dice.day_between(day(1965, 1, 1), day(2011, 12, 31))
+            };
+            let male = dice.below(100) < 58;
+            let age_at_admission = 18 + dice.below(22) as u32;
+            let birth_date = admitted_on
+                .checked_sub_months(Months::new(12 * age_at_admission + dice.below(11) as u32))
+                .expect("a valid birth date");
+            let name = if male {
+                format!(
+                    "{} {} {}",
+                    dice.pick(SURNAMES),
+                    dice.pick(MALE_MIDDLE),
+                    dice.pick(MALE_GIVEN)
+                )
+            } else {
+                format!(
+                    "{} {} {}",
+                    dice.pick(SURNAMES),
+                    dice.pick(FEMALE_MIDDLE),
+                    dice.pick(FEMALE_GIVEN)
+                )
+            };
+            let century = if birth_date.year() >= 2000 { 2 } else { 0 };
+            let national_id = format!(
+                "025{}{:02}{:06}",
+                century + u32::from(!male),
+                birth_date.year() % 100,
+                serial
+            );
+            let official_on = admitted_on.checked_add_months(Months::new(12)).filter(|d| *d <= today);
+            // Some long-standing members are exempt from activities in their old age.
+            let exempt = admitted_on.year() < 1980 && dice.below(4) == 0;
+            let status = match (official_on, exempt) {
+                (None, _) => MemberStatus::Probationary,
+                (Some(_), true) => MemberStatus::Exempt,
+                (Some(_), false) => MemberStatus::Official,
+            };
+            let theory = match dice.below(100) {
+                0..=39 => PoliticalTheory::None,
+                40..=74 => PoliticalTheory::Elementary,
+                75..=96 => PoliticalTheory::Intermediate,
+                _ => PoliticalTheory::Advanced,
+            };
+            let id = Uuid::now_v7();
+            let event = |kind, on, before, after| EventRow {
+                id: Uuid::now_v7(),
+                member_id: id,
+                kind,
+                on_date: on,
+                status_before: before,
+                status_after: after,
+                organisation_id: org.id,
+                to_organisation_id: None,
+                mode: None,
+                destination: None,
+                form: None,
+                note: None,
+                actor: "cli".to_owned(),
+                recorded_at: Utc::now(),
+            };
+            events.push(event(
+                EventType::Admitted,
+                admitted_on,
+                None,
+                MemberStatus::Probationary,
+            ));
+            if let Some(on) = official_on {
+                events.push(event(
+                    EventType::RecognisedOfficial,
+                    on,
+                    Some(MemberStatus::Probationary),
+                    MemberStatus::Official,
+                ));
+                if exempt {
+                    let on = day(2010 + dice.below(12) as i32, 1 + dice.below(12) as u32, 1);
+                    events.push(event(
+                        EventType::Exempted,
+                        on,
+                        Some(MemberStatus::Official),
+                        MemberStatus::Exempt,
+                    ));
+                }
+            }
+            let muong = dice.below(100) < 45;
+            rows.push(SeedMember {
+                id,
+                full_name: name,
+                gender: Some(if male { Gender::Male } else { Gender::Female }),
+                birth_date,
+                organisation_id: org.id,
+                admitted_on,
+                official_on,
+                status,
+                card_number: Some(format!("15{:06}", serial + i)),
+                national_id: Some(national_id),
+                ethnicity: Some(if muong { "Mường" } else { "Kinh" }.to_owned()),
+                religion: Some("Không".to_owned()),
+                hometown: Some(format!(
+                    "{}, Thanh Sơn, Phú Thọ",
+                    org.name.trim_start_matches("Chi bộ ")
+                )),
+                education_level: Some(dice.pick(EDUCATION).to_string()),
+                qualification: (dice.below(3) == 0).then(|| dice.pick(QUALIFICATIONS).to_string()),
+                political_theory: theory,
+            });
+        }
+    }
+    for chunk in rows.chunks(1000) {
+        diesel::insert_into(members::table).values(chunk).execute(conn).await?;
+    }
+    for chunk in events.chunks(2000) {
+        diesel::insert_into(member_events::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(rows.len())
+}
+
+/// The 2012 evaluations of the article: 32 clean and strong (6 exemplary), 13 well completed, 1 completed.
+async fn add_evaluations(
+    conn: &mut AsyncPgConnection,
+    dice: &mut Dice,
+    base: &[OrganisationRow],
+) -> Result<(), ApiError> {
+    let mut order: Vec<usize> = (0..base.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, dice.below(i as u64 + 1) as usize);
+    }
+    for (rank, index) in order.into_iter().enumerate() {
+        let (grade, exemplary) = match rank {
+            0..=5 => (Grade::CleanStrong, true),
+            6..=31 => (Grade::CleanStrong, false),
+            32..=44 => (Grade::WellCompleted, false),
+            _ => (Grade::Completed, false),
+        };
+        let values = EvaluationValues {
+            grade,
+            exemplary,
+            score: None,
+            decided_on: Some(day(2012, 12, 25)),
+            note: None,
+        };
+        evaluations::insert(conn, base[index].id, 2012, &values).await?;
+    }
+    Ok(())
+}
+
+/// The thematic resolutions of 2013, with the base organisations' implementations so far.
+async fn add_resolutions(
+    conn: &mut AsyncPgConnection,
+    dice: &mut Dice,
+    district: &OrganisationRow,
+    base: &[OrganisationRow],
+) -> Result<(), ApiError> {
+    let plans = [
+        (
+            "01-NQ/HU",
+            "Nghị quyết chuyên đề về nâng cao chất lượng công tác chính trị tư tưởng năm 2013",
+            ResolutionField::PoliticalIdeology,
+            day(2013, 1, 10),
+            json!([{"indicator": "cán bộ, đảng viên học tập nghị quyết", "target": 95, "unit": "%"}]),
+            40,
+        ),
+        (
+            "02-NQ/HU",
+            "Nghị quyết chuyên đề về công tác phát triển đảng viên năm 2013",
+            ResolutionField::MemberDevelopment,
+            day(2013, 1, 15),
+            json!([{"indicator": "đảng viên mới được kết nạp", "target": 300, "unit": "đảng viên"},
+                   {"indicator": "khu dân cư có chi bộ", "target": 100, "unit": "%"}]),
+            30,
+        ),
+    ];
+    for (number, title, field, issued_on, targets, started) in plans {
+        let resolution = resolutions::insert(
+            conn,
+            &ResolutionValues {
+                number: number.to_owned(),
+                title: title.to_owned(),
+                issuing_organisation_id: district.id,
+                issued_on,
+                field,
+                summary: None,
+                status: ResolutionStatus::Expired,
+                valid_until: Some(day(2013, 12, 31)),
+                targets,
+            },
+        )
+        .await?;
+        for org in base.iter().take(started) {
+            let status = match dice.below(3) {
+                0 => ImplementationStatus::Planned,
+                1 => ImplementationStatus::InProgress,
+                _ => ImplementationStatus::Completed,
+            };
+            let adopted = issued_on + chrono::Duration::days(10 + dice.below(30) as i64);
+            let values = ImplementationValues {
+                status,
+                plan_adopted_on: Some(adopted),
+                reported_on: (status != ImplementationStatus::Planned).then(|| day(2013, 6, 30)),
+                report: None,
+                results: json!([]),
+            };
+            resolutions::insert_implementation(conn, resolution.id, org.id, &values).await?;
+        }
+    }
+    Ok(())
+}
