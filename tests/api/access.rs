@@ -655,3 +655,149 @@ async fn resolutions_and_their_implementations() {
         check(caller, "delete resolution", &reply, writer(204));
     }
 }
+
+#[actix_web::test]
+async fn evaluations_reports_and_rating_schemes() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (inside_member, outside_member) = members_world(&app, &w).await;
+    for (i, caller) in CALLERS.into_iter().enumerate() {
+        let token = w.token(caller);
+        let target = w.target(caller).to_owned();
+        let member = if caller == "editor_out" {
+            &outside_member
+        } else {
+            &inside_member
+        };
+        let hidden = |ok: u16| unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { ok });
+        let writer = |ok: u16| {
+            unauthenticated(caller).unwrap_or(match caller {
+                "viewer" => 403,
+                "editor_out" => 404,
+                _ => ok,
+            })
+        };
+        let year = 2011 + i as i32;
+        let evaluation = app
+            .post(
+                "/api/v1/evaluations",
+                &app.admin,
+                json!({"organisation_id": target, "year": year, "grade": "clean_strong"}),
+            )
+            .await
+            .ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let member_evaluation = app
+            .post(
+                "/api/v1/member-evaluations",
+                &app.admin,
+                json!({"member_id": member, "year": year, "grade": "good"}),
+            )
+            .await
+            .ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        for path in [
+            format!("/api/v1/evaluations/{evaluation}"),
+            format!("/api/v1/member-evaluations/{member_evaluation}"),
+        ] {
+            check(
+                caller,
+                &format!("GET {path}"),
+                &app.call(Method::GET, &path, token, None, &[]).await,
+                hidden(200),
+            );
+        }
+        let everyone = unauthenticated(caller).unwrap_or(200);
+        for path in [
+            "/api/v1/evaluations".to_owned(),
+            "/api/v1/member-evaluations".to_owned(),
+            "/api/v1/rating-schemes".to_owned(),
+            "/api/v1/reports/evaluations?year=2012".to_owned(),
+            "/api/v1/reports/member-evaluations?year=2012".to_owned(),
+            "/api/v1/reports/admissions?from=2012-01-01&to=2012-12-31".to_owned(),
+            "/api/v1/reports/political-theory".to_owned(),
+        ] {
+            check(
+                caller,
+                &format!("GET {path}"),
+                &app.call(Method::GET, &path, token, None, &[]).await,
+                everyone,
+            );
+        }
+        for path in [
+            format!("/api/v1/reports/evaluations?year=2012&organisation_id={target}"),
+            format!("/api/v1/reports/political-theory?organisation_id={target}"),
+        ] {
+            check(
+                caller,
+                &format!("GET {path}"),
+                &app.call(Method::GET, &path, token, None, &[]).await,
+                hidden(200),
+            );
+        }
+        let listed = app.call(Method::GET, "/api/v1/evaluations", token, None, &[]).await;
+        if listed.status == 200 {
+            let organisations: Vec<&str> = listed.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["organisation_id"].as_str().unwrap())
+                .collect();
+            if caller != "admin" {
+                assert!(
+                    organisations.iter().all(|o| *o == w.inside),
+                    "{caller} sees only its subtree"
+                );
+            }
+        }
+
+        let before = app
+            .db
+            .count(
+                "SELECT (SELECT count(*) + coalesce(sum(version), 0) FROM evaluations) \
+                    + (SELECT count(*) + coalesce(sum(version), 0) FROM member_evaluations) AS n",
+            )
+            .await;
+        let body = json!({"organisation_id": target, "year": year + 7, "grade": "good"});
+        let reply = app
+            .call(Method::POST, "/api/v1/evaluations", token, Some(&body), &[])
+            .await;
+        let create = if caller == "editor_out" {
+            unauthenticated(caller).unwrap_or(422)
+        } else {
+            writer(201)
+        };
+        check(caller, "create evaluation", &reply, create);
+        let body = json!({"member_id": member, "year": year + 7, "grade": "good"});
+        let reply = app
+            .call(Method::POST, "/api/v1/member-evaluations", token, Some(&body), &[])
+            .await;
+        check(caller, "create member evaluation", &reply, create);
+        for path in [
+            format!("/api/v1/evaluations/{evaluation}"),
+            format!("/api/v1/member-evaluations/{member_evaluation}"),
+        ] {
+            let reply = app
+                .call(Method::PATCH, &path, token, Some(&json!({"note": caller})), &[])
+                .await;
+            check(caller, &format!("PATCH {path}"), &reply, writer(200));
+            let reply = app.call(Method::DELETE, &path, token, None, &[]).await;
+            check(caller, &format!("DELETE {path}"), &reply, writer(204));
+        }
+        if !matches!(caller, "editor_in" | "admin") {
+            let after = app
+                .db
+                .count(
+                    "SELECT (SELECT count(*) + coalesce(sum(version), 0) FROM evaluations) \
+                        + (SELECT count(*) + coalesce(sum(version), 0) FROM member_evaluations) AS n",
+                )
+                .await;
+            assert_eq!(after, before, "refused evaluation writes by {caller} changed something");
+        }
+    }
+}

@@ -660,3 +660,31 @@ async fn deleting_a_member_removes_the_record_and_its_history() {
         .await;
     assert_eq!(counts.ok(200)["member_counts"], json!({}));
 }
+
+#[actix_web::test]
+async fn an_event_waits_for_a_concurrent_change_and_then_sees_it() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let member = admit(&app, admission("Triệu Văn Sinh", &t.cell_a)).await;
+    let id = member["id"].as_str().unwrap().to_owned();
+    // Another writer recognises the member and has not committed yet.
+    let mut other = app.db.connect().await;
+    diesel::sql_query("BEGIN").execute(&mut other).await.unwrap();
+    diesel::sql_query(format!(
+        "UPDATE members SET status = 'official', official_on = '2013-06-01', version = version + 1 WHERE id = '{id}'"
+    ))
+    .execute(&mut other)
+    .await
+    .unwrap();
+    let path = format!("{MEMBERS}/{id}/events");
+    let recognise = json!({"type": "recognised_official", "on": "2013-06-01"});
+    // The request must wait for that writer, then see an official member and refuse: without the row lock it
+    // would read the old probationary row and record a second recognition.
+    let (reply, _) = futures_util::join!(app.post(&path, &app.admin, recognise), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        diesel::sql_query("COMMIT").execute(&mut other).await.unwrap();
+    });
+    reply.problem(409);
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM member_events").await, 1);
+}
