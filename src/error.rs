@@ -226,7 +226,10 @@ impl From<diesel::result::Error> for ApiError {
             // client sent, not a fault of the service. The constraint name tells which rule, never the value.
             Error::DatabaseError(Kind::CheckViolation | Kind::NotNullViolation, info) => ApiError::invalid(
                 "body",
-                format!("a value breaks the rule {}", info.constraint_name().unwrap_or("of the schema")),
+                format!(
+                    "a value breaks the rule {}",
+                    info.constraint_name().unwrap_or("of the schema")
+                ),
             ),
             Error::DatabaseError(Kind::SerializationFailure, _) => {
                 ApiError::conflict("a concurrent change got there first; retry the request")
@@ -299,10 +302,16 @@ mod tests {
     fn database_refusals_map_to_client_errors() {
         use diesel::result::{DatabaseErrorKind as Kind, Error};
         let refusal = |kind| ApiError::from(Error::DatabaseError(kind, Box::new("refused".to_string())));
-        assert_eq!(refusal(Kind::CheckViolation).status_code(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refusal(Kind::CheckViolation).status_code(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
         assert_eq!(refusal(Kind::UniqueViolation).status_code(), StatusCode::CONFLICT);
         assert_eq!(refusal(Kind::ForeignKeyViolation).status_code(), StatusCode::CONFLICT);
-        assert_eq!(refusal(Kind::ClosedConnection).status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            refusal(Kind::ClosedConnection).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         assert_eq!(ApiError::from(Error::NotFound).status_code(), StatusCode::NOT_FOUND);
     }
 

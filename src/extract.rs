@@ -91,10 +91,40 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
+    if let Some(path) = nul_path(&value, String::new()) {
+        return Err(ApiError::invalid(path, "must not contain the NUL character"));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::Validation(vec![describe(&path, &e.into_inner().to_string())])
     })
+}
+
+/// The path of the first string (or key) holding a NUL character, which PostgreSQL text cannot store.
+fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "body".into() } else { path }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join(&k.replace('\0', "")))
+            } else {
+                nul_path(v, join(k))
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Turns a serde message into a field error, moving the field named in the message into the path.
@@ -147,6 +177,14 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
 
 /// Parses `query` into `T`, naming the parameter at fault.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    if let Some((name, _)) =
+        form_urlencoded::parse(query.as_bytes()).find(|(n, v)| n.contains('\0') || v.contains('\0'))
+    {
+        return Err(ApiError::bad_request(
+            &name.replace('\0', ""),
+            "must not contain the NUL character",
+        ));
+    }
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -251,6 +289,20 @@ mod tests {
         let problem = parse_body::<Body>(body.as_bytes()).unwrap_err().problem();
         let first = problem.errors.first().expect("a field error");
         (problem.status, first.field.clone(), first.message.clone())
+    }
+
+    #[test]
+    fn nul_characters_are_refused_where_they_are() {
+        assert_eq!(
+            field_of(r#"{"code": "a\u0000b"}"#),
+            (422, "code".into(), "must not contain the NUL character".into())
+        );
+        assert_eq!(
+            field_of(r#"{"code": "a", "inner": {"unit": "\u0000"}}"#).1,
+            "inner.unit"
+        );
+        let problem = parse_query::<Query>("limit=%00").err().unwrap().problem();
+        assert_eq!((problem.status, problem.errors[0].field.as_str()), (400, "limit"));
     }
 
     #[test]

@@ -267,3 +267,15 @@ async fn lists_page_by_keyset_with_next_cursor_link_and_total() {
     let reply = app.get(&format!("{ORGS}?parent_id={root}"), &app.admin).await;
     assert!(reply.ok(200).get("total").is_none());
 }
+
+#[actix_web::test]
+async fn nul_characters_are_refused_not_passed_to_the_database() {
+    let app = spawn_app().await;
+    let body = json!({"code": "A", "name": "Chi bộ\u{0}", "kind": "superior_committee"});
+    app.post(ORGS, &app.admin, body).await.problem_on(422, "name");
+    app.get(&format!("{ORGS}?q=%00"), &app.admin).await.problem_on(400, "q");
+    app.get("/api/v1/members?q=a%00b", &app.admin)
+        .await
+        .problem_on(400, "q");
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM organisations").await, 0);
+}
