@@ -91,8 +91,8 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
-    if let Some(path) = nul_path(&value, String::new()) {
-        return Err(ApiError::invalid(path, "must not contain the NUL character"));
+    if let Some((path, problem)) = unstorable(&value, String::new()) {
+        return Err(ApiError::invalid(path, problem));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -100,8 +100,22 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// The path of the first string (or key) holding a NUL character, which PostgreSQL text cannot store.
-fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+/// Why a text value cannot be stored: PostgreSQL text holds no NUL character, and its dates end in 4713 BC (dates
+/// before year 1 are refused outright).
+fn unstorable_text(text: &str) -> Option<&'static str> {
+    if text.contains('\0') {
+        Some("must not contain the NUL character")
+    } else if text.starts_with('-')
+        && (text.parse::<chrono::NaiveDate>().is_ok() || text.parse::<chrono::DateTime<chrono::Utc>>().is_ok())
+    {
+        Some("dates before year 1 are not accepted")
+    } else {
+        None
+    }
+}
+
+/// The path of the first string (or key) that cannot be stored, and why.
+fn unstorable(value: &serde_json::Value, path: String) -> Option<(String, &'static str)> {
     use serde_json::Value;
     let join = |key: &str| {
         if path.is_empty() {
@@ -111,17 +125,14 @@ fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
         }
     };
     match value {
-        Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "body".into() } else { path }),
+        Value::String(s) => unstorable_text(s).map(|why| (if path.is_empty() { "body".into() } else { path }, why)),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, v)| nul_path(v, format!("{path}[{i}]"))),
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            if k.contains('\0') {
-                Some(join(&k.replace('\0', "")))
-            } else {
-                nul_path(v, join(k))
-            }
+            .find_map(|(i, v)| unstorable(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| match unstorable_text(k) {
+            Some(why) => Some((join(&k.replace('\0', "")), why)),
+            None => unstorable(v, join(k)),
         }),
         _ => None,
     }
@@ -177,13 +188,10 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
 
 /// Parses `query` into `T`, naming the parameter at fault.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    if let Some((name, _)) =
-        form_urlencoded::parse(query.as_bytes()).find(|(n, v)| n.contains('\0') || v.contains('\0'))
-    {
-        return Err(ApiError::bad_request(
-            &name.replace('\0', ""),
-            "must not contain the NUL character",
-        ));
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if let Some(why) = unstorable_text(&name).or_else(|| unstorable_text(&value)) {
+            return Err(ApiError::bad_request(&name.replace('\0', ""), why));
+        }
     }
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
@@ -209,6 +217,15 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
+/// The ETag of a representation that adds figures kept outside the resource (an organisation's member counts):
+/// the version, then a digest of the figures. A write's `If-Match` still compares the version part only.
+pub fn etag_with(version: i32, figures: &impl std::hash::Hash) -> String {
+    use std::hash::Hasher;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    figures.hash(&mut hasher);
+    format!("\"{version}-{:016x}\"", hasher.finish())
+}
+
 fn tags(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').map(str::trim).filter(|t| !t.is_empty())
 }
@@ -216,16 +233,22 @@ fn tags(list: &str) -> impl Iterator<Item = &str> {
 impl Preconditions {
     /// Refuses a write whose `If-Match` does not match the current version (strong comparison; `*` matches).
     pub fn check_if_match(&self, version: i32) -> Result<(), ApiError> {
+        let exact = etag(version);
+        let with_figures = format!("\"{version}-");
         match &self.if_match {
             None => Ok(()),
-            Some(list) if tags(list).any(|t| t == "*" || t == etag(version)) => Ok(()),
+            Some(list) if tags(list).any(|t| t == "*" || t == exact || t.starts_with(&with_figures)) => Ok(()),
             Some(_) => Err(ApiError::PreconditionFailed),
         }
     }
 
     /// Whether a read can answer 304: `If-None-Match` names the current version (weak comparison; `*` matches).
     pub fn not_modified(&self, version: i32) -> bool {
-        let current = etag(version);
+        self.not_modified_since(&etag(version))
+    }
+
+    /// Whether a read whose current ETag is `current` can answer 304.
+    pub fn not_modified_since(&self, current: &str) -> bool {
         self.if_none_match
             .as_deref()
             .is_some_and(|list| tags(list).any(|t| t == "*" || t.trim_start_matches("W/") == current))
@@ -303,6 +326,16 @@ mod tests {
         );
         let problem = parse_query::<Query>("limit=%00").err().unwrap().problem();
         assert_eq!((problem.status, problem.errors[0].field.as_str()), (400, "limit"));
+        assert_eq!(
+            field_of(r#"{"code": "-5000-01-01"}"#).2,
+            "dates before year 1 are not accepted"
+        );
+        let problem = parse_query::<Query>("limit=-5000-01-01T00:00:00Z")
+            .err()
+            .unwrap()
+            .problem();
+        assert_eq!(problem.errors[0].message, "dates before year 1 are not accepted");
+        assert!(unstorable_text("-3 points").is_none() && unstorable_text("0001-01-01").is_none());
     }
 
     #[test]
@@ -355,6 +388,16 @@ mod tests {
         assert!(p.check_if_match(5).is_err());
         assert!(p.not_modified(4));
         assert!(!p.not_modified(5));
+        let with_counts = etag_with(4, &[("official", 3)]);
+        assert!(with_counts.starts_with("\"4-") && with_counts != etag_with(4, &[("official", 4)]));
+        let read = Preconditions {
+            if_match: Some(with_counts.clone()),
+            if_none_match: Some(with_counts.clone()),
+        };
+        assert!(read.check_if_match(4).is_ok(), "the version part governs writes");
+        assert!(read.check_if_match(5).is_err());
+        assert!(read.not_modified_since(&with_counts));
+        assert!(!read.not_modified_since(&etag_with(4, &[("official", 4)])));
         let none = Preconditions {
             if_match: None,
             if_none_match: None,

@@ -31,6 +31,7 @@ CREATE TABLE audit_events (
 );
 
 CREATE INDEX audit_events_resource_idx ON audit_events (resource_type, resource_id, id);
+CREATE INDEX audit_events_resource_id_idx ON audit_events (resource_id, id);
 CREATE INDEX audit_events_actor_idx ON audit_events (actor, id);
 CREATE INDEX audit_events_at_idx ON audit_events (at, id);
 

@@ -199,6 +199,12 @@ pub fn apply_event(state: &MemberState, e: &EventInput, today: NaiveDate) -> Res
     if e.kind == E::Admitted {
         return Err(invalid("type", "an admission is recorded by creating the member"));
     }
+    if !state.status.is_current() {
+        return Err(Refusal::State(format!(
+            "the member is {}: membership has ended and no event can follow",
+            state.status
+        )));
+    }
     check_arguments(e)?;
     if e.on > today {
         return Err(invalid("on", "must not be in the future"));
@@ -211,12 +217,6 @@ pub fn apply_event(state: &MemberState, e: &EventInput, today: NaiveDate) -> Res
                 state.last_event_on
             ),
         ));
-    }
-    if !state.status.is_current() {
-        return Err(Refusal::State(format!(
-            "the member is {}: membership has ended and no event can follow",
-            state.status
-        )));
     }
     let stay = |status| Transition {
         status,
@@ -439,6 +439,10 @@ mod tests {
                     Err(Refusal::State(_))
                 ));
             }
+            // Whatever the arguments: the state refuses first.
+            let mut odd = event(EventType::Deceased, "1900-01-01");
+            odd.form = Some(DisciplineForm::Warning);
+            assert!(matches!(outcome(status, &odd), Err(Refusal::State(_))));
         }
     }
 

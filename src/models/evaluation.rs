@@ -206,6 +206,15 @@ pub async fn organisation_usage(conn: &mut AsyncPgConnection, organisation_id: U
     Ok(own + members)
 }
 
+/// How many evaluations a member has.
+pub async fn member_usage(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryResult<i64> {
+    member_evaluations::table
+        .filter(member_evaluations::member_id.eq(member_id))
+        .count()
+        .get_result(conn)
+        .await
+}
+
 fn member_evaluations_filtered(f: &EvaluationFilter) -> member_evaluations::BoxedQuery<'static, Pg> {
     let mut query = member_evaluations::table.into_boxed();
     for root in [&f.scope, &f.under].into_iter().flatten() {

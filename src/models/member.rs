@@ -1,6 +1,6 @@
 //! The `members` and `member_events` tables.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -115,6 +115,11 @@ pub enum MemberCursor {
 impl MemberCursor {
     /// Whether this cursor was handed out by a list in this order.
     pub fn fits(&self, sort: MemberSort) -> bool {
+        if let MemberCursor::AdmittedOn(date, _) = self {
+            if date.year() < 1 {
+                return false;
+            }
+        }
         matches!(
             (self, sort),
             (MemberCursor::Created(_), MemberSort::Created)
@@ -414,4 +419,22 @@ pub async fn ended_on(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryRes
         .select(diesel::dsl::min(member_events::on_date))
         .first(conn)
         .await
+}
+
+/// The organisation a member belonged to on a day, from the history: after the latest entry up to that day, the
+/// receiving organisation of a transfer or the organisation of any other entry.
+pub async fn organisation_on(
+    conn: &mut AsyncPgConnection,
+    member_id: Uuid,
+    on: NaiveDate,
+) -> QueryResult<Option<Uuid>> {
+    member_events::table
+        .filter(member_events::member_id.eq(member_id))
+        .filter(member_events::on_date.le(on))
+        .order((member_events::on_date.desc(), member_events::id.desc()))
+        .select((member_events::organisation_id, member_events::to_organisation_id))
+        .first::<(Uuid, Option<Uuid>)>(conn)
+        .await
+        .optional()
+        .map(|entry| entry.map(|(organisation, to)| to.unwrap_or(organisation)))
 }

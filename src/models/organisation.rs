@@ -326,7 +326,8 @@ pub async fn move_subtree(conn: &mut AsyncPgConnection, old: &TreePath, new: &Tr
     .await
 }
 
-/// Serialises changes to the shape of the tree, so that two concurrent moves cannot together make a cycle.
+/// Serialises changes to the shape of the tree (creations, moves, kind changes), so that two concurrent moves
+/// cannot together make a cycle and no child is placed under a path that a move is rewriting.
 pub async fn lock_tree_shape(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     // An arbitrary constant that names this lock among the transaction-level advisory locks.
     const TREE_SHAPE_LOCK: i64 = 0x7061_7274_7974;

@@ -144,20 +144,22 @@ pub async fn quota_breaches(
     root: Option<&TreePath>,
     year: i32,
 ) -> QueryResult<Vec<QuotaBreach>> {
+    // The subtree filter sits inside the per-organisation counts, so a district's report reads only its own rows.
     let query = with_root(
         "WITH per_organisation AS ( \
              SELECT me.organisation_id, count(*) FILTER (WHERE me.grade = 'excellent') AS excellent, \
                     count(*) FILTER (WHERE me.grade = 'good') AS good \
-             FROM member_evaluations me WHERE me.year = $1 GROUP BY me.organisation_id) \
+             FROM member_evaluations me JOIN organisations o ON o.id = me.organisation_id \
+             WHERE me.year = $1",
+        root,
+        2,
+        "GROUP BY me.organisation_id) \
          SELECT b.id AS organisation_id, b.code, b.name, sum(p.excellent)::bigint AS excellent, \
                 sum(p.good)::bigint AS good \
          FROM per_organisation p \
          JOIN organisations o ON o.id = p.organisation_id \
          JOIN organisations b ON b.path @> o.path AND b.kind IN ('base_committee', 'base_cell') \
-         WHERE true",
-        root,
-        2,
-        "GROUP BY b.id, b.code, b.name HAVING 5 * sum(p.excellent) > sum(p.good) ORDER BY b.code",
+         GROUP BY b.id, b.code, b.name HAVING 5 * sum(p.excellent) > sum(p.good) ORDER BY b.code",
     )
     .bind::<Integer, _>(year);
     bind_root(query, root).load(conn).await

@@ -232,6 +232,27 @@ pub async fn organisation_usage(conn: &mut AsyncPgConnection, organisation_id: U
     Ok((issued, implemented))
 }
 
+/// The implementations of one resolution joined to their organisations, boxed for the scope filter.
+type ImplementationsQuery = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::Filter<
+        diesel::dsl::InnerJoin<resolution_implementations::table, organisations::table>,
+        diesel::dsl::Eq<resolution_implementations::resolution_id, Uuid>,
+    >,
+    Pg,
+>;
+
+fn implementations_of(resolution_id: Uuid, scope: Option<&TreePath>) -> ImplementationsQuery {
+    let mut query = resolution_implementations::table
+        .inner_join(organisations::table)
+        .filter(resolution_implementations::resolution_id.eq(resolution_id))
+        .into_boxed();
+    if let Some(scope) = scope {
+        query = query.filter(sql::<Bool>("organisations.path <@ ").bind::<Ltree, _>(scope.clone()));
+    }
+    query
+}
+
 /// A resolution's implementations by organisations inside `scope`, in order of organisation id, after `after`.
 pub async fn implementations(
     conn: &mut AsyncPgConnection,
@@ -240,14 +261,7 @@ pub async fn implementations(
     after: Option<Uuid>,
     fetch: i64,
 ) -> QueryResult<Vec<ImplementationRow>> {
-    let mut query = resolution_implementations::table
-        .inner_join(organisations::table)
-        .filter(resolution_implementations::resolution_id.eq(resolution_id))
-        .select(ImplementationRow::as_select())
-        .into_boxed();
-    if let Some(scope) = scope {
-        query = query.filter(sql::<Bool>("organisations.path <@ ").bind::<Ltree, _>(scope.clone()));
-    }
+    let mut query = implementations_of(resolution_id, scope).select(ImplementationRow::as_select());
     if let Some(after) = after {
         query = query.filter(resolution_implementations::organisation_id.gt(after));
     }
@@ -256,6 +270,15 @@ pub async fn implementations(
         .limit(fetch)
         .load(conn)
         .await
+}
+
+/// How many implementations of a resolution lie inside `scope`.
+pub async fn implementations_count(
+    conn: &mut AsyncPgConnection,
+    resolution_id: Uuid,
+    scope: Option<&TreePath>,
+) -> QueryResult<i64> {
+    implementations_of(resolution_id, scope).count().get_result(conn).await
 }
 
 /// One implementation, with the tree path and kind of its organisation, locked when `lock` is set.

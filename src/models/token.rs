@@ -70,6 +70,16 @@ pub async fn count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     api_tokens::table.count().get_result(conn).await
 }
 
+/// Reads a token by id.
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<TokenRow>> {
+    api_tokens::table
+        .find(id)
+        .select(TokenRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Reads a token by id or by name, locked for the rest of the transaction.
 pub async fn find_for_update(conn: &mut AsyncPgConnection, key: TokenKey<'_>) -> QueryResult<Option<TokenRow>> {
     let query = api_tokens::table.select(TokenRow::as_select());

@@ -93,7 +93,7 @@ impl From<EvaluationRow> for Evaluation {
 pub struct MemberEvaluation {
     pub id: Uuid,
     pub member_id: Uuid,
-    /// The member's organisation when the evaluation was recorded. Read-only.
+    /// The member's organisation at the end of the year evaluated (from the member's history). Read-only.
     pub organisation_id: Uuid,
     #[schema(example = 2019)]
     pub year: i32,
@@ -273,6 +273,11 @@ async fn evaluated_organisation(
         return Err(ApiError::invalid(
             "organisation_id",
             format!("base organisations and cells are evaluated, not a {}", org.kind),
+        ));
+    }
+    if actor.scope() == Some(org.id) {
+        return Err(ApiError::Forbidden(
+            "an organisation's grade is decided by the committee above it, not by its own token".into(),
         ));
     }
     let (first, last) = year_bounds(year);
@@ -764,7 +769,13 @@ pub async fn create_member_evaluation(
                     ),
                 ));
             }
-            let row = model::insert_member(conn, member.id, member.organisation_id, b.year, &values).await?;
+            // The evaluation counts for the organisation the member was in at the end of the year (or when the
+            // membership ended that year), whatever transfers came later.
+            let counted_on = ended.filter(|e| *e <= last).unwrap_or(last);
+            let organisation_id = members::organisation_on(conn, member.id, counted_on)
+                .await?
+                .unwrap_or(member.organisation_id);
+            let row = model::insert_member(conn, member.id, organisation_id, b.year, &values).await?;
             let view = MemberEvaluation::from(row);
             audit::record(
                 conn,

@@ -687,7 +687,8 @@ async fn check_new_admission_date(
     Ok(())
 }
 
-/// Deletes a member record entered by mistake, with its history. Leaving the party is an event, not a deletion.
+/// Deletes a member record entered by mistake, with its history (409 while it has evaluations). Leaving the party
+/// is an event, not a deletion.
 #[utoipa::path(
     tag = "members",
     params(("id" = Uuid, Path, description = "Member id"),
@@ -720,6 +721,12 @@ pub async fn delete_member(
             .await?
             .ok_or_else(|| ApiError::not_found(RESOURCE))?;
         preconditions.check_if_match(row.version)?;
+        let evaluations = crate::models::evaluation::member_usage(conn, id).await?;
+        if evaluations > 0 {
+            return Err(ApiError::conflict(format!(
+                "the member has {evaluations} evaluation record(s); delete them first"
+            )));
+        }
         let before = Member::full(row);
         model::delete(conn, id).await?;
         audit::record(conn, &actor, Action::Delete, RESOURCE, id, Some(&before), None).await?;

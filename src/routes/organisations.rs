@@ -16,7 +16,7 @@ use crate::domain::member::MemberStatus;
 use crate::domain::organisation::{check_placement, path_label, OrganisationKind, Sector};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, etag, ApiJson, Preconditions};
+use crate::extract::{double_option, etag, etag_with, ApiJson, Preconditions};
 use crate::models::organisation::{self as model, NewOrganisation, OrganisationChanges, OrganisationRow};
 use crate::models::TreePath;
 use crate::openapi::responses::*;
@@ -228,8 +228,9 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, organisation: Organis
     params(("id" = Uuid, Path, description = "Organisation id"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag; 304 when it is still current")),
     responses(
-        (status = 200, description = "The organisation", body = Organisation,
-            headers(("ETag" = String, description = "The current version, quoted"))),
+        (status = 200, description = "The organisation with its member counts", body = Organisation,
+            headers(("ETag" = String, description = "The version and a digest of the member counts, quoted; \
+                If-Match on a write compares the version part"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -250,20 +251,20 @@ pub async fn find_organisation(
     let row = model::find_visible(&mut conn, *id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::not_found(RESOURCE))?;
-    if preconditions.not_modified(row.version) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(row.version)))
-            .finish());
-    }
-    let counts = model::member_counts(&mut conn, row.id)
+    let counts: BTreeMap<MemberStatus, i64> = model::member_counts(&mut conn, row.id)
         .await?
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .filter_map(|(status, n)| status.parse::<MemberStatus>().ok().map(|s| (s, n)))
         .collect();
+    // The counts change without the organisation changing: they are part of this representation's ETag.
+    let tag = etag_with(row.version, &counts);
+    if preconditions.not_modified_since(&tag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish());
+    }
     let mut organisation = Organisation::from_row(row, today());
     organisation.member_counts = Some(counts);
-    Ok(with_etag(HttpResponse::Ok(), organisation))
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, tag)).json(organisation))
 }
 
 /// Lists the ancestors of an organisation: the root first, the parent last.
@@ -410,6 +411,8 @@ pub async fn create_organisation(
     let today = today();
     let created = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
+            // A child must not read its parent's path while a move is rewriting it.
+            model::lock_tree_shape(conn).await?;
             let parent = placement(conn, &actor, true, values.kind, values.parent_id).await?;
             let id = Uuid::now_v7();
             let label = path_label(id);
@@ -531,12 +534,12 @@ pub async fn update_organisation(
     actor.require_writer()?;
     let id = *id;
     let patch = body.0;
-    let moves = patch.parent_id.is_some();
+    let reshapes = patch.parent_id.is_some() || patch.kind.is_some();
     let mut conn = state.write().await?;
     let today = today();
     let updated = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
-            if moves {
+            if reshapes {
                 model::lock_tree_shape(conn).await?;
             }
             let row = model::find_visible_for_update(conn, id, actor.scope())

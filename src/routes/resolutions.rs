@@ -644,8 +644,13 @@ pub async fn list_implementations(
     let mut conn = state.read().await?;
     let (row, _, scope) = visible(&mut conn, &actor, *id, false).await?;
     let rows = model::implementations(&mut conn, row.id, scope.as_ref(), after, page.fetch()).await?;
+    let total = if page.count_exact {
+        Some(model::implementations_count(&mut conn, row.id, scope.as_ref()).await?)
+    } else {
+        None
+    };
     Ok(page
-        .finish(rows, |r| r.organisation_id, Implementation::from, None)
+        .finish(rows, |r| r.organisation_id, Implementation::from, total)
         .respond())
 }
 

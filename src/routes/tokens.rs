@@ -112,6 +112,35 @@ pub async fn create_token(
         .json(IssuedToken { token, secret }))
 }
 
+/// Reads one token (never its secret).
+#[utoipa::path(
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "The token", body = Token),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/{id}")]
+pub async fn find_token(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require_admin()?;
+    let mut conn = state.read().await?;
+    let token = model::find(&mut conn, *id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(tokens::RESOURCE))?;
+    Ok(HttpResponse::Ok().json(Token::from(token)))
+}
+
 /// Revokes a token: it is refused from then on (at once on this instance, within seconds on the others). The
 /// record stays, marked revoked, for the audit trail.
 #[utoipa::path(
@@ -149,5 +178,9 @@ pub async fn revoke_token(
 
 /// Registers the token routes.
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    config.service(list_tokens).service(create_token).service(revoke_token);
+    config
+        .service(list_tokens)
+        .service(create_token)
+        .service(find_token)
+        .service(revoke_token);
 }

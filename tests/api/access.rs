@@ -278,6 +278,10 @@ async fn tokens_and_audit_are_for_admins_only() {
         app.token(&format!("victim-{caller}"), "viewer", None).await;
         let victim_id = app.token_id(&format!("victim-{caller}")).await;
         let reply = app
+            .call(Method::GET, &format!("/api/v1/tokens/{victim_id}"), token, None, &[])
+            .await;
+        check(caller, "find token", &reply, expected(200));
+        let reply = app
             .call(Method::DELETE, &format!("/api/v1/tokens/{victim_id}"), token, None, &[])
             .await;
         check(caller, "revoke token", &reply, expected(204));

@@ -279,3 +279,22 @@ async fn nul_characters_are_refused_not_passed_to_the_database() {
         .problem_on(400, "q");
     assert_eq!(app.db.count("SELECT count(*) AS n FROM organisations").await, 0);
 }
+
+#[actix_web::test]
+async fn dates_before_year_one_are_refused_not_passed_to_the_database() {
+    let app = spawn_app().await;
+    let body = json!({"code": "A", "name": "X", "kind": "superior_committee", "established_on": "-5000-01-01"});
+    app.post(ORGS, &app.admin, body).await.problem_on(422, "established_on");
+    app.get("/api/v1/members?admitted_from=-5000-01-01", &app.admin)
+        .await
+        .problem_on(400, "admitted_from");
+    app.get("/api/v1/audit-events?from=-5000-01-01T00:00:00Z", &app.admin)
+        .await
+        .problem_on(400, "from");
+    app.get("/api/v1/reports/admissions?from=-5000-01-01&to=2012-01-01", &app.admin)
+        .await
+        .problem_on(400, "from");
+    // Far-future dates are stored as they are.
+    let body = json!({"code": "B", "name": "X", "kind": "superior_committee", "dissolved_on": "9999-12-31"});
+    app.post(ORGS, &app.admin, body).await.ok(201);
+}

@@ -319,3 +319,59 @@ async fn evaluations_are_confined_to_the_tokens_subtree() {
         3
     );
 }
+
+#[actix_web::test]
+async fn a_member_evaluation_counts_where_the_member_was_that_year() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let member = admit(&app, &t.cell, "2010-01-01").await;
+    app.post(
+        &format!("/api/v1/members/{member}/events"),
+        &app.admin,
+        json!({"type": "transferred", "on": "2020-03-01", "to_organisation_id": t.base_cell, "mode": "permanent"}),
+    )
+    .await
+    .ok(200);
+    let before = app
+        .post(
+            MEMBER_EVALS,
+            &app.admin,
+            json!({"member_id": member, "year": 2019, "grade": "good"}),
+        )
+        .await;
+    assert_eq!(
+        before.ok(201)["organisation_id"],
+        t.cell.as_str(),
+        "in 2019 the member was in the cell"
+    );
+    let after = app
+        .post(
+            MEMBER_EVALS,
+            &app.admin,
+            json!({"member_id": member, "year": 2020, "grade": "good"}),
+        )
+        .await;
+    assert_eq!(after.ok(201)["organisation_id"], t.base_cell.as_str());
+    // A member with evaluations is not deleted with them silently.
+    app.delete(&format!("/api/v1/members/{member}"), &app.admin)
+        .await
+        .problem(409);
+}
+
+#[actix_web::test]
+async fn an_organisation_is_graded_from_above_not_by_its_own_token() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let own = app.token("commune", "editor", Some(&t.commune)).await;
+    app.post(EVALS, &own, evaluation(&t.commune, 2012, "clean_strong"))
+        .await
+        .problem(403);
+    // Its cells it may grade; the district grades the commune.
+    app.post(EVALS, &own, evaluation(&t.cell, 2012, "clean_strong"))
+        .await
+        .ok(201);
+    let district = app.token("district", "editor", Some(&t.district)).await;
+    app.post(EVALS, &district, evaluation(&t.commune, 2012, "clean_strong"))
+        .await
+        .ok(201);
+}

@@ -624,6 +624,17 @@ async fn organisations_count_their_members_and_keep_them() {
         commune.ok(200)["member_counts"],
         json!({"probationary": 2, "official": 1})
     );
+    // A new member in a cell changes the commune's counts, and so its ETag: no stale 304.
+    let tag = commune.header("etag").unwrap().to_owned();
+    admit(&app, admission("Cao Văn Phong", &t.cell_a)).await;
+    let path = format!("/api/v1/organisations/{}", t.commune);
+    let again = app
+        .call(Method::GET, &path, Some(&app.admin), None, &[("if-none-match", &tag)])
+        .await;
+    assert_eq!(
+        again.ok(200)["member_counts"],
+        json!({"probationary": 3, "official": 1})
+    );
     let cell = app
         .get(&format!("/api/v1/organisations/{}", t.cell_b), &app.admin)
         .await;

@@ -259,8 +259,9 @@ async fn implementations_follow_the_rules() {
     assert_eq!(stored.ok(200)["status"], "completed");
     assert_eq!(stored.ok(200)["version"], 3);
 
-    let list = app.get(&path, &app.admin).await;
+    let list = app.get(&format!("{path}?count=exact"), &app.admin).await;
     assert_eq!(list.ok(200)["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list.ok(200)["total"], 1);
 
     // In use: neither the resolution nor the implementing organisation can be deleted.
     app.delete(&format!("{RES}/{id}"), &app.admin).await.problem(409);

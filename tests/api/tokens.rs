@@ -25,6 +25,11 @@ async fn an_admin_issues_a_token_that_works_and_is_stored_only_as_a_hash() {
     );
 
     app.get("/api/v1/organisations", &secret).await.ok(200);
+    let location = reply.header("location").unwrap().to_owned();
+    let read = app.get(&location, &app.admin).await;
+    assert_eq!(read.ok(200)["name"], "sync");
+    assert!(read.ok(200).get("secret").is_none());
+    app.get(&location, &secret).await.problem(403);
 
     let stored = app
         .db
