@@ -247,6 +247,15 @@ impl Preconditions {
         self.not_modified_since(&etag(version))
     }
 
+    /// The 304 answer to a read of a resource at `version`, when `If-None-Match` names it.
+    pub fn not_modified_response(&self, version: i32) -> Option<actix_web::HttpResponse> {
+        self.not_modified(version).then(|| {
+            actix_web::HttpResponse::NotModified()
+                .insert_header((header::ETAG, etag(version)))
+                .finish()
+        })
+    }
+
     /// Whether a read whose current ETag is `current` can answer 304.
     pub fn not_modified_since(&self, current: &str) -> bool {
         self.if_none_match
@@ -275,6 +284,28 @@ impl FromRequest for Preconditions {
                 if_none_match: read(header::IF_NONE_MATCH)?,
             })
         })())
+    }
+}
+
+/// A response carrying a resource and its ETag.
+pub fn with_etag<T: serde::Serialize>(
+    mut response: actix_web::HttpResponseBuilder,
+    version: i32,
+    body: T,
+) -> actix_web::HttpResponse {
+    response.insert_header((header::ETAG, etag(version))).json(body)
+}
+
+/// Applies a merge-patch value to a field that may not be null: absent keeps `current`, `null` is recorded as an
+/// error against `field`.
+pub fn patch_required<T: Clone>(errors: &mut Vec<FieldError>, field: &str, value: Option<Option<T>>, current: &T) -> T {
+    match value {
+        None => current.clone(),
+        Some(Some(v)) => v,
+        Some(None) => {
+            errors.push(FieldError::new(field, "may not be null"));
+            current.clone()
+        }
     }
 }
 

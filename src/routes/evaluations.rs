@@ -14,7 +14,7 @@ use crate::auth::Actor;
 use crate::domain::rating::{scheme_for, Grade, Rating, RatingScheme, Subject, SCHEMES};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, etag, ApiJson, Preconditions};
+use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
 use crate::models::evaluation::{
     self as model, EvaluationFilter, EvaluationRow, EvaluationValues, MemberEvaluationRow, MemberEvaluationValues,
 };
@@ -338,10 +338,6 @@ pub async fn list_evaluations(
     Ok(page.finish(rows, |r| r.id, Evaluation::from, total).respond())
 }
 
-fn tagged<T: Serialize>(mut response: actix_web::HttpResponseBuilder, version: i32, body: T) -> HttpResponse {
-    response.insert_header((header::ETAG, etag(version))).json(body)
-}
-
 /// An organisation evaluation the actor may see.
 async fn visible_evaluation(
     conn: &mut AsyncPgConnection,
@@ -384,12 +380,10 @@ pub async fn find_evaluation(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.read().await?;
     let row = visible_evaluation(&mut conn, &actor, *id, false).await?;
-    if preconditions.not_modified(row.version) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(row.version)))
-            .finish());
+    if let Some(not_modified) = preconditions.not_modified_response(row.version) {
+        return Ok(not_modified);
     }
-    Ok(tagged(HttpResponse::Ok(), row.version, Evaluation::from(row)))
+    Ok(with_etag(HttpResponse::Ok(), row.version, Evaluation::from(row)))
 }
 
 /// Records the evaluation of an organisation for a year, in that year's vocabulary.
@@ -456,24 +450,13 @@ pub async fn create_evaluation(
         })
         .await?;
     let location = format!("/api/v1/evaluations/{}", created.id);
-    Ok(tagged(
+    Ok(with_etag(
         HttpResponse::Created()
             .insert_header((header::LOCATION, location))
             .take(),
         created.version,
         created,
     ))
-}
-
-fn required<T: Clone>(errors: &mut Vec<FieldError>, field: &str, value: Option<Option<T>>, current: &T) -> T {
-    match value {
-        None => current.clone(),
-        Some(Some(v)) => v,
-        Some(None) => {
-            errors.push(FieldError::new(field, "may not be null"));
-            current.clone()
-        }
-    }
 }
 
 /// Changes an evaluation of an organisation (JSON merge patch), under the same scheme rules.
@@ -517,8 +500,8 @@ pub async fn update_evaluation(
             preconditions.check_if_match(row.version)?;
             let mut errors = Vec::new();
             let values = EvaluationValues {
-                grade: required(&mut errors, "grade", p.grade, &row.grade),
-                exemplary: required(&mut errors, "exemplary", p.exemplary, &row.exemplary),
+                grade: patch_required(&mut errors, "grade", p.grade, &row.grade),
+                exemplary: patch_required(&mut errors, "exemplary", p.exemplary, &row.exemplary),
                 score: p.score.unwrap_or(row.score),
                 decided_on: p.decided_on.unwrap_or(row.decided_on),
                 note: p.note.unwrap_or_else(|| row.note.clone()),
@@ -565,7 +548,7 @@ pub async fn update_evaluation(
             Ok(after)
         })
         .await?;
-    Ok(tagged(HttpResponse::Ok(), updated.version, updated))
+    Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
 /// Deletes an evaluation of an organisation.
@@ -691,12 +674,10 @@ pub async fn find_member_evaluation(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.read().await?;
     let row = visible_member_evaluation(&mut conn, &actor, *id, false).await?;
-    if preconditions.not_modified(row.version) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(row.version)))
-            .finish());
+    if let Some(not_modified) = preconditions.not_modified_response(row.version) {
+        return Ok(not_modified);
     }
-    Ok(tagged(HttpResponse::Ok(), row.version, MemberEvaluation::from(row)))
+    Ok(with_etag(HttpResponse::Ok(), row.version, MemberEvaluation::from(row)))
 }
 
 /// Records the evaluation of a member for a year, in that year's vocabulary.
@@ -791,7 +772,7 @@ pub async fn create_member_evaluation(
         })
         .await?;
     let location = format!("/api/v1/member-evaluations/{}", created.id);
-    Ok(tagged(
+    Ok(with_etag(
         HttpResponse::Created()
             .insert_header((header::LOCATION, location))
             .take(),
@@ -841,7 +822,7 @@ pub async fn update_member_evaluation(
             preconditions.check_if_match(row.version)?;
             let mut errors = Vec::new();
             let values = MemberEvaluationValues {
-                grade: required(&mut errors, "grade", p.grade, &row.grade),
+                grade: patch_required(&mut errors, "grade", p.grade, &row.grade),
                 score: p.score.unwrap_or(row.score),
                 decided_on: p.decided_on.unwrap_or(row.decided_on),
                 note: p.note.unwrap_or_else(|| row.note.clone()),
@@ -887,7 +868,7 @@ pub async fn update_member_evaluation(
             Ok(after)
         })
         .await?;
-    Ok(tagged(HttpResponse::Ok(), updated.version, updated))
+    Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
 /// Deletes an evaluation of a member.

@@ -16,7 +16,7 @@ use crate::domain::member::{
 };
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, etag, ApiJson, Preconditions};
+use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
 use crate::models::member::{self as model, EventRow, MemberCursor, MemberFilter, MemberRow, MemberSort, MemberValues};
 use crate::models::organisation as organisations;
 use crate::openapi::responses::*;
@@ -351,12 +351,6 @@ pub async fn list_members(
         .respond())
 }
 
-fn with_etag(mut response: actix_web::HttpResponseBuilder, member: Member) -> HttpResponse {
-    response
-        .insert_header((header::ETAG, etag(member.version)))
-        .json(member)
-}
-
 /// Reads one member.
 #[utoipa::path(
     tag = "members",
@@ -385,12 +379,14 @@ pub async fn find_member(
     let row = model::find_visible(&mut conn, *id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::not_found(RESOURCE))?;
-    if preconditions.not_modified(row.version) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(row.version)))
-            .finish());
+    if let Some(not_modified) = preconditions.not_modified_response(row.version) {
+        return Ok(not_modified);
     }
-    Ok(with_etag(HttpResponse::Ok(), Member::for_actor(row, &actor)))
+    Ok(with_etag(
+        HttpResponse::Ok(),
+        row.version,
+        Member::for_actor(row, &actor),
+    ))
 }
 
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {
@@ -535,6 +531,7 @@ pub async fn create_member(
         HttpResponse::Created()
             .insert_header((header::LOCATION, location))
             .take(),
+        row.version,
         row,
     ))
 }
@@ -542,21 +539,11 @@ pub async fn create_member(
 /// Applies a merge patch to the stored values; `null` on a required field is an error.
 fn apply_patch(row: &MemberRow, p: UpdateMember) -> Result<MemberValues, ApiError> {
     let mut errors = Vec::new();
-    fn required<T: Clone>(errors: &mut Vec<FieldError>, field: &str, value: Option<Option<T>>, current: &T) -> T {
-        match value {
-            None => current.clone(),
-            Some(Some(v)) => v,
-            Some(None) => {
-                errors.push(FieldError::new(field, "may not be null"));
-                current.clone()
-            }
-        }
-    }
     let values = MemberValues {
-        full_name: required(&mut errors, "full_name", p.full_name, &row.full_name),
+        full_name: patch_required(&mut errors, "full_name", p.full_name, &row.full_name),
         gender: p.gender.unwrap_or(row.gender),
-        birth_date: required(&mut errors, "birth_date", p.birth_date, &row.birth_date),
-        admitted_on: required(&mut errors, "admitted_on", p.admitted_on, &row.admitted_on),
+        birth_date: patch_required(&mut errors, "birth_date", p.birth_date, &row.birth_date),
+        admitted_on: patch_required(&mut errors, "admitted_on", p.admitted_on, &row.admitted_on),
         card_number: p.card_number.unwrap_or_else(|| row.card_number.clone()),
         national_id: p.national_id.unwrap_or_else(|| row.national_id.clone()),
         ethnicity: p.ethnicity.unwrap_or_else(|| row.ethnicity.clone()),
@@ -564,7 +551,7 @@ fn apply_patch(row: &MemberRow, p: UpdateMember) -> Result<MemberValues, ApiErro
         hometown: p.hometown.unwrap_or_else(|| row.hometown.clone()),
         education_level: p.education_level.unwrap_or_else(|| row.education_level.clone()),
         qualification: p.qualification.unwrap_or_else(|| row.qualification.clone()),
-        political_theory: required(
+        political_theory: patch_required(
             &mut errors,
             "political_theory",
             p.political_theory,
@@ -658,7 +645,7 @@ pub async fn update_member(
             Ok(Member::for_actor(updated, &actor))
         })
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), member))
+    Ok(with_etag(HttpResponse::Ok(), member.version, member))
 }
 
 /// A corrected admission date must keep the history in order and the probation rule of a recognition.
@@ -841,7 +828,7 @@ pub async fn record_member_event(
             Ok(Member::for_actor(updated, &actor))
         })
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), member))
+    Ok(with_etag(HttpResponse::Ok(), member.version, member))
 }
 
 /// A member's whole history, oldest first, starting with the admission. `next_cursor` is always null.

@@ -16,7 +16,7 @@ use crate::domain::member::MemberStatus;
 use crate::domain::organisation::{check_placement, path_label, OrganisationKind, Sector};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, etag, etag_with, ApiJson, Preconditions};
+use crate::extract::{double_option, etag_with, patch_required, with_etag, ApiJson, Preconditions};
 use crate::models::organisation::{self as model, NewOrganisation, OrganisationChanges, OrganisationRow};
 use crate::models::TreePath;
 use crate::openapi::responses::*;
@@ -214,12 +214,6 @@ pub async fn list_organisations(
     Ok(page
         .finish(rows, |r| r.id, |r| Organisation::from_row(r, today), total)
         .respond())
-}
-
-fn with_etag(mut response: actix_web::HttpResponseBuilder, organisation: Organisation) -> HttpResponse {
-    response
-        .insert_header((header::ETAG, etag(organisation.version)))
-        .json(organisation)
 }
 
 /// Reads one organisation.
@@ -447,6 +441,7 @@ pub async fn create_organisation(
         HttpResponse::Created()
             .insert_header((header::LOCATION, location))
             .take(),
+        created.version,
         created,
     ))
 }
@@ -454,24 +449,9 @@ pub async fn create_organisation(
 /// Applies a merge patch to the stored values; `null` on a required field is an error.
 fn apply_patch(row: &OrganisationRow, patch: UpdateOrganisation) -> Result<OrganisationChanges, ApiError> {
     let mut errors = Vec::new();
-    let mut required = |field: &str, value: Option<Option<String>>, current: &str| match value {
-        None => current.to_owned(),
-        Some(Some(v)) => v,
-        Some(None) => {
-            errors.push(FieldError::new(field, "may not be null"));
-            current.to_owned()
-        }
-    };
-    let code = required("code", patch.code, &row.code);
-    let name = required("name", patch.name, &row.name);
-    let kind = match patch.kind {
-        None => row.kind,
-        Some(Some(k)) => k,
-        Some(None) => {
-            errors.push(FieldError::new("kind", "may not be null"));
-            row.kind
-        }
-    };
+    let code = patch_required(&mut errors, "code", patch.code, &row.code);
+    let name = patch_required(&mut errors, "name", patch.name, &row.name);
+    let kind = patch_required(&mut errors, "kind", patch.kind, &row.kind);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -589,7 +569,7 @@ pub async fn update_organisation(
             Ok(after)
         })
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), updated))
+    Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
 /// Deletes an organisation that nothing refers to any more.

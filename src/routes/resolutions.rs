@@ -16,7 +16,7 @@ use crate::domain::resolution::{
 };
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, etag, ApiJson, Preconditions};
+use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
 use crate::models::organisation as organisations;
 use crate::models::resolution::{
     self as model, ImplementationRow, ImplementationValues, ResolutionFilter, ResolutionRow, ResolutionValues,
@@ -319,10 +319,6 @@ pub async fn list_resolutions(
     Ok(page.finish(rows, |r| r.id, Resolution::from, total).respond())
 }
 
-fn tagged<T: Serialize>(mut response: actix_web::HttpResponseBuilder, version: i32, body: T) -> HttpResponse {
-    response.insert_header((header::ETAG, etag(version))).json(body)
-}
-
 /// Reads one resolution.
 #[utoipa::path(
     tag = "resolutions",
@@ -349,12 +345,10 @@ pub async fn find_resolution(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.read().await?;
     let (row, _, _) = visible(&mut conn, &actor, *id, false).await?;
-    if preconditions.not_modified(row.version) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(row.version)))
-            .finish());
+    if let Some(not_modified) = preconditions.not_modified_response(row.version) {
+        return Ok(not_modified);
     }
-    Ok(tagged(HttpResponse::Ok(), row.version, Resolution::from(row)))
+    Ok(with_etag(HttpResponse::Ok(), row.version, Resolution::from(row)))
 }
 
 fn check_resolution(v: &ResolutionValues, targets: &[Target]) -> Vec<FieldError> {
@@ -461,7 +455,7 @@ pub async fn create_resolution(
         })
         .await?;
     let location = format!("/api/v1/resolutions/{}", created.id);
-    Ok(tagged(
+    Ok(with_etag(
         HttpResponse::Created()
             .insert_header((header::LOCATION, location))
             .take(),
@@ -472,29 +466,19 @@ pub async fn create_resolution(
 
 fn merge_resolution(row: &ResolutionRow, p: UpdateResolution) -> Result<(ResolutionValues, Vec<Target>), ApiError> {
     let mut errors = Vec::new();
-    fn required<T: Clone>(errors: &mut Vec<FieldError>, field: &str, value: Option<Option<T>>, current: &T) -> T {
-        match value {
-            None => current.clone(),
-            Some(Some(v)) => v,
-            Some(None) => {
-                errors.push(FieldError::new(field, "may not be null"));
-                current.clone()
-            }
-        }
-    }
     let current_targets: Vec<Target> = serde_json::from_value(row.targets.clone()).unwrap_or_default();
     let targets = match p.targets {
         None => current_targets,
         Some(t) => t.unwrap_or_default(),
     };
     let values = ResolutionValues {
-        number: required(&mut errors, "number", p.number, &row.number),
-        title: required(&mut errors, "title", p.title, &row.title),
+        number: patch_required(&mut errors, "number", p.number, &row.number),
+        title: patch_required(&mut errors, "title", p.title, &row.title),
         issuing_organisation_id: row.issuing_organisation_id,
-        issued_on: required(&mut errors, "issued_on", p.issued_on, &row.issued_on),
-        field: required(&mut errors, "field", p.field, &row.field),
+        issued_on: patch_required(&mut errors, "issued_on", p.issued_on, &row.issued_on),
+        field: patch_required(&mut errors, "field", p.field, &row.field),
         summary: p.summary.unwrap_or_else(|| row.summary.clone()),
-        status: required(&mut errors, "status", p.status, &row.status),
+        status: patch_required(&mut errors, "status", p.status, &row.status),
         valid_until: p.valid_until.unwrap_or(row.valid_until),
         targets: serde_json::to_value(&targets).unwrap_or_default(),
     };
@@ -567,7 +551,7 @@ pub async fn update_resolution(
             Ok(after)
         })
         .await?;
-    Ok(tagged(HttpResponse::Ok(), updated.version, updated))
+    Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
 /// Deletes a resolution that no organisation has started implementing.
@@ -738,7 +722,7 @@ pub async fn create_implementation(
         })
         .await?;
     let location = format!("/api/v1/resolutions/{id}/implementations/{}", created.organisation_id);
-    Ok(tagged(
+    Ok(with_etag(
         HttpResponse::Created()
             .insert_header((header::LOCATION, location))
             .take(),
@@ -792,12 +776,10 @@ pub async fn find_implementation(
     let (id, organisation_id) = *path;
     let mut conn = state.read().await?;
     let (_, row) = visible_implementation(&mut conn, &actor, id, organisation_id, false).await?;
-    if preconditions.not_modified(row.version) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(row.version)))
-            .finish());
+    if let Some(not_modified) = preconditions.not_modified_response(row.version) {
+        return Ok(not_modified);
     }
-    Ok(tagged(HttpResponse::Ok(), row.version, Implementation::from(row)))
+    Ok(with_etag(HttpResponse::Ok(), row.version, Implementation::from(row)))
 }
 
 /// Reports progress (JSON merge patch). `status` moves only forward: a backwards move answers 409.
@@ -889,7 +871,7 @@ pub async fn update_implementation(
             Ok(after)
         })
         .await?;
-    Ok(tagged(HttpResponse::Ok(), updated.version, updated))
+    Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
 /// Deletes an implementation record.
