@@ -124,6 +124,43 @@ pub mod responses {
         )+};
     }
 
+    macro_rules! response_sets {
+        ($($(#[$doc:meta])* $set:ident: $($status:literal => $name:ident),+;)+) => {$(
+            $(#[$doc])*
+            pub struct $set;
+
+            impl utoipa::IntoResponses for $set {
+                fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+                    [$(($status.to_string(), RefOr::Ref(Ref::from_response_name(stringify!($name))))),+]
+                        .into_iter()
+                        .collect()
+                }
+            }
+        )+};
+    }
+
+    response_sets! {
+        /// The errors any list can answer.
+        ListErrors: "400" => BadRequest, "401" => Unauthorized, "429" => TooManyRequests, "503" => Unavailable;
+        /// The errors a read of one resource can answer.
+        ReadErrors: "400" => BadRequest, "401" => Unauthorized, "404" => NotFound, "429" => TooManyRequests,
+            "503" => Unavailable;
+        /// The errors a creation can answer.
+        CreateErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden, "409" => Conflict,
+            "413" => PayloadTooLarge, "415" => UnsupportedMediaType, "422" => Unprocessable,
+            "429" => TooManyRequests, "503" => Unavailable;
+        /// The errors a change of one resource can answer (409 where a change can conflict is listed apart).
+        UpdateErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden, "404" => NotFound,
+            "412" => PreconditionFailed, "413" => PayloadTooLarge, "415" => UnsupportedMediaType,
+            "422" => Unprocessable, "429" => TooManyRequests, "503" => Unavailable;
+        /// The errors a deletion can answer (409 where the resource can be in use is listed apart).
+        DeleteErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden, "404" => NotFound,
+            "412" => PreconditionFailed, "429" => TooManyRequests, "503" => Unavailable;
+        /// The errors a report can answer.
+        ReportErrors: "400" => BadRequest, "401" => Unauthorized, "404" => NotFound, "406" => NotAcceptable,
+            "429" => TooManyRequests, "503" => Unavailable;
+    }
+
     problem_responses! {
         BadRequest, 400, "bad-request", "Malformed request", "limit: must be 1 to 200",
             Some(serde_json::json!([{"field": "limit", "message": "must be 1 to 200"}])),

@@ -83,11 +83,8 @@ fn filtered(f: &AuditQuery) -> audit_events::BoxedQuery<'static, diesel::pg::Pg>
     params(AuditQuery, PageParams),
     responses(
         (status = 200, description = "A page of audit events", body = Page<AuditEvent>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
+        ListErrors,
         (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]

@@ -296,10 +296,7 @@ async fn evaluated_organisation(
     params(EvaluationQuery, PageParams),
     responses(
         (status = 200, description = "A page of evaluations", body = Page<Evaluation>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -363,11 +360,7 @@ async fn visible_evaluation(
         (status = 200, description = "The evaluation", body = Evaluation,
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -394,15 +387,7 @@ pub async fn find_evaluation(
         (status = 201, description = "Recorded", body = Evaluation,
             headers(("Location" = String, description = "URL of the evaluation"),
                 ("ETag" = String, description = "Its version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -468,16 +453,7 @@ pub async fn create_evaluation(
     responses(
         (status = 200, description = "The changed evaluation", body = Evaluation,
             headers(("ETag" = String, description = "The new version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        UpdateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -558,13 +534,7 @@ pub async fn update_evaluation(
         ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when it has changed since")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        DeleteErrors,
     ),
     security(("bearer" = []))
 )]
@@ -596,10 +566,7 @@ pub async fn delete_evaluation(
     params(EvaluationQuery, PageParams),
     responses(
         (status = 200, description = "A page of member evaluations", body = Page<MemberEvaluation>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -657,11 +624,7 @@ async fn visible_member_evaluation(
         (status = 200, description = "The member evaluation", body = MemberEvaluation,
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -688,15 +651,7 @@ pub async fn find_member_evaluation(
         (status = 201, description = "Recorded", body = MemberEvaluation,
             headers(("Location" = String, description = "URL of the evaluation"),
                 ("ETag" = String, description = "Its version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -790,16 +745,7 @@ pub async fn create_member_evaluation(
     responses(
         (status = 200, description = "The changed member evaluation", body = MemberEvaluation,
             headers(("ETag" = String, description = "The new version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        UpdateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -878,13 +824,7 @@ pub async fn update_member_evaluation(
         ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when it has changed since")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        DeleteErrors,
     ),
     security(("bearer" = []))
 )]

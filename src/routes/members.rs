@@ -297,10 +297,7 @@ pub struct MemberQuery {
     responses(
         (status = 200, description = "A page of members", body = Page<Member>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -360,11 +357,7 @@ pub async fn list_members(
         (status = 200, description = "The member", body = Member,
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -455,15 +448,7 @@ async fn member_organisation(
         (status = 201, description = "Admitted", body = Member,
             headers(("Location" = String, description = "URL of the new member"),
                 ("ETag" = String, description = "Its version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -593,17 +578,8 @@ fn stored_values(row: &MemberRow) -> MemberValues {
     responses(
         (status = 200, description = "The changed member", body = Member,
             headers(("ETag" = String, description = "The new version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        UpdateErrors,
         (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -682,14 +658,8 @@ async fn check_new_admission_date(
         ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when the member has changed since")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        DeleteErrors,
         (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -733,17 +703,8 @@ pub async fn delete_member(
     responses(
         (status = 200, description = "The member after the event", body = Member,
             headers(("ETag" = String, description = "The new version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        UpdateErrors,
         (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -837,11 +798,7 @@ pub async fn record_member_event(
     params(("id" = Uuid, Path, description = "Member id")),
     responses(
         (status = 200, description = "The history", body = Page<MemberEvent>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]

@@ -171,10 +171,7 @@ pub struct OrganisationQuery {
     responses(
         (status = 200, description = "A page of organisations", body = Page<Organisation>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -226,11 +223,7 @@ pub async fn list_organisations(
             headers(("ETag" = String, description = "The version and a digest of the member counts, quoted; \
                 If-Match on a write compares the version part"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -267,11 +260,7 @@ pub async fn find_organisation(
     params(("id" = Uuid, Path, description = "Organisation id")),
     responses(
         (status = 200, description = "The ancestors, root first; `next_cursor` is always null", body = Page<Organisation>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -366,15 +355,7 @@ async fn placement(
         (status = 201, description = "Created", body = Organisation,
             headers(("Location" = String, description = "URL of the new organisation"),
                 ("ETag" = String, description = "Its version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -489,17 +470,8 @@ fn unchanged(row: &OrganisationRow, c: &OrganisationChanges) -> bool {
     responses(
         (status = 200, description = "The changed organisation", body = Organisation,
             headers(("ETag" = String, description = "The new version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        UpdateErrors,
         (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -579,14 +551,8 @@ pub async fn update_organisation(
         ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when the organisation has changed since")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        DeleteErrors,
         (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]

@@ -280,10 +280,7 @@ fn forbid_unless_writable(scope: Option<&TreePath>, issuer: &TreePath) -> Result
     responses(
         (status = 200, description = "A page of resolutions", body = Page<Resolution>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -328,11 +325,7 @@ pub async fn list_resolutions(
         (status = 200, description = "The resolution", body = Resolution,
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -397,15 +390,7 @@ async fn check_issuer(conn: &mut AsyncPgConnection, actor: &Actor, id: Uuid) -> 
         (status = 201, description = "Created", body = Resolution,
             headers(("Location" = String, description = "URL of the new resolution"),
                 ("ETag" = String, description = "Its version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -498,17 +483,8 @@ fn merge_resolution(row: &ResolutionRow, p: UpdateResolution) -> Result<(Resolut
     responses(
         (status = 200, description = "The changed resolution", body = Resolution,
             headers(("ETag" = String, description = "The new version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        UpdateErrors,
         (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -561,14 +537,8 @@ pub async fn update_resolution(
         ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when it has changed since")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        DeleteErrors,
         (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -608,11 +578,7 @@ pub async fn delete_resolution(
     params(("id" = Uuid, Path, description = "Resolution id"), PageParams),
     responses(
         (status = 200, description = "A page of implementations", body = Page<Implementation>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -667,16 +633,8 @@ fn check_implementation(v: &ImplementationValues, resolution: &ResolutionRow, to
         (status = 201, description = "Created", body = Implementation,
             headers(("Location" = String, description = "URL of the implementation"),
                 ("ETag" = String, description = "Its version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        CreateErrors,
         (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -758,11 +716,7 @@ async fn visible_implementation(
         (status = 200, description = "The implementation", body = Implementation,
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -792,17 +746,8 @@ pub async fn find_implementation(
     responses(
         (status = 200, description = "The changed implementation", body = Implementation,
             headers(("ETag" = String, description = "The new version, quoted"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        UpdateErrors,
         (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -882,13 +827,7 @@ pub async fn update_implementation(
         ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when it has changed since")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        DeleteErrors,
     ),
     security(("bearer" = []))
 )]

@@ -46,11 +46,8 @@ pub struct IssuedToken {
     params(PageParams),
     responses(
         (status = 200, description = "A page of tokens", body = Page<Token>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
+        ListErrors,
         (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -80,15 +77,7 @@ pub async fn list_tokens(
     responses(
         (status = 201, description = "Issued", body = IssuedToken,
             headers(("Location" = String, description = "URL of the token"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -118,12 +107,8 @@ pub async fn create_token(
     params(("id" = Uuid, Path, description = "Token id")),
     responses(
         (status = 200, description = "The token", body = Token),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
+        ReadErrors,
         (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -148,12 +133,8 @@ pub async fn find_token(
     params(("id" = Uuid, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
+        ReadErrors,
         (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]

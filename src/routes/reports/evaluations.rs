@@ -98,12 +98,7 @@ fn shares(grades: &[Grade], counts: &[(String, i64)], evaluated: i64) -> Vec<Gra
             (EvaluationReport = "application/json"),
             (String = "text/csv", example = "measure,key,count,percent\r\nbase_organisations,,46,\r\n")
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReportErrors,
     ),
     security(("bearer" = []))
 )]
@@ -207,12 +202,7 @@ pub struct MemberEvaluationReport {
             (MemberEvaluationReport = "application/json"),
             (String = "text/csv", example = "measure,key,count,percent\r\nevaluated,,2930,\r\n")
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReportErrors,
     ),
     security(("bearer" = []))
 )]

@@ -86,12 +86,7 @@ pub struct AdmissionReport {
             (AdmissionReport = "application/json"),
             (String = "text/csv", example = "measure,key,count,percent\r\ntotal,,306,\r\n")
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReportErrors,
     ),
     security(("bearer" = []))
 )]
@@ -205,12 +200,7 @@ pub struct TheoryReport {
             (TheoryReport = "application/json"),
             (String = "text/csv", example = "measure,key,count,percent\r\nmembers,,2912,\r\n")
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReportErrors,
     ),
     security(("bearer" = []))
 )]

@@ -45,12 +45,7 @@ pub struct ResolutionCoverage {
             (ResolutionCoverage = "application/json"),
             (String = "text/csv", example = "organisation_id,code,name,kind,status,plan_adopted_on,reported_on\r\n")
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        ReportErrors,
     ),
     security(("bearer" = []))
 )]
