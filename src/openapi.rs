@@ -5,6 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
+use crate::models::member::MemberSort;
+use crate::pagination::CountMode;
+use crate::routes::reports::GroupBy;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,7 +28,8 @@ use crate::error::{FieldError, Problem};
         (name = "health", description = "Liveness and readiness probes (no token needed)"),
     ),
     components(
-        schemas(Problem, FieldError),
+        // Schemas that only query parameters name, which the route registrations do not collect.
+        schemas(Problem, FieldError, CountMode, GroupBy, MemberSort),
         responses(
             responses::BadRequest,
             responses::Unauthorized,

@@ -147,7 +147,7 @@ pub struct PageParams {
 #[serde(deny_unknown_fields)]
 pub struct NoFilters {}
 
-/// How to count a list.
+/// How to count a list: `exact` adds `total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CountMode {

@@ -50,6 +50,15 @@ async fn every_operation_is_documented_for_client_generators() {
             }
         }
     }
+    // Every reference resolves, or generated clients break.
+    let text = COMMITTED.to_owned();
+    for (start, _) in text.match_indices("\"$ref\": \"#/components/") {
+        let reference = &text[start + 9..];
+        let reference = &reference[..reference.find('"').unwrap()];
+        let mut parts = reference.trim_start_matches("#/components/").split('/');
+        let (kind, name) = (parts.next().unwrap(), parts.next().unwrap());
+        assert!(doc["components"][kind].get(name).is_some(), "unresolved {reference}");
+    }
     let unique: std::collections::BTreeSet<_> = operation_ids.iter().collect();
     assert_eq!(unique.len(), operation_ids.len(), "operation ids are unique");
     assert!(operation_ids.contains(&"list_organisations".to_owned()));

@@ -6,6 +6,8 @@ mod evaluations;
 mod people;
 mod resolutions;
 
+pub use people::GroupBy;
+
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
