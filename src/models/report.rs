@@ -137,30 +137,33 @@ pub struct QuotaBreach {
     pub good: i64,
 }
 
-/// The base organisations under `root` that breach the excellent quota in `year`, in code order. Counts are taken
-/// per organisation first, then summed up to the base organisation above each.
+/// The base organisations that breach the excellent quota in `year`, counting the members evaluated in
+/// organisations under `root`, in code order. The query starts from the base organisations (of the subtree, or
+/// above a root that lies inside one) and walks down their subtrees on the path index: at national scale a
+/// district's report reads only the district's rows.
 pub async fn quota_breaches(
     conn: &mut AsyncPgConnection,
     root: Option<&TreePath>,
     year: i32,
 ) -> QueryResult<Vec<QuotaBreach>> {
-    // The subtree filter sits inside the per-organisation counts, so a district's report reads only its own rows.
-    let query = with_root(
-        "WITH per_organisation AS ( \
-             SELECT me.organisation_id, count(*) FILTER (WHERE me.grade = 'excellent') AS excellent, \
-                    count(*) FILTER (WHERE me.grade = 'good') AS good \
-             FROM member_evaluations me JOIN organisations o ON o.id = me.organisation_id \
-             WHERE me.year = $1",
-        root,
-        2,
-        "GROUP BY me.organisation_id) \
-         SELECT b.id AS organisation_id, b.code, b.name, sum(p.excellent)::bigint AS excellent, \
-                sum(p.good)::bigint AS good \
-         FROM per_organisation p \
-         JOIN organisations o ON o.id = p.organisation_id \
-         JOIN organisations b ON b.path @> o.path AND b.kind IN ('base_committee', 'base_cell') \
-         GROUP BY b.id, b.code, b.name HAVING 5 * sum(p.excellent) > sum(p.good) ORDER BY b.code",
-    )
+    let subtree = if root.is_some() {
+        "AND (b.path <@ $2 OR b.path @> $2) AND o.path <@ $2"
+    } else {
+        ""
+    };
+    let query = diesel::sql_query(format!(
+        "SELECT b.id AS organisation_id, b.code, b.name, \
+                count(*) FILTER (WHERE me.grade = 'excellent') AS excellent, \
+                count(*) FILTER (WHERE me.grade = 'good') AS good \
+         FROM organisations b \
+         JOIN organisations o ON o.path <@ b.path \
+         JOIN member_evaluations me ON me.organisation_id = o.id AND me.year = $1 \
+         WHERE b.kind IN ('base_committee', 'base_cell') {subtree} \
+         GROUP BY b.id, b.code, b.name \
+         HAVING 5 * count(*) FILTER (WHERE me.grade = 'excellent') > count(*) FILTER (WHERE me.grade = 'good') \
+         ORDER BY b.code"
+    ))
+    .into_boxed()
     .bind::<Integer, _>(year);
     bind_root(query, root).load(conn).await
 }
