@@ -142,6 +142,11 @@ mod tests {
             assert_eq!(kind.as_str().parse::<OrganisationKind>(), Ok(*kind));
         }
         assert!("district".parse::<OrganisationKind>().is_err());
+        assert_eq!(
+            format!("{:<6}|", Cell),
+            "cell  |",
+            "names take a width, as in the command-line tables"
+        );
         assert!(BaseCell.holds_members() && Cell.holds_members());
         assert!(SuperiorCommittee.is_committee() && BaseCommittee.is_committee() && PartialCommittee.is_committee());
         assert!(!BaseCell.is_committee() && !Cell.is_committee());
