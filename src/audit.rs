@@ -120,6 +120,35 @@ pub async fn record_as<T: Serialize>(
         .map(|_| ())
 }
 
+/// Records the creation of many resources at once (a bulk load), one event each, in batches.
+pub async fn record_creations(
+    conn: &mut AsyncPgConnection,
+    actor: &str,
+    request_id: &str,
+    resource_type: &str,
+    created: Vec<(String, Value)>,
+) -> QueryResult<()> {
+    let events: Vec<NewAuditEvent<'_>> = created
+        .into_iter()
+        .map(|(resource_id, after)| NewAuditEvent {
+            id: Uuid::now_v7(),
+            actor,
+            action: Action::Create,
+            resource_type,
+            resource_id,
+            changes: changes(None, Some(after)),
+            request_id,
+        })
+        .collect();
+    for chunk in events.chunks(1000) {
+        diesel::insert_into(audit_events::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

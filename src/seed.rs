@@ -9,7 +9,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::audit::{self, Action};
+use crate::audit;
 use crate::domain::member::{EventType, Gender, MemberStatus, PoliticalTheory};
 use crate::domain::organisation::{path_label, OrganisationKind, Sector};
 use crate::domain::rating::Grade;
@@ -360,23 +360,41 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<Outcome, ApiError
             return Ok(Outcome::AlreadyLoaded);
         }
         let outcome = build(conn).await?;
-        if let Outcome::Loaded { organisations, members } = &outcome {
-            let summary = json!({"organisations": organisations, "members": members});
-            audit::record_as(
-                conn,
-                "cli",
-                "seed-demo",
-                Action::Create,
-                "demo",
-                DISTRICT_CODE,
-                None,
-                Some(&summary),
-            )
-            .await?;
-        }
+        record_in_audit_trail(conn).await?;
         Ok(outcome)
     })
     .await
+}
+
+#[derive(QueryableByName)]
+struct Created {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    after: serde_json::Value,
+}
+
+/// Every record the demo created goes into the audit trail, as any other creation: the stored row, less the
+/// columns the database derives. The rows this transaction created are the ones stamped with its start time.
+async fn record_in_audit_trail(conn: &mut AsyncPgConnection) -> Result<(), ApiError> {
+    let sources = [
+        ("organisation", "organisations", "- 'path' - 'search'"),
+        ("member", "members", "- 'name_search' - 'sort_name'"),
+        ("evaluation", "evaluations", ""),
+        ("resolution", "resolutions", "- 'search'"),
+        ("implementation", "resolution_implementations", ""),
+    ];
+    for (resource_type, table, derived) in sources {
+        let rows: Vec<Created> = diesel::sql_query(format!(
+            "SELECT t.id::text AS id, to_jsonb(t) {derived} - 'version' - 'created_at' - 'updated_at' AS after \
+             FROM {table} t WHERE t.created_at = now() ORDER BY t.id"
+        ))
+        .load(conn)
+        .await?;
+        let created = rows.into_iter().map(|r| (r.id, r.after)).collect();
+        audit::record_creations(conn, "cli", "seed-demo", resource_type, created).await?;
+    }
+    Ok(())
 }
 
 async fn build(conn: &mut AsyncPgConnection) -> Result<Outcome, ApiError> {
@@ -494,7 +512,12 @@ async fn add_members(
     let mut serial = 0usize;
     let today = crate::domain::today();
     for (i, org) in holders.iter().enumerate() {
-        let size = 12 + dice.below(14) as usize + if org.kind == OrganisationKind::BaseCell { 6 } else { 0 };
+        // A base cell has fewer than 30 members; a cell 15 to 25, so that every base committee has 30 or more.
+        let size = if org.kind == OrganisationKind::BaseCell {
+            10 + dice.below(19) as usize
+        } else {
+            15 + dice.below(11) as usize
+        };
         for _ in 0..size {
             serial += 1;
             let admitted_on = if serial <= ADMITTED_2012 {

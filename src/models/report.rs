@@ -137,20 +137,16 @@ pub struct QuotaBreach {
     pub good: i64,
 }
 
-/// The base organisations that breach the excellent quota in `year`, counting the members evaluated in
-/// organisations under `root`, in code order. The query starts from the base organisations (of the subtree, or
-/// above a root that lies inside one) and walks down their subtrees on the path index: at national scale a
-/// district's report reads only the district's rows.
+/// The base organisations under `root` that breach the excellent quota in `year`, in code order. The query starts
+/// from the base organisations of the subtree and walks down their subtrees on the path index: at national scale a
+/// district's report reads only the district's rows. A root below base level (a cell) has no base organisation
+/// of its own to breach the quota, so its report lists none rather than judge a base organisation on part of it.
 pub async fn quota_breaches(
     conn: &mut AsyncPgConnection,
     root: Option<&TreePath>,
     year: i32,
 ) -> QueryResult<Vec<QuotaBreach>> {
-    let subtree = if root.is_some() {
-        "AND (b.path <@ $2 OR b.path @> $2) AND o.path <@ $2"
-    } else {
-        ""
-    };
+    let subtree = if root.is_some() { "AND b.path <@ $2" } else { "" };
     let query = diesel::sql_query(format!(
         "SELECT b.id AS organisation_id, b.code, b.name, \
                 count(*) FILTER (WHERE me.grade = 'excellent') AS excellent, \

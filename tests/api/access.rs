@@ -752,7 +752,11 @@ async fn evaluations_reports_and_rating_schemes() {
                 .iter()
                 .map(|e| e["organisation_id"].as_str().unwrap())
                 .collect();
-            if caller != "admin" {
+            // This round's evaluation, inside the scope, is listed; the one outside only for the admin.
+            assert!(organisations.contains(&w.inside.as_str()), "{caller}");
+            if caller == "admin" {
+                assert!(organisations.contains(&w.outside.as_str()));
+            } else {
                 assert!(
                     organisations.iter().all(|o| *o == w.inside),
                     "{caller} sees only its subtree"

@@ -75,6 +75,33 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
             + coverage["completed"].as_i64().unwrap(),
         30
     );
+    // Every record the demo created is in the audit trail, members with their sensitive fields included.
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM audit_events WHERE request_id = 'seed-demo' AND resource_type = 'member'")
+            .await,
+        members
+    );
+    assert_eq!(
+        app.db.count("SELECT count(*) AS n FROM audit_events WHERE request_id = 'seed-demo' AND resource_type = 'organisation'").await,
+        organisations
+    );
+    assert_eq!(
+        app.db
+            .count(
+                "SELECT count(*) AS n FROM audit_events a JOIN members m ON m.id::text = a.resource_id \
+            WHERE a.changes -> 'after' ->> 'national_id' = m.national_id"
+            )
+            .await,
+        members
+    );
+    // The sizes domain.md gives: a base cell has fewer than 30 members, a base committee 30 or more.
+    assert_eq!(
+        app.db.count("SELECT count(*) AS n FROM organisations b WHERE b.kind IN ('base_cell', 'base_committee') \
+            AND ((b.kind = 'base_cell') <> ((SELECT count(*) FROM members m JOIN organisations o ON o.id = m.organisation_id \
+            WHERE o.path <@ b.path) < 30))").await,
+        0
+    );
     // Every member's history starts with the admission.
     assert_eq!(
         app.db

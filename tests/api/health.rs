@@ -99,6 +99,17 @@ async fn a_database_outage_gives_503_quickly_and_the_service_recovers_alone() {
         "application/problem+json"
     );
 
+    // An API route answers 503 too: checking the token needs the database.
+    let api = test::TestRequest::get()
+        .uri("/api/v1/organisations")
+        .insert_header(("authorization", "Bearer pb_some-token"))
+        .to_request();
+    let response = tokio::time::timeout(Duration::from_secs(30), test::call_service(&service, api))
+        .await
+        .expect("the request hung while the database was down");
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().get("retry-after").is_some());
+
     let port = relay.port;
     let _relay = Relay::start(port).await;
     let mut status = 0;

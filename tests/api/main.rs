@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod cli;
 mod common;
 mod conventions;
 mod demo;
@@ -13,3 +14,4 @@ mod organisations;
 mod reports;
 mod resolutions;
 mod tokens;
+mod writes;

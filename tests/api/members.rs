@@ -543,6 +543,20 @@ async fn member_filters_combine() {
         list("status=probationary,exempt".into()).await,
         vec!["Bùi Văn Hai", "Bùi Văn Ba"]
     );
+    app.post(
+        &format!("{MEMBERS}/{}/events", a["id"].as_str().unwrap()),
+        &app.admin,
+        json!({"type": "exempted", "on": "2014-02-01"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(list("status=exempt".into()).await, vec!["Bùi Văn Một"]);
+    assert_eq!(
+        list("status=official,exempt".into()).await,
+        vec!["Bùi Văn Một"],
+        "every value of the list counts"
+    );
+    assert_eq!(list("status=exempt,probationary".into()).await.len(), 3);
     assert_eq!(list("political_theory=intermediate".into()).await, vec!["Bùi Văn Một"]);
     assert_eq!(
         list("admitted_from=2013-01-01&admitted_to=2013-02-28".into()).await,

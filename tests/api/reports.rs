@@ -103,11 +103,23 @@ async fn the_evaluation_report_counts_base_organisations_over_a_multi_level_tree
     assert_eq!(grade(whole.ok(200), "weak"), (1, 33.33));
     assert_eq!(grade(whole.ok(200), "clean_strong"), (2, 66.67));
 
-    // An empty scope: no base organisation, no division by zero.
-    let empty = app.get("/api/v1/reports/evaluations?year=2019", &app.admin).await;
+    // A year nobody was evaluated: no division by zero.
+    let unevaluated = app.get("/api/v1/reports/evaluations?year=2019", &app.admin).await;
+    assert_eq!(unevaluated.ok(200)["base_organisations"], 4);
+    assert_eq!(unevaluated.ok(200)["evaluated"], 0);
+    assert_eq!(unevaluated.ok(200)["scheme"], "qd132_2018");
+    assert_eq!(grade(unevaluated.ok(200), "excellent"), (0, 0.0));
+    // A scope with no base organisation at all.
+    let bare = app.organisation("EMPTY", "superior_committee", None).await;
+    let path = format!("/api/v1/reports/evaluations?year=2012&organisation_id={bare}");
+    let empty = app.get(&path, &app.admin).await;
+    assert_eq!(empty.ok(200)["base_organisations"], 0);
     assert_eq!(empty.ok(200)["evaluated"], 0);
-    assert_eq!(empty.ok(200)["scheme"], "qd132_2018");
-    assert_eq!(grade(empty.ok(200), "excellent"), (0, 0.0));
+    assert_eq!(empty.ok(200)["exemplary"], 0);
+    let csv = app
+        .call(Method::GET, &path, Some(&app.admin), None, &[("accept", "text/csv")])
+        .await;
+    assert_eq!(csv_lines(&csv.raw)[2], "evaluated,,0,0.00");
 
     let csv = app
         .call(
@@ -362,6 +374,27 @@ async fn political_theory_counts_current_members() {
                 .to_owned(),
         );
     }
+    // Official and exempt members count as current, alongside the probationary ones.
+    for (member, events) in [
+        (&ids[0], &["recognised_official"][..]),
+        (&ids[4], &["recognised_official", "exempted"][..]),
+    ] {
+        for (i, event) in events.iter().enumerate() {
+            app.post(
+                &format!("/api/v1/members/{member}/events"),
+                &app.admin,
+                json!({"type": event, "on": format!("200{}-06-01", i + 1)}),
+            )
+            .await
+            .ok(200);
+        }
+    }
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM members WHERE status IN ('official', 'exempt')")
+            .await,
+        2
+    );
     // A member who has left is not counted.
     app.post(
         &format!("/api/v1/members/{}/events", ids[6]),

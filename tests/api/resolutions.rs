@@ -478,6 +478,14 @@ async fn resolution_filters_combine() {
     assert_eq!(list("q=chinh%20tri%20tu%20tuong").await, vec![b.clone()]);
     assert_eq!(list("q=nq%2Ftu").await, vec![c.clone()]);
     assert_eq!(list("status=expired").await, Vec::<String>::new());
+    app.patch(&format!("{RES}/{c}"), &app.admin, json!({"status": "expired"}))
+        .await
+        .ok(200);
+    assert_eq!(list("status=expired").await, vec![c.clone()]);
+    // Renumbering onto a number the issuer already uses is a conflict.
+    app.patch(&format!("{RES}/{b}"), &app.admin, json!({"number": "01-NQ/HU"}))
+        .await
+        .problem_on(409, "number");
     app.get(&format!("{RES}?year=13"), &app.admin)
         .await
         .problem_on(400, "year");

@@ -125,6 +125,20 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Drops the database now (a test that wants to start without one); it is dropped again, harmlessly, at the end.
+    pub async fn drop_now(&self) {
+        let mut conn = server().await;
+        diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_identifier(&self.name)
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("drop the test database");
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(&self.name));
