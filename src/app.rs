@@ -11,6 +11,7 @@ use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::gate;
 use crate::openapi::ApiDoc;
 use crate::request_id::{self, REQUEST_ID_HEADER};
 use crate::routes::{audit_events, evaluations, health, members, organisations, reports, resolutions, tokens};
@@ -20,6 +21,7 @@ use crate::state::AppState;
 fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config.configure(health::routes).service(
         scope("/api/v1")
+            .wrap(from_fn(gate::middleware))
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .service(scope("/organisations").configure(organisations::routes))
             .service(scope("/members").configure(members::routes))
@@ -162,6 +164,8 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             header::LINK,
             header::RETRY_AFTER,
             header::HeaderName::from_static(REQUEST_ID_HEADER),
+            header::HeaderName::from_static(gate::RATE_LIMIT_POLICY),
+            header::HeaderName::from_static(gate::RATE_LIMIT),
         ])
         .max_age(3600)
 }

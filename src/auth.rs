@@ -4,24 +4,18 @@
 //! and carries the role and scope that the handler consults through the methods below, so no handler
 //! re-implements a rule.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{ready, Ready};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::text_enum;
 use crate::error::ApiError;
+use crate::gate::Authentication;
 use crate::request_id::RequestId;
-use crate::state::AppState;
 
 text_enum! {
     /// What a token may do.
@@ -99,6 +93,20 @@ impl Actor {
         matches!(self.identity.role, Role::Admin | Role::Editor)
     }
 
+    /// The rule of who decides about an organisation: the committee above it. A writer may decide about an
+    /// organisation strictly below its own (or about any, when it has no scope), never about the organisation
+    /// its token is scoped to: that organisation's kind, place in the tree, dissolution and yearly grades are
+    /// decided above it. The caller has already found the organisation within the actor's subtree.
+    pub fn may_decide_about(&self, organisation_id: Uuid) -> Result<(), ApiError> {
+        self.require_writer()?;
+        if self.scope() == Some(organisation_id) {
+            return Err(ApiError::Forbidden(
+                "the committee above an organisation decides about it; its own token cannot".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses writes that only an actor without a scope may make.
     pub fn require_unscoped(&self, why: &str) -> Result<(), ApiError> {
         match self.scope() {
@@ -108,148 +116,23 @@ impl Actor {
     }
 }
 
-/// Verified tokens, kept for a few seconds so that most requests cost no database round trip. A revoked token
-/// stays usable on other instances for at most the time to live; the instance that revokes it forgets it at once.
-pub struct TokenCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<Vec<u8>, (Instant, Identity)>>,
-}
-
-/// Entries kept at most; past that the cache starts over rather than grow.
-const TOKEN_CACHE_CAPACITY: usize = 10_000;
-
-impl TokenCache {
-    pub fn new(ttl: Duration) -> Self {
-        TokenCache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn get(&self, hash: &[u8]) -> Option<Identity> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(hash)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, identity)| identity.clone())
-    }
-
-    fn put(&self, hash: Vec<u8>, identity: Identity) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= TOKEN_CACHE_CAPACITY {
-            entries.clear();
-        }
-        entries.insert(hash, (Instant::now(), identity));
-    }
-
-    /// Forgets every cached token of this name (after a revocation).
-    pub fn forget(&self, name: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, (_, identity)| identity.name != name);
-    }
-}
-
-/// Requests allowed per key and minute, in fixed one-minute windows. Each instance counts on its own.
-pub struct RateLimiter {
-    per_minute: u32,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-const WINDOW: Duration = Duration::from_secs(60);
-
-impl RateLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        RateLimiter {
-            per_minute,
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Counts one request for `key`; refuses it with the seconds to wait when the window is full.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let (start, count) = windows.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(*start) >= WINDOW {
-            *start = now;
-            *count = 0;
-        }
-        if *count >= self.per_minute {
-            let wait = WINDOW.saturating_sub(now.duration_since(*start)).as_secs().max(1);
-            return Err(ApiError::TooManyRequests(wait));
-        }
-        *count += 1;
-        Ok(())
-    }
-}
-
-fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value.to_str().unwrap_or_default();
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(Some(token.trim().to_owned()))
-        }
-        _ => Err(ApiError::Unauthorized(
-            "the Authorization header must be \"Bearer <token>\"".into(),
-        )),
-    }
-}
-
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-        .to_string()
-}
-
 impl FromRequest for Actor {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
+    /// The caller as the gate in front of `/api/v1` found it (see [`crate::gate`]).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let request_id = req
-            .extensions()
-            .get::<RequestId>()
-            .map(|r| r.0.clone())
-            .unwrap_or_default();
-        let token = bearer(req);
-        let ip = client_ip(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-            let unauthenticated = |error: ApiError| {
-                state.limiter.check(&format!("ip:{ip}"))?;
-                Err(error)
-            };
-            let token = match token {
-                Ok(Some(token)) => token,
-                Ok(None) => return unauthenticated(ApiError::Unauthorized("a bearer token is required".into())),
-                Err(e) => return unauthenticated(e),
-            };
-            let hash = hash_token(&token);
-            let identity = match state.tokens.get(&hash) {
-                Some(identity) => identity,
-                None => {
-                    let mut conn = state.read().await?;
-                    match crate::models::token::find_active(&mut conn, &hash).await? {
-                        Some(identity) => {
-                            state.tokens.put(hash, identity.clone());
-                            identity
-                        }
-                        None => {
-                            return unauthenticated(ApiError::Unauthorized("the token is unknown or revoked".into()))
-                        }
-                    }
-                }
-            };
-            state.limiter.check(&format!("token:{}", identity.name))?;
-            Ok(Actor { identity, request_id })
+        let extensions = req.extensions();
+        let request_id = extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        ready(match extensions.get::<Authentication>() {
+            Some(Authentication::Valid(identity)) => Ok(Actor {
+                identity: identity.clone(),
+                request_id,
+            }),
+            Some(Authentication::Refused(why)) => Err(ApiError::Unauthorized(why.clone())),
+            None => Err(ApiError::Internal(anyhow::anyhow!(
+                "a route outside the gate asked for the caller"
+            ))),
         })
     }
 }
@@ -301,32 +184,21 @@ mod tests {
     }
 
     #[test]
+    fn only_the_committee_above_decides_about_an_organisation() {
+        let own = Uuid::now_v7();
+        let below = Uuid::now_v7();
+        assert!(actor(Role::Editor, Some(own)).may_decide_about(below).is_ok());
+        let refused = actor(Role::Editor, Some(own)).may_decide_about(own).unwrap_err();
+        assert!(matches!(refused, ApiError::Forbidden(_)));
+        assert!(actor(Role::Viewer, Some(own)).may_decide_about(below).is_err());
+        assert!(actor(Role::Viewer, None).may_decide_about(below).is_err());
+        assert!(actor(Role::Admin, None).may_decide_about(own).is_ok());
+    }
+
+    #[test]
     fn sensitive_fields_are_for_admins_and_editors() {
         assert!(actor(Role::Admin, None).sees_sensitive_fields());
         assert!(actor(Role::Editor, Some(Uuid::now_v7())).sees_sensitive_fields());
         assert!(!actor(Role::Viewer, None).sees_sensitive_fields());
-    }
-
-    #[test]
-    fn the_rate_limit_counts_per_key() {
-        let limiter = RateLimiter::new(2);
-        assert!(limiter.check("a").is_ok());
-        assert!(limiter.check("a").is_ok());
-        let refused = limiter.check("a").unwrap_err();
-        assert!(matches!(refused, ApiError::TooManyRequests(s) if (1..=60).contains(&s)));
-        assert!(limiter.check("b").is_ok());
-    }
-
-    #[test]
-    fn the_cache_expires_and_forgets() {
-        let identity = actor(Role::Admin, None).identity;
-        let cache = TokenCache::new(Duration::from_secs(60));
-        cache.put(vec![1], identity.clone());
-        assert_eq!(cache.get(&[1]), Some(identity.clone()));
-        cache.forget("t");
-        assert_eq!(cache.get(&[1]), None);
-        let expired = TokenCache::new(Duration::ZERO);
-        expired.put(vec![1], identity);
-        assert_eq!(expired.get(&[1]), None);
     }
 }

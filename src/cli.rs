@@ -175,7 +175,7 @@ async fn token_revoke(name: &str) -> anyhow::Result<()> {
     println!(
         "revoked token {:?}; running servers refuse it within {} seconds",
         token.name,
-        crate::state::TOKEN_CACHE_TTL.as_secs()
+        crate::gate::TOKEN_CACHE_TTL.as_secs()
     );
     Ok(())
 }

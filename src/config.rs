@@ -23,6 +23,12 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Origins allowed to call the API from a browser (`PARTYBASE_CORS_ORIGINS`, comma separated; empty = CORS off).
     pub cors_origins: Vec<String>,
+    /// Longest a single SQL statement may run before PostgreSQL cancels it and the request gets 503
+    /// (`PARTYBASE_STATEMENT_TIMEOUT_MS`).
+    pub statement_timeout: Duration,
+    /// Longest a client may take to send a request body once its head has arrived; past it the request gets 408
+    /// (`PARTYBASE_BODY_TIMEOUT_SECS`).
+    pub body_timeout: Duration,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -51,7 +57,7 @@ impl Config {
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(ConfigError {
                 name,
-                value: database_url,
+                value: without_password(&database_url),
                 message: "must be a postgres:// URL".into(),
             });
         }
@@ -64,6 +70,8 @@ impl Config {
         let pool_size = parse_number(get("PARTYBASE_POOL_SIZE", "10"), 1, 1000)?;
         let db_timeout = parse_number(get("PARTYBASE_DB_TIMEOUT_SECS", "5"), 1, 300)?;
         let rate_limit_per_minute = parse_number(get("PARTYBASE_RATE_LIMIT", "600"), 1, 1_000_000)?;
+        let statement_timeout = parse_number(get("PARTYBASE_STATEMENT_TIMEOUT_MS", "5000"), 100, 600_000)?;
+        let body_timeout = parse_number(get("PARTYBASE_BODY_TIMEOUT_SECS", "20"), 1, 30)?;
         let (_, origins) = get("PARTYBASE_CORS_ORIGINS", "");
         let cors_origins = origins
             .split(',')
@@ -78,7 +86,23 @@ impl Config {
             db_timeout: Duration::from_secs(db_timeout),
             rate_limit_per_minute: rate_limit_per_minute as u32,
             cors_origins,
+            statement_timeout: Duration::from_millis(statement_timeout),
+            body_timeout: Duration::from_secs(body_timeout),
         })
+    }
+}
+
+/// A URL fit for an error message: a password in it is replaced by `***`. Text that is not a URL is not echoed
+/// at all, since it may be a password pasted in the wrong place.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(not shown)".into(),
     }
 }
 
@@ -122,6 +146,20 @@ mod tests {
         );
         let err = with(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(err.name, "DATABASE_URL");
+        let err = with(&[("PARTYBASE_STATEMENT_TIMEOUT_MS", "50")]).unwrap_err();
+        assert_eq!(err.name, "PARTYBASE_STATEMENT_TIMEOUT_MS");
+        let err = with(&[("PARTYBASE_BODY_TIMEOUT_SECS", "31")]).unwrap_err();
+        assert_eq!(err.name, "PARTYBASE_BODY_TIMEOUT_SECS");
+    }
+
+    #[test]
+    fn a_password_is_never_echoed() {
+        let err = with(&[("DATABASE_URL", "mysql://app:s3cret@db/x")]).unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(err.to_string().contains("mysql://app:***@db/x"), "{err}");
+        let err = with(&[("DATABASE_URL", "s3cret")]).unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert_eq!(without_password("postgres://u@h/d"), "postgres://u@h/d");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use anyhow::Context;
 use diesel::sql_types::Text;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 /// The migrations in `migrations/`, compiled into the binary.
@@ -20,8 +20,29 @@ pub type DbConn = Object<AsyncPgConnection>;
 
 /// Builds the pool. Every wait is bounded by `timeout`, so a request never hangs while the database is down: it
 /// gets an error (503) instead, and broken connections are replaced as soon as the database answers again.
-pub fn build_pool(database_url: &str, size: usize, timeout: Duration) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+///
+/// Every connection runs with `statement_timeout`, so no heavy report or count can hold a connection for long:
+/// PostgreSQL cancels the statement and the request gets 503.
+pub fn build_pool(
+    database_url: &str,
+    size: usize,
+    timeout: Duration,
+    statement_timeout: Duration,
+) -> anyhow::Result<DbPool> {
+    let mut config = ManagerConfig::default();
+    let setting = format!("SET statement_timeout = {}", statement_timeout.as_millis());
+    config.custom_setup = Box::new(move |url| {
+        let setting = setting.clone();
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = <AsyncPgConnection as AsyncConnection>::establish(&url).await?;
+            conn.batch_execute(&setting)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
         .max_size(size)
         .wait_timeout(Some(timeout))

@@ -70,6 +70,12 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the request body did not arrive within {0} seconds")]
+    RequestTimeout(u64),
+    #[error("the request target is longer than {0} bytes")]
+    UriTooLong(usize),
+    #[error("the request header block is larger than {0} bytes")]
+    HeadersTooLarge(usize),
     #[error("{0}")]
     NotAcceptable(String),
     #[error("{0}")]
@@ -128,6 +134,9 @@ impl ApiError {
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
             ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
+            ApiError::RequestTimeout(_) => ("request-timeout", "Request timeout"),
+            ApiError::UriTooLong(_) => ("uri-too-long", "Request target too long"),
+            ApiError::HeadersTooLarge(_) => ("headers-too-large", "Request headers too large"),
             ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Validation(_) => ("validation", "Invalid input"),
@@ -174,6 +183,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -202,6 +214,9 @@ impl ResponseError for ApiError {
             ApiError::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
+            ApiError::RequestTimeout(_) => {
+                response.insert_header((header::CONNECTION, "close"));
+            }
             _ => {}
         }
         response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
@@ -215,8 +230,7 @@ impl From<diesel::result::Error> for ApiError {
             Error::NotFound => ApiError::NotFound("not found".into()),
             Error::DatabaseError(Kind::ClosedConnection, _) => ApiError::Unavailable,
             Error::DatabaseError(Kind::UniqueViolation, info) => {
-                let field = unique_key_columns(info.details()).unwrap_or_else(|| "id".to_owned());
-                ApiError::conflict_on(&field, "is already taken")
+                ApiError::conflict_on(unique_key_field(info.constraint_name()), "is already taken")
             }
             Error::DatabaseError(Kind::ForeignKeyViolation, info) => {
                 log::info!("foreign key refused a write: {:?}", info.constraint_name());
@@ -237,9 +251,19 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(Kind::Unknown, ref info) if is_connection_error(info.message()) => {
                 ApiError::Unavailable
             }
+            Error::DatabaseError(Kind::Unknown, ref info) if is_statement_timeout(info.message()) => {
+                log::warn!("a statement ran past statement_timeout and was cancelled");
+                ApiError::Unavailable
+            }
             other => ApiError::Internal(other.into()),
         }
     }
+}
+
+/// PostgreSQL's words when `statement_timeout` cancels a statement (SQLSTATE 57014, which diesel does not pass
+/// on). The server's messages are in English unless `lc_messages` says otherwise; see the README.
+fn is_statement_timeout(message: &str) -> bool {
+    message.contains("statement timeout")
 }
 
 fn is_connection_error(message: &str) -> bool {
@@ -249,13 +273,20 @@ fn is_connection_error(message: &str) -> bool {
         .any(|m| message.contains(m))
 }
 
-/// The field a violated unique key is about, from PostgreSQL's detail line `Key (code)=(TS) already exists.`:
-/// the last column, which is the one the client chose within its parent (`number` of `(issuing_organisation_id,
-/// number)`). The value itself is never passed on.
-fn unique_key_columns(details: Option<&str>) -> Option<String> {
-    let rest = details?.strip_prefix("Key (")?;
-    let (columns, _) = rest.split_once(")=(")?;
-    columns.rsplit(", ").next().map(str::to_owned)
+/// The field a violated unique key is about, from the constraint's name (PostgreSQL's message text is translated
+/// under another `lc_messages`; the name is not): for a key within a parent, the field the client chose (`number`
+/// of `(issuing_organisation_id, number)`). The value itself is never passed on.
+fn unique_key_field(constraint: Option<&str>) -> &'static str {
+    match constraint.unwrap_or_default() {
+        "organisations_code_key" => "code",
+        "api_tokens_name_key" => "name",
+        "members_card_number_key" => "card_number",
+        "members_national_id_key" => "national_id",
+        "resolutions_issuing_organisation_id_number_key" => "number",
+        "resolution_implementations_resolution_id_organisation_id_key" => "organisation_id",
+        "evaluations_organisation_id_year_key" | "member_evaluations_member_id_year_key" => "year",
+        _ => "id",
+    }
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
@@ -270,19 +301,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unique_violations_name_their_columns() {
+    fn unique_violations_name_their_field_by_constraint() {
+        assert_eq!(unique_key_field(Some("organisations_code_key")), "code");
         assert_eq!(
-            unique_key_columns(Some("Key (code)=(TS) already exists.")).as_deref(),
-            Some("code")
+            unique_key_field(Some("resolutions_issuing_organisation_id_number_key")),
+            "number"
         );
-        assert_eq!(
-            unique_key_columns(Some(
-                "Key (issuing_organisation_id, number)=(x, 05-NQ/HU) already exists."
-            ))
-            .as_deref(),
-            Some("number")
-        );
-        assert_eq!(unique_key_columns(None), None);
+        assert_eq!(unique_key_field(Some("members_pkey")), "id");
+        assert_eq!(unique_key_field(None), "id");
     }
 
     #[test]

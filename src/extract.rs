@@ -3,15 +3,18 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::{ready, LocalBoxFuture, Ready};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Longest wait for a body when no application state says otherwise.
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Fields every resource has that a client may never set. Naming them in a body gets "is read-only" rather than
 /// "unknown field", which tells the client what it did wrong.
@@ -40,20 +43,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
+        let wait = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(DEFAULT_BODY_TIMEOUT, |state| state.body_timeout);
         let mut payload = payload.take();
         Box::pin(async move {
             content_type?;
             if declared_length.is_some_and(|n| n > BODY_LIMIT) {
                 return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
             }
-            let mut body = Vec::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::bad_request("body", format!("cannot be read: {e}")))?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
+            let read = async {
+                let mut body = Vec::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|e| ApiError::bad_request("body", format!("cannot be read: {e}")))?;
+                    if body.len() + chunk.len() > BODY_LIMIT {
+                        return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            // A body that stops arriving would otherwise hold the connection (and a worker's attention) forever.
+            let body = tokio::time::timeout(wait, read)
+                .await
+                .map_err(|_| ApiError::RequestTimeout(wait.as_secs()))??;
             parse_body(&body).map(ApiJson)
         })
     }
@@ -84,10 +97,7 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// Parses a body: syntax errors are 400, shape errors 422 with the path of the field at fault.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
-        detail: format!("the body is not valid JSON: {e}"),
-        errors: vec![FieldError::new("body", "is not valid JSON")],
-    })?;
+    let value = parse_strict(body)?;
     if !value.is_object() {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
@@ -98,6 +108,105 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         ApiError::Validation(vec![describe(&path, &e.into_inner().to_string())])
     })
+}
+
+/// Parses JSON text into a value, refusing an object that names a key twice: RFC 8259 leaves such an object's
+/// meaning open, and taking the last value silently would hide a client's mistake.
+fn parse_strict(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let not_json = |e: serde_json::Error| ApiError::BadRequest {
+        detail: format!("the body is not valid JSON: {e}"),
+        errors: vec![FieldError::new("body", "is not valid JSON")],
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, StrictValue>(&mut deserializer) {
+        Ok(StrictValue(value)) => deserializer.end().map(|()| value).map_err(not_json),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.classify() == serde_json::error::Category::Data {
+                let message = inner.to_string();
+                let key = message
+                    .strip_prefix(DUPLICATE_KEY)
+                    .and_then(|rest| rest.split('`').next())
+                    .unwrap_or_default();
+                let field = match path.as_str() {
+                    "." | "" => key.to_owned(),
+                    parent => format!("{parent}.{key}"),
+                };
+                return Err(ApiError::invalid(field, "is given more than once"));
+            }
+            Err(not_json(inner))
+        }
+    }
+}
+
+const DUPLICATE_KEY: &str = "duplicate key `";
+
+/// A JSON value whose objects have no key twice.
+struct StrictValue(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE_KEY}{key}`")));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
 }
 
 /// Why a text value cannot be stored: PostgreSQL text holds no NUL character, and its dates end in 4713 BC (dates
@@ -115,7 +224,7 @@ fn unstorable_text(text: &str) -> Option<&'static str> {
 }
 
 /// The path of the first string (or key) that cannot be stored, and why.
-fn unstorable(value: &serde_json::Value, path: String) -> Option<(String, &'static str)> {
+pub fn unstorable(value: &serde_json::Value, path: String) -> Option<(String, &'static str)> {
     use serde_json::Value;
     let join = |key: &str| {
         if path.is_empty() {
@@ -186,8 +295,24 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     }
 }
 
+/// Refuses a query string whose percent-encoded bytes are not UTF-8 (`q=%FF`), naming the parameter: decoding
+/// it loosely would search for, or store, something the client never sent.
+pub fn check_query_encoding(query: &str) -> Result<(), ApiError> {
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decodes = |part: &str| percent_encoding::percent_decode_str(part).decode_utf8().is_ok();
+        if !decodes(name) || !decodes(value) {
+            let shown = String::from_utf8_lossy(&percent_encoding::percent_decode_str(name).collect::<Vec<u8>>())
+                .replace('\0', "");
+            return Err(ApiError::bad_request(&shown, "is not valid UTF-8 once percent-decoded"));
+        }
+    }
+    Ok(())
+}
+
 /// Parses `query` into `T`, naming the parameter at fault.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    check_query_encoding(query)?;
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if let Some(why) = unstorable_text(&name).or_else(|| unstorable_text(&value)) {
             return Err(ApiError::bad_request(&name.replace('\0', ""), why));
@@ -218,7 +343,7 @@ pub fn etag(version: i32) -> String {
 }
 
 /// The ETag of a representation that adds figures kept outside the resource (an organisation's member counts):
-/// the version, then a digest of the figures. A write's `If-Match` still compares the version part only.
+/// the version, then a digest of the figures.
 pub fn etag_with(version: i32, figures: &impl std::hash::Hash) -> String {
     use std::hash::Hasher;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -231,13 +356,17 @@ fn tags(list: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Preconditions {
-    /// Refuses a write whose `If-Match` does not match the current version (strong comparison; `*` matches).
+    /// Refuses a write whose `If-Match` does not match the current version (see [`Self::check_if_match_tag`]).
     pub fn check_if_match(&self, version: i32) -> Result<(), ApiError> {
-        let exact = etag(version);
-        let with_figures = format!("\"{version}-");
+        self.check_if_match_tag(&etag(version))
+    }
+
+    /// Refuses a write whose `If-Match` names neither `current` nor `*` (strong comparison: a weak tag or a tag
+    /// that merely starts like the current one does not match).
+    pub fn check_if_match_tag(&self, current: &str) -> Result<(), ApiError> {
         match &self.if_match {
             None => Ok(()),
-            Some(list) if tags(list).any(|t| t == "*" || t == exact || t.starts_with(&with_figures)) => Ok(()),
+            Some(list) if tags(list).any(|t| t == "*" || t == current) => Ok(()),
             Some(_) => Err(ApiError::PreconditionFailed),
         }
     }
@@ -249,9 +378,14 @@ impl Preconditions {
 
     /// The 304 answer to a read of a resource at `version`, when `If-None-Match` names it.
     pub fn not_modified_response(&self, version: i32) -> Option<actix_web::HttpResponse> {
-        self.not_modified(version).then(|| {
+        self.not_modified_tag_response(&etag(version))
+    }
+
+    /// The 304 answer to a read whose current ETag is `current`, when `If-None-Match` names it.
+    pub fn not_modified_tag_response(&self, current: &str) -> Option<actix_web::HttpResponse> {
+        self.not_modified_since(current).then(|| {
             actix_web::HttpResponse::NotModified()
-                .insert_header((header::ETAG, etag(version)))
+                .insert_header((header::ETAG, current.to_owned()))
                 .finish()
         })
     }
@@ -373,6 +507,20 @@ mod tests {
     fn syntax_errors_are_400() {
         assert_eq!(field_of("{\"code\": ").0, 400);
         assert_eq!(field_of("").0, 400);
+        assert_eq!(field_of("{\"code\": \"a\"} {}").0, 400);
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_naming_it() {
+        assert_eq!(
+            field_of(r#"{"code": "A", "code": "B"}"#),
+            (422, "code".into(), "is given more than once".into())
+        );
+        assert_eq!(
+            field_of(r#"{"code": "A", "inner": {"unit": "x", "unit": "y"}}"#).1,
+            "inner.unit"
+        );
+        assert_eq!(field_of(r#"{"code": "A", "count": 1.5e0}"#).1, "count");
     }
 
     #[test]
@@ -406,6 +554,9 @@ mod tests {
         assert_eq!((problem.status, problem.errors[0].field.as_str()), (400, "limit"));
         let problem = parse_query::<Query>("actve=true").err().unwrap().problem();
         assert_eq!(problem.errors[0].field, "actve");
+        let problem = parse_query::<Query>("limit=5&active=%FF%FE").err().unwrap().problem();
+        assert_eq!((problem.status, problem.errors[0].field.as_str()), (400, "active"));
+        assert!(check_query_encoding("q=Thanh%20S%C6%A1n&x").is_ok());
         assert!(parse_query::<Query>("limit=5&active=true").is_ok());
     }
 
@@ -425,10 +576,23 @@ mod tests {
             if_match: Some(with_counts.clone()),
             if_none_match: Some(with_counts.clone()),
         };
-        assert!(read.check_if_match(4).is_ok(), "the version part governs writes");
-        assert!(read.check_if_match(5).is_err());
+        assert!(read.check_if_match_tag(&with_counts).is_ok());
+        assert!(
+            read.check_if_match(4).is_err(),
+            "a tag with figures is not the bare version's"
+        );
         assert!(read.not_modified_since(&with_counts));
         assert!(!read.not_modified_since(&etag_with(4, &[("official", 4)])));
+        let forged = Preconditions {
+            if_match: Some("\"3-deadbeef\", W/\"3\"".into()),
+            if_none_match: None,
+        };
+        assert!(forged.check_if_match(3).is_err(), "only an exact current ETag matches");
+        let any = Preconditions {
+            if_match: Some("*".into()),
+            if_none_match: None,
+        };
+        assert!(any.check_if_match(9).is_ok());
         let none = Preconditions {
             if_match: None,
             if_none_match: None,

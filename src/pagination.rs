@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-use crate::extract::parse_query;
+use crate::extract::{check_query_encoding, parse_query, unstorable};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -29,17 +29,23 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// The keyset position after which this page starts, decoded from the opaque cursor.
+    /// The keyset position after which this page starts, decoded from the opaque cursor. A cursor is client
+    /// input like any other: its values are checked as a body's are (no NUL, no date before year 1) before they
+    /// reach a query.
     pub fn after<K: DeserializeOwned>(&self) -> Result<Option<K>, ApiError> {
         let Some(cursor) = &self.cursor else {
             return Ok(None);
         };
-        URL_SAFE_NO_PAD
+        let forged = || ApiError::bad_request("cursor", "is not a cursor this list handed out");
+        let value: serde_json::Value = URL_SAFE_NO_PAD
             .decode(cursor)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .map(Some)
-            .ok_or_else(|| ApiError::bad_request("cursor", "is not a cursor this list handed out"))
+            .ok_or_else(forged)?;
+        if unstorable(&value, String::new()).is_some() {
+            return Err(forged());
+        }
+        serde_json::from_value(value).map(Some).map_err(|_| forged())
     }
 
     /// How many rows to fetch: one more than the page, to learn whether a next page exists.
@@ -168,6 +174,7 @@ fn encode(pairs: &[Pair]) -> String {
 impl<F: DeserializeOwned> ListQuery<F> {
     /// Parses a request's path and query string.
     pub fn parse(path: &str, query: &str) -> Result<Self, ApiError> {
+        check_query_encoding(query)?;
         let (page_pairs, rest): (Vec<Pair>, Vec<Pair>) = form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .partition(|(n, _)| PAGE_PARAMETERS.contains(&n.as_str()));
@@ -183,7 +190,8 @@ impl<F: DeserializeOwned> ListQuery<F> {
         Ok(ListQuery {
             page: PageRequest {
                 limit,
-                cursor: params.cursor,
+                // An empty cursor is the first page, as no cursor is.
+                cursor: params.cursor.filter(|c| !c.is_empty()),
                 count_exact,
                 base: (path.to_owned(), base),
             },
@@ -262,5 +270,21 @@ mod tests {
     fn a_forged_cursor_is_refused() {
         let query = ListQuery::<Filters>::parse("/x", "cursor=%%%").unwrap();
         assert_eq!(query.page.after::<i32>().unwrap_err().problem().status, 400);
+        let nul = URL_SAFE_NO_PAD.encode(r#"{"Name":["\u0000","0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01"]}"#);
+        let query = ListQuery::<Filters>::parse("/x", &format!("cursor={nul}")).unwrap();
+        let refused = query.page.after::<serde_json::Value>().unwrap_err().problem();
+        assert_eq!((refused.status, refused.errors[0].field.as_str()), (400, "cursor"));
+        let ancient = URL_SAFE_NO_PAD.encode(r#"["-4713-01-01", 3]"#);
+        let query = ListQuery::<Filters>::parse("/x", &format!("cursor={ancient}")).unwrap();
+        assert_eq!(
+            query.page.after::<serde_json::Value>().unwrap_err().problem().status,
+            400
+        );
+    }
+
+    #[test]
+    fn an_empty_cursor_is_the_first_page() {
+        let query = ListQuery::<Filters>::parse("/x", "cursor=").unwrap();
+        assert_eq!(query.page.after::<i32>().unwrap(), None);
     }
 }

@@ -5,6 +5,7 @@ pub mod organisation;
 pub mod rating;
 pub mod report;
 pub mod resolution;
+pub mod score;
 
 /// Today's date in Vietnam (UTC+7), the calendar every date rule of the registry speaks of.
 pub fn today() -> chrono::NaiveDate {

@@ -5,6 +5,7 @@ use chrono::{Months, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::score::Score;
 use super::text_enum;
 use crate::error::FieldError;
 
@@ -167,7 +168,7 @@ pub struct Rating {
     pub year: i32,
     pub grade: Grade,
     pub exemplary: bool,
-    pub score: Option<i32>,
+    pub score: Option<Score>,
 }
 
 impl RatingScheme {
@@ -179,8 +180,11 @@ impl RatingScheme {
     }
 
     /// The grade a score earns under the bands, when the scheme has bands.
-    pub fn band_grade(&self, score: i32) -> Option<Grade> {
-        self.score_bands.iter().find(|b| score >= b.min).map(|b| b.grade)
+    pub fn band_grade(&self, score: Score) -> Option<Grade> {
+        self.score_bands
+            .iter()
+            .find(|b| i32::from(score.tenths()) >= b.min * 10)
+            .map(|b| b.grade)
     }
 
     /// Checks a rating against this scheme, naming the field at fault.
@@ -214,9 +218,6 @@ impl RatingScheme {
             }
         }
         match (self.score, rating.score) {
-            (_, Some(score)) if !(0..=100).contains(&score) => {
-                errors.push(FieldError::new("score", "must be 0 to 100"));
-            }
             (ScoreRule::None, Some(_)) => {
                 errors.push(FieldError::new("score", format!("{} records no score", self.id)));
             }
@@ -256,12 +257,12 @@ impl RatingScheme {
 mod tests {
     use super::*;
 
-    fn rating(year: i32, grade: Grade, exemplary: bool, score: Option<i32>) -> Rating {
+    fn rating(year: i32, grade: Grade, exemplary: bool, score: Option<i16>) -> Rating {
         Rating {
             year,
             grade,
             exemplary,
-            score,
+            score: score.map(|points| Score::points(points).expect("a score")),
         }
     }
 
@@ -360,10 +361,6 @@ mod tests {
         assert!(fields(Subject::Organisation, rating(2015, Grade::CleanStrong, false, Some(80))).is_empty());
         assert!(fields(Subject::Organisation, rating(2015, Grade::CleanStrong, false, None)).is_empty());
         assert_eq!(
-            fields(Subject::Organisation, rating(2015, Grade::Weak, false, Some(101))),
-            vec!["score"]
-        );
-        assert_eq!(
             fields(Subject::Member, rating(2020, Grade::Good, false, Some(75))),
             vec!["score"]
         );
@@ -386,7 +383,11 @@ mod tests {
             (0, Grade::NotCompleted),
         ];
         for (score, grade) in cases {
-            assert_eq!(scheme_for(2025).band_grade(score), Some(grade), "{score}");
+            assert_eq!(
+                scheme_for(2025).band_grade(Score::points(score).unwrap()),
+                Some(grade),
+                "{score}"
+            );
             assert!(fields(Subject::Organisation, rating(2025, grade, false, Some(score))).is_empty());
             assert!(fields(Subject::Member, rating(2026, grade, false, Some(score))).is_empty());
         }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::TreePath;
 use crate::domain::rating::Grade;
+use crate::domain::score::Score;
 use crate::schema::sql_types::Ltree;
 use crate::schema::{evaluations, member_evaluations};
 
@@ -22,7 +23,7 @@ pub struct EvaluationRow {
     pub year: i32,
     pub grade: Grade,
     pub exemplary: bool,
-    pub score: Option<i32>,
+    pub score: Option<Score>,
     pub decided_on: Option<NaiveDate>,
     pub note: Option<String>,
     pub version: i32,
@@ -36,7 +37,7 @@ pub struct EvaluationRow {
 pub struct EvaluationValues {
     pub grade: Grade,
     pub exemplary: bool,
-    pub score: Option<i32>,
+    pub score: Option<Score>,
     pub decided_on: Option<NaiveDate>,
     pub note: Option<String>,
 }
@@ -60,7 +61,7 @@ pub struct MemberEvaluationRow {
     pub organisation_id: Uuid,
     pub year: i32,
     pub grade: Grade,
-    pub score: Option<i32>,
+    pub score: Option<Score>,
     pub decided_on: Option<NaiveDate>,
     pub note: Option<String>,
     pub version: i32,
@@ -73,7 +74,7 @@ pub struct MemberEvaluationRow {
 #[diesel(table_name = member_evaluations, treat_none_as_null = true)]
 pub struct MemberEvaluationValues {
     pub grade: Grade,
-    pub score: Option<i32>,
+    pub score: Option<Score>,
     pub decided_on: Option<NaiveDate>,
     pub note: Option<String>,
 }
@@ -151,7 +152,7 @@ pub async fn count(conn: &mut AsyncPgConnection, f: &EvaluationFilter) -> QueryR
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> QueryResult<Option<EvaluationRow>> {
     let query = evaluations::table.find(id).select(EvaluationRow::as_select());
     if lock {
-        query.for_update().first(conn).await.optional()
+        query.for_no_key_update().first(conn).await.optional()
     } else {
         query.first(conn).await.optional()
     }
@@ -261,7 +262,7 @@ pub async fn find_member(
         .find(id)
         .select(MemberEvaluationRow::as_select());
     if lock {
-        query.for_update().first(conn).await.optional()
+        query.for_no_key_update().first(conn).await.optional()
     } else {
         query.first(conn).await.optional()
     }

@@ -296,7 +296,7 @@ pub async fn find_visible_for_update(
         .filter(members::id.eq(id))
         .filter(visible)
         .select(MemberRow::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()

@@ -234,6 +234,23 @@ pub async fn find_visible(
         .optional()
 }
 
+/// Reads an organisation inside `scope` with a share lock held to the end of the transaction, so that its kind
+/// and dissolution cannot change while something is placed in it.
+pub async fn find_visible_shared(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    scope: Option<Uuid>,
+) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::id.eq(id))
+        .filter(within_scope(scope))
+        .select(OrganisationRow::as_select())
+        .for_share()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Reads an organisation inside `scope` and locks it for the rest of the transaction.
 pub async fn find_visible_for_update(
     conn: &mut AsyncPgConnection,
@@ -244,7 +261,7 @@ pub async fn find_visible_for_update(
         .filter(organisations::id.eq(id))
         .filter(within_scope(scope))
         .select(OrganisationRow::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()

@@ -169,16 +169,24 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// Like [`find`], locking the resolution (and its issuer's row) for the rest of the transaction.
+/// Like [`find`], locking the resolution's row (not its issuer's) for the rest of the transaction.
 pub async fn find_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<(ResolutionRow, TreePath)>> {
-    resolutions::table
-        .inner_join(organisations::table)
-        .filter(resolutions::id.eq(id))
-        .select((ResolutionRow::as_select(), organisations::path))
-        .for_update()
+    let Some(row) = resolutions::table
+        .find(id)
+        .select(ResolutionRow::as_select())
+        .for_no_key_update()
         .first(conn)
         .await
-        .optional()
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let path = organisations::table
+        .find(row.issuing_organisation_id)
+        .select(organisations::path)
+        .first(conn)
+        .await?;
+    Ok(Some((row, path)))
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, values: &ResolutionValues) -> QueryResult<ResolutionRow> {
@@ -215,6 +223,20 @@ pub async fn implementation_count(conn: &mut AsyncPgConnection, resolution_id: U
         .count()
         .get_result(conn)
         .await
+}
+
+/// The indicators that the implementations of a resolution report results on, in order.
+pub async fn reported_indicators(conn: &mut AsyncPgConnection, resolution_id: Uuid) -> QueryResult<Vec<String>> {
+    resolution_implementations::table
+        .filter(resolution_implementations::resolution_id.eq(resolution_id))
+        .select(sql::<Text>("jsonb_array_elements(results) ->> 'indicator'"))
+        .load::<String>(conn)
+        .await
+        .map(|mut indicators| {
+            indicators.sort();
+            indicators.dedup();
+            indicators
+        })
 }
 
 /// How many resolutions an organisation issued and how many implementations it recorded.
@@ -288,16 +310,26 @@ pub async fn implementation(
     organisation_id: Uuid,
     lock: bool,
 ) -> QueryResult<Option<(ImplementationRow, TreePath)>> {
-    let query = resolution_implementations::table
+    if lock {
+        // Lock the implementation's row only: a lock on the joined organisation would conflict with foreign-key
+        // checks of unrelated writes.
+        resolution_implementations::table
+            .filter(resolution_implementations::resolution_id.eq(resolution_id))
+            .filter(resolution_implementations::organisation_id.eq(organisation_id))
+            .select(resolution_implementations::id)
+            .for_no_key_update()
+            .first::<Uuid>(conn)
+            .await
+            .optional()?;
+    }
+    resolution_implementations::table
         .inner_join(organisations::table)
         .filter(resolution_implementations::resolution_id.eq(resolution_id))
         .filter(resolution_implementations::organisation_id.eq(organisation_id))
-        .select((ImplementationRow::as_select(), organisations::path));
-    if lock {
-        query.for_update().first(conn).await.optional()
-    } else {
-        query.first(conn).await.optional()
-    }
+        .select((ImplementationRow::as_select(), organisations::path))
+        .first(conn)
+        .await
+        .optional()
 }
 
 pub async fn insert_implementation(

@@ -84,8 +84,20 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 pub async fn find_for_update(conn: &mut AsyncPgConnection, key: TokenKey<'_>) -> QueryResult<Option<TokenRow>> {
     let query = api_tokens::table.select(TokenRow::as_select());
     match key {
-        TokenKey::Id(id) => query.filter(api_tokens::id.eq(id)).for_update().first(conn).await,
-        TokenKey::Name(name) => query.filter(api_tokens::name.eq(name)).for_update().first(conn).await,
+        TokenKey::Id(id) => {
+            query
+                .filter(api_tokens::id.eq(id))
+                .for_no_key_update()
+                .first(conn)
+                .await
+        }
+        TokenKey::Name(name) => {
+            query
+                .filter(api_tokens::name.eq(name))
+                .for_no_key_update()
+                .first(conn)
+                .await
+        }
     }
     .optional()
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::audit::{self, Action};
 use crate::auth::Actor;
 use crate::domain::rating::{scheme_for, Grade, Rating, RatingScheme, Subject, SCHEMES};
+use crate::domain::score::Score;
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
@@ -60,7 +61,7 @@ pub struct Evaluation {
     /// Exemplary among the clean and strong (schemes up to 2017).
     pub exemplary: bool,
     /// 0 to 100, where the year's scheme records one.
-    pub score: Option<i32>,
+    pub score: Option<Score>,
     #[schema(example = "2012-12-20")]
     pub decided_on: Option<NaiveDate>,
     pub note: Option<String>,
@@ -98,7 +99,7 @@ pub struct MemberEvaluation {
     #[schema(example = 2019)]
     pub year: i32,
     pub grade: Grade,
-    pub score: Option<i32>,
+    pub score: Option<Score>,
     pub decided_on: Option<NaiveDate>,
     pub note: Option<String>,
     #[schema(example = 1)]
@@ -141,7 +142,7 @@ pub struct CreateEvaluation {
     pub exemplary: bool,
     /// Required from 2025 and matching the grade's band; optional 2014-2017; otherwise refused.
     #[serde(default)]
-    pub score: Option<i32>,
+    pub score: Option<Score>,
     #[serde(default)]
     pub decided_on: Option<NaiveDate>,
     #[serde(default)]
@@ -160,8 +161,8 @@ pub struct UpdateEvaluation {
     #[schema(value_type = Option<bool>)]
     pub exemplary: Option<Option<bool>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
-    pub score: Option<Option<i32>>,
+    #[schema(value_type = Option<Score>)]
+    pub score: Option<Option<Score>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
     pub decided_on: Option<Option<NaiveDate>>,
@@ -181,7 +182,7 @@ pub struct CreateMemberEvaluation {
     pub year: i32,
     pub grade: Grade,
     #[serde(default)]
-    pub score: Option<i32>,
+    pub score: Option<Score>,
     #[serde(default)]
     pub decided_on: Option<NaiveDate>,
     #[serde(default)]
@@ -197,8 +198,8 @@ pub struct UpdateMemberEvaluation {
     #[schema(value_type = Option<Grade>)]
     pub grade: Option<Option<Grade>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
-    pub score: Option<Option<i32>>,
+    #[schema(value_type = Option<Score>)]
+    pub score: Option<Option<Score>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
     pub decided_on: Option<Option<NaiveDate>>,
@@ -275,11 +276,7 @@ async fn evaluated_organisation(
             format!("base organisations and cells are evaluated, not a {}", org.kind),
         ));
     }
-    if actor.scope() == Some(org.id) {
-        return Err(ApiError::Forbidden(
-            "an organisation's grade is decided by the committee above it, not by its own token".into(),
-        ));
-    }
+    actor.may_decide_about(org.id)?;
     let (first, last) = year_bounds(year);
     if org.established_on.is_some_and(|e| e > last) || org.dissolved_on.is_some_and(|d| d <= first) {
         return Err(ApiError::invalid(
@@ -473,6 +470,7 @@ pub async fn update_evaluation(
     let updated = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
             let row = visible_evaluation(conn, &actor, id, true).await?;
+            actor.may_decide_about(row.organisation_id)?;
             preconditions.check_if_match(row.version)?;
             let mut errors = Vec::new();
             let values = EvaluationValues {
@@ -550,6 +548,7 @@ pub async fn delete_evaluation(
     let mut conn = state.write().await?;
     conn.transaction(async move |conn| -> Result<_, ApiError> {
         let row = visible_evaluation(conn, &actor, id, true).await?;
+        actor.may_decide_about(row.organisation_id)?;
         preconditions.check_if_match(row.version)?;
         let before = Evaluation::from(row);
         model::delete(conn, id).await?;

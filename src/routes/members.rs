@@ -425,7 +425,7 @@ async fn member_organisation(
     id: Uuid,
     today: NaiveDate,
 ) -> Result<(), ApiError> {
-    let org = organisations::find_visible(conn, id, actor.scope())
+    let org = organisations::find_visible_shared(conn, id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::invalid(field, "no organisation with this id"))?;
     if !org.kind.holds_members() {

@@ -16,7 +16,7 @@ use crate::domain::member::MemberStatus;
 use crate::domain::organisation::{check_placement, path_label, OrganisationKind, Sector};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, etag_with, patch_required, with_etag, ApiJson, Preconditions};
+use crate::extract::{double_option, etag_with, patch_required, ApiJson, Preconditions};
 use crate::models::organisation::{self as model, NewOrganisation, OrganisationChanges, OrganisationRow};
 use crate::models::TreePath;
 use crate::openapi::responses::*;
@@ -49,8 +49,8 @@ pub struct Organisation {
     #[schema(example = "Xã Tinh Nhuệ, huyện Thanh Sơn, Phú Thọ")]
     pub address: Option<String>,
     pub note: Option<String>,
-    /// Members of this organisation and every organisation below it, by status; only when one organisation is
-    /// read. Statuses with no member are absent.
+    /// Members of this organisation and every organisation below it, by status; present wherever one
+    /// organisation is returned (read, create, change), absent in lists. Statuses with no member are absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = json!({"probationary": 12, "official": 230, "exempt": 4}))]
     pub member_counts: Option<BTreeMap<MemberStatus, i64>>,
@@ -238,20 +238,40 @@ pub async fn find_organisation(
     let row = model::find_visible(&mut conn, *id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::not_found(RESOURCE))?;
-    let counts: BTreeMap<MemberStatus, i64> = model::member_counts(&mut conn, row.id)
+    let (organisation, tag) = shown(&mut conn, row, today()).await?;
+    if let Some(not_modified) = preconditions.not_modified_tag_response(&tag) {
+        return Ok(not_modified);
+    }
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, tag)).json(organisation))
+}
+
+/// The member counts of an organisation's subtree, by status; statuses with no member are left out.
+async fn member_counts(conn: &mut AsyncPgConnection, id: Uuid) -> Result<BTreeMap<MemberStatus, i64>, ApiError> {
+    Ok(model::member_counts(conn, id)
         .await?
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .filter_map(|(status, n)| status.parse::<MemberStatus>().ok().map(|s| (s, n)))
-        .collect();
-    // The counts change without the organisation changing: they are part of this representation's ETag.
+        .collect())
+}
+
+/// The ETag of one organisation as it is shown: the counts change without the organisation changing, so they
+/// are part of it. Every response carrying one organisation (create, read, change) has this tag.
+async fn current_tag(conn: &mut AsyncPgConnection, row: &OrganisationRow) -> Result<String, ApiError> {
+    Ok(etag_with(row.version, &member_counts(conn, row.id).await?))
+}
+
+/// One organisation as it is shown, with its subtree's member counts, and its ETag.
+async fn shown(
+    conn: &mut AsyncPgConnection,
+    row: OrganisationRow,
+    today: NaiveDate,
+) -> Result<(Organisation, String), ApiError> {
+    let counts = member_counts(conn, row.id).await?;
     let tag = etag_with(row.version, &counts);
-    if preconditions.not_modified_since(&tag) {
-        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish());
-    }
-    let mut organisation = Organisation::from_row(row, today());
+    let mut organisation = Organisation::from_row(row, today);
     organisation.member_counts = Some(counts);
-    Ok(HttpResponse::Ok().insert_header((header::ETAG, tag)).json(organisation))
+    Ok((organisation, tag))
 }
 
 /// Lists the ancestors of an organisation: the root first, the parent last.
@@ -412,19 +432,17 @@ pub async fn create_organisation(
                 },
             )
             .await?;
-            let view = Organisation::from_row(row, today);
+            let view = Organisation::from_row(row.clone(), today);
             audit::record(conn, &actor, Action::Create, RESOURCE, view.id, None, Some(&view)).await?;
-            Ok(view)
+            shown(conn, row, today).await
         })
         .await?;
+    let (created, tag) = created;
     let location = format!("/api/v1/organisations/{}", created.id);
-    Ok(with_etag(
-        HttpResponse::Created()
-            .insert_header((header::LOCATION, location))
-            .take(),
-        created.version,
-        created,
-    ))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, tag))
+        .json(created))
 }
 
 /// Applies a merge patch to the stored values; `null` on a required field is an error.
@@ -497,14 +515,20 @@ pub async fn update_organisation(
             let row = model::find_visible_for_update(conn, id, actor.scope())
                 .await?
                 .ok_or_else(|| ApiError::not_found(RESOURCE))?;
-            preconditions.check_if_match(row.version)?;
+            preconditions.check_if_match_tag(&current_tag(conn, &row).await?)?;
             let changes = apply_patch(&row, patch)?;
             let errors = check_values(&changes);
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
             if unchanged(&row, &changes) {
-                return Ok(Organisation::from_row(row, today));
+                return shown(conn, row, today).await;
+            }
+            if changes.kind != row.kind
+                || changes.parent_id != row.parent_id
+                || changes.dissolved_on != row.dissolved_on
+            {
+                actor.may_decide_about(id)?;
             }
             let before = Organisation::from_row(row.clone(), today);
             if changes.kind != row.kind || changes.parent_id != row.parent_id {
@@ -536,12 +560,14 @@ pub async fn update_organisation(
                     model::move_subtree(conn, &row.path, &new_path).await?;
                 }
             }
-            let after = Organisation::from_row(model::update(conn, id, &changes).await?, today);
+            let row = model::update(conn, id, &changes).await?;
+            let after = Organisation::from_row(row.clone(), today);
             audit::record(conn, &actor, Action::Update, RESOURCE, id, Some(&before), Some(&after)).await?;
-            Ok(after)
+            shown(conn, row, today).await
         })
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
+    let (updated, tag) = updated;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, tag)).json(updated))
 }
 
 /// Deletes an organisation that nothing refers to any more.
@@ -571,7 +597,8 @@ pub async fn delete_organisation(
         let row = model::find_visible_for_update(conn, id, actor.scope())
             .await?
             .ok_or_else(|| ApiError::not_found(RESOURCE))?;
-        preconditions.check_if_match(row.version)?;
+        actor.may_decide_about(id)?;
+        preconditions.check_if_match_tag(&current_tag(conn, &row).await?)?;
         let children = model::child_count(conn, id).await?;
         if children > 0 {
             return Err(ApiError::conflict(format!(

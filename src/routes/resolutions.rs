@@ -510,6 +510,22 @@ pub async fn update_resolution(
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
+            // Results are reported against the targets: a target that results still report on stays.
+            let reported = model::reported_indicators(conn, id).await?;
+            let dropped: Vec<&str> = reported
+                .iter()
+                .map(String::as_str)
+                .filter(|reported| !targets.iter().any(|t| t.indicator == *reported))
+                .collect();
+            if !dropped.is_empty() {
+                return Err(ApiError::conflict_on(
+                    "targets",
+                    format!(
+                        "implementations report results on {}; keep those indicators among the targets",
+                        dropped.join(", ")
+                    ),
+                ));
+            }
             let before = Resolution::from(row.clone());
             if values.number == row.number
                 && values.title == row.title

@@ -153,7 +153,7 @@ pub async fn revoke_token(
             tokens::revoke(conn, who, TokenKey::Id(id)).await
         })
         .await?;
-    state.tokens.forget(&revoked.name);
+    state.gate.forget(&revoked.name);
     Ok(HttpResponse::NoContent().finish())
 }
 

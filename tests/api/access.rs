@@ -326,21 +326,31 @@ async fn the_authorization_header_must_be_a_bearer_token() {
 #[actix_web::test]
 async fn the_rate_limit_answers_429_with_retry_after() {
     let app = crate::common::spawn_app_with(&[("PARTYBASE_RATE_LIMIT", "3")]).await;
-    for _ in 0..3 {
-        app.get(ORGS, &app.admin).await.ok(200);
+    // The admin token is not cached yet: its first request is counted against the address too.
+    for remaining in [2, 1, 0] {
+        let reply = app.get(ORGS, &app.admin).await;
+        reply.ok(200);
+        assert_eq!(reply.header("ratelimit-policy"), Some("\"default\";q=3;w=60"));
+        let state = reply.header("ratelimit").unwrap();
+        assert!(state.starts_with(&format!("\"default\";r={remaining};t=")), "{state}");
     }
     let reply = app.get(ORGS, &app.admin).await;
     reply.problem(429);
     let wait: u64 = reply.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait));
-    // Another token has its own allowance.
+    assert!(reply.header("ratelimit").unwrap().starts_with("\"default\";r=0;t="));
+    // Another token has its own allowance; its first request counts against the address.
     let other = app.db.issue_token("other", "viewer", None).await;
     app.get(ORGS, &other).await.ok(200);
-    // Requests without a valid token are counted per address.
-    for _ in 0..3 {
-        app.get(ORGS, "pb_wrong").await.problem(401);
-    }
+    // Requests without a valid token are counted per address, before any database work: two requests of the
+    // address's three are spent, so one unknown token gets one answer and is then refused.
+    let refused = app.get(ORGS, "pb_wrong").await;
+    refused.problem(401);
+    assert_eq!(refused.header("ratelimit"), Some("\"default\";r=0;t=60"));
     app.get(ORGS, "pb_wrong").await.problem(429);
+    app.get(ORGS, "").await.problem(429);
+    // The token's own allowance is not the address's.
+    app.get(ORGS, &other).await.ok(200);
 }
 
 /// A member inside the viewer's and editor's subtree and one outside it, in cells made for the purpose.

@@ -7,6 +7,7 @@ mod common;
 mod conventions;
 mod demo;
 mod evaluations;
+mod hardening;
 mod health;
 mod members;
 mod openapi;

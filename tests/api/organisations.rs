@@ -28,7 +28,8 @@ async fn create_read_update_delete() {
     let created = reply.ok(201).clone();
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(reply.header("location"), Some(format!("{ORGS}/{id}").as_str()));
-    assert_eq!(reply.header("etag"), Some("\"1\""));
+    let created_tag = reply.header("etag").unwrap().to_owned();
+    assert!(created_tag.starts_with("\"1-"), "{created_tag}");
     assert_eq!(created["version"], 1);
     assert_eq!(created["active"], true);
     assert_eq!(created["parent_id"], Value::Null);
@@ -36,14 +37,19 @@ async fn create_read_update_delete() {
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
 
     let reply = app.get(&format!("{ORGS}/{id}"), &app.admin).await;
+    assert_eq!(
+        reply.header("etag"),
+        Some(created_tag.as_str()),
+        "one ETag per representation"
+    );
     let mut read = reply.ok(200).clone();
     assert_eq!(
         read["member_counts"],
         json!({}),
         "one organisation read carries its member counts"
     );
+    assert_eq!(read, created, "a creation returns what a read returns");
     read.as_object_mut().unwrap().remove("member_counts");
-    assert_eq!(read, created);
     assert!(reply.header("etag").unwrap().starts_with("\"1-"));
 
     let reply = app
@@ -324,7 +330,27 @@ async fn etags_answer_304_and_412() {
         )
         .await;
     stale.problem(412);
-    // The ETag of a read governs a write by its version part.
+    // The ETag of a read governs a write; only that exact ETag matches.
+    let forged = app
+        .call(
+            Method::PATCH,
+            &path,
+            admin,
+            Some(&json!({"name": "B"})),
+            &[("if-match", "\"1-deadbeef\"")],
+        )
+        .await;
+    forged.problem(412);
+    let bare = app
+        .call(
+            Method::PATCH,
+            &path,
+            admin,
+            Some(&json!({"name": "B"})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    bare.problem(412);
     let fresh = app
         .call(
             Method::PATCH,
@@ -335,6 +361,13 @@ async fn etags_answer_304_and_412() {
         )
         .await;
     assert_eq!(fresh.ok(200)["name"], "B");
+    let changed_tag = fresh.header("etag").unwrap().to_owned();
+    assert!(changed_tag.starts_with("\"2-"), "{changed_tag}");
+    // The ETag a PATCH returns is the one a read returns: it answers 304.
+    let reply = app
+        .call(Method::GET, &path, admin, None, &[("if-none-match", &changed_tag)])
+        .await;
+    assert_eq!(reply.status, 304);
     // The old ETag no longer matches: a lost update is refused.
     let lost = app
         .call(
@@ -342,18 +375,18 @@ async fn etags_answer_304_and_412() {
             &path,
             admin,
             Some(&json!({"name": "C"})),
-            &[("if-match", "\"1\"")],
+            &[("if-match", &tag)],
         )
         .await;
     lost.problem(412);
     let delete = app
-        .call(Method::DELETE, &path, admin, None, &[("if-match", "\"1\"")])
+        .call(Method::DELETE, &path, admin, None, &[("if-match", &tag)])
         .await;
     delete.problem(412);
     let reply = app.get(&path, &app.admin).await;
     assert_eq!(reply.ok(200)["name"], "B");
     let delete = app
-        .call(Method::DELETE, &path, admin, None, &[("if-match", "\"2\"")])
+        .call(Method::DELETE, &path, admin, None, &[("if-match", &changed_tag)])
         .await;
     assert_eq!(delete.status, 204);
 }
