@@ -2,9 +2,12 @@
 //! and outside its subtree, and an admin; refused writes change nothing.
 
 use actix_web::http::Method;
-use serde_json::json;
+use diesel_async::SimpleAsyncConnection;
+use serde_json::{json, Value};
 
-use crate::common::spawn_app;
+use crate::common::{spawn_app, spawn_app_with};
+
+const EVALS: &str = "/api/v1/evaluations";
 
 const ORGS: &str = "/api/v1/organisations";
 
@@ -351,6 +354,23 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     app.get(ORGS, "").await.problem(429);
     // The token's own allowance is not the address's.
     app.get(ORGS, &other).await.ok(200);
+}
+
+#[actix_web::test]
+async fn unknown_tokens_cost_no_database_work_once_seen_or_past_the_limit() {
+    let app = spawn_app_with(&[("PARTYBASE_RATE_LIMIT", "3"), ("PARTYBASE_STATEMENT_TIMEOUT_MS", "300")]).await;
+    app.get(ORGS, "pb_made_up").await.problem(401);
+    // Another session holds the token table: a lookup would now wait and be cancelled (503).
+    let mut holder = app.db.connect().await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    app.get(ORGS, "pb_made_up").await.problem(401);
+    app.get(ORGS, "pb_made_up").await.problem(401);
+    // The address has spent its allowance: a new made-up token is refused before any lookup.
+    app.get(ORGS, "pb_other_made_up").await.problem(429);
+    holder.batch_execute("ROLLBACK").await.unwrap();
 }
 
 /// A member inside the viewer's and editor's subtree and one outside it, in cells made for the purpose.
@@ -818,4 +838,71 @@ async fn evaluations_reports_and_rating_schemes() {
             assert_eq!(after, before, "refused evaluation writes by {caller} changed something");
         }
     }
+}
+
+// The committee above decides about an organisation: the organisation's own token is the extra caller here.
+
+#[actix_web::test]
+async fn an_organisations_own_token_cannot_regrade_or_remove_its_evaluation() {
+    let app = spawn_app().await;
+    let district = app.organisation("TS", "superior_committee", None).await;
+    let commune = app.organisation("TS-A", "base_committee", Some(&district)).await;
+    let graded = app
+        .post(
+            EVALS,
+            &app.admin,
+            json!({"organisation_id": commune, "year": 2024, "grade": "completed"}),
+        )
+        .await;
+    let path = format!("{EVALS}/{}", graded.ok(201)["id"].as_str().unwrap());
+    let own = app.token("commune", "editor", Some(&commune)).await;
+
+    app.patch(&path, &own, json!({"grade": "excellent"})).await.problem(403);
+    app.delete(&path, &own).await.problem(403);
+    let stored = app.get(&path, &app.admin).await;
+    assert_eq!(stored.ok(200)["grade"], "completed");
+    assert_eq!(stored.body["version"], 1);
+
+    // The committee above still decides.
+    let above = app.token("district", "editor", Some(&district)).await;
+    app.patch(&path, &above, json!({"grade": "excellent"})).await.ok(200);
+    assert_eq!(app.delete(&path, &above).await.status, 204);
+}
+
+#[actix_web::test]
+async fn an_organisations_own_token_changes_its_description_but_not_its_place() {
+    let app = spawn_app().await;
+    let district = app.organisation("TS", "superior_committee", None).await;
+    let other = app.organisation("TS-B", "base_committee", Some(&district)).await;
+    let commune = app.organisation("TS-A", "base_committee", Some(&district)).await;
+    let cell = app.organisation("TS-A-1", "cell", Some(&commune)).await;
+    let own = app.token("commune", "editor", Some(&commune)).await;
+    let path = format!("{ORGS}/{commune}");
+
+    for change in [
+        json!({"kind": "base_cell"}),
+        json!({"parent_id": other}),
+        json!({"dissolved_on": "2025-07-01"}),
+    ] {
+        app.patch(&path, &own, change.clone()).await.problem(403);
+    }
+    app.delete(&path, &own).await.problem(403);
+    let stored = app.get(&path, &app.admin).await;
+    assert_eq!(stored.ok(200)["version"], 1);
+    assert_eq!(stored.body["kind"], "base_committee");
+    assert_eq!(stored.body["dissolved_on"], Value::Null);
+
+    let renamed = app
+        .patch(
+            &path,
+            &own,
+            json!({"name": "Đảng bộ xã Tinh Nhuệ", "address": "Tinh Nhuệ", "note": "x"}),
+        )
+        .await;
+    assert_eq!(renamed.ok(200)["name"], "Đảng bộ xã Tinh Nhuệ");
+    // What lies below it, it decides about.
+    let below = format!("{ORGS}/{cell}");
+    app.patch(&below, &own, json!({"dissolved_on": "2025-07-01"}))
+        .await
+        .ok(200);
 }
