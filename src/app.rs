@@ -77,6 +77,16 @@ impl RouteTable {
     }
 }
 
+/// The answer to a request head that the [`crate::screen`] replaced: the status it names, as a problem.
+async fn refused(status: web::Path<u16>) -> Result<HttpResponse, ApiError> {
+    Err(match status.into_inner() {
+        414 => ApiError::UriTooLong(crate::screen::MAX_TARGET),
+        431 => ApiError::HeadersTooLarge(crate::screen::MAX_HEAD),
+        400 => ApiError::bad_request("request", "the request line or a header is malformed"),
+        _ => ApiError::NotFound("no such route".into()),
+    })
+}
+
 async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
     match routes.allowed(req.path()) {
         Some(methods) => Err(ApiError::MethodNotAllowed {
@@ -205,6 +215,10 @@ pub fn app(
                     .insert_header((header::LOCATION, HeaderValue::from_static("/swagger-ui/")))
                     .finish()
             }),
+        )
+        .route(
+            &format!("{}/{{status}}", crate::screen::REFUSED_PATH),
+            web::get().to(refused),
         )
         .default_service(web::to(fallback))
         .wrap(ErrorHandlers::new().default_handler(ensure_problem))

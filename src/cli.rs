@@ -1,6 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `openapi`, `token create|list|revoke`.
 
-use actix_web::{web, HttpServer};
+use actix_web::web;
 use anyhow::{anyhow, bail, Context};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
@@ -57,12 +57,7 @@ async fn serve() -> anyhow::Result<()> {
     db::prepare(&config.database_url).await?;
     let state = web::Data::new(AppState::new(&config)?);
     log::info!("listening on http://{}", config.bind);
-    HttpServer::new(move || crate::app(state.clone()))
-        .bind(config.bind)
-        .with_context(|| format!("cannot listen on {}", config.bind))?
-        .run()
-        .await
-        .context("the server stopped with an error")
+    crate::server::run(config.bind, state).await
 }
 
 async fn connect() -> anyhow::Result<AsyncPgConnection> {

@@ -18,7 +18,9 @@ pub mod pagination;
 pub mod request_id;
 pub mod routes;
 pub mod schema;
+pub mod screen;
 pub mod seed;
+pub mod server;
 pub mod state;
 pub mod tokens;
 

@@ -9,7 +9,7 @@ use actix_web::http::Method;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::{spawn_app, spawn_app_with, TestDatabase};
 
@@ -251,4 +251,63 @@ async fn every_api_response_states_the_rate_limit() {
             .header("ratelimit")
             .is_some_and(|v| v.starts_with("\"default\";r=")));
     }
+}
+
+/// Sends raw bytes on a new connection and reads until the server closes it.
+fn exchange(address: &str, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[actix_web::test]
+async fn heads_the_http_parser_refuses_get_problem_documents() {
+    let db = TestDatabase::new().await;
+    let served = serve(&db.url, &[]);
+    let long = format!("GET {ORGS}?q={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000));
+    let many: String = (0..100).map(|i| format!("X-Filler-{i}: 1\r\n")).collect();
+    for (request, status) in [
+        (long.into_bytes(), "414"),
+        (
+            b"GET /api/v1/organisations/caf\xff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            "400",
+        ),
+        (b"GET /api/v1/\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), "400"),
+        (format!("GET /healthz HTTP/1.1\r\n{many}\r\n").into_bytes(), "431"),
+    ] {
+        let answer = exchange(&served.address, &request);
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{answer}");
+        assert!(answer.contains("content-type: application/problem+json"), "{answer}");
+        let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["status"].to_string(), status);
+    }
+}
+
+#[actix_web::test]
+async fn kept_alive_connections_pass_bodies_and_pipelined_requests_unchanged() {
+    let db = TestDatabase::new().await;
+    let served = serve(&db.url, &[]);
+    let token = db.issue_token("admin", "admin", None).await;
+    let body = r#"{"code": "TS", "name": "Thanh Sơn", "kind": "superior_committee"}"#;
+    let chunked = r#"{"code": "YL", "name": "Yên Lập", "kind": "superior_committee"}"#;
+    let request = format!(
+        "POST {ORGS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}\
+         POST {ORGS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{chunked}\r\n0\r\n\r\n\
+         GET {ORGS}?q=Y%C3%AAn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        body.len(),
+        chunked.len()
+    );
+    let answer = exchange(&served.address, request.as_bytes());
+    let statuses: Vec<&str> = answer
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &answer[i + 9..i + 12])
+        .collect();
+    assert_eq!(statuses, ["201", "201", "200"], "{answer}");
+    assert!(answer.contains("\"code\":\"YL\""), "{answer}");
+    assert_eq!(db.count("SELECT count(*) AS n FROM organisations").await, 2);
 }

@@ -42,15 +42,13 @@ async fn create_read_update_delete() {
         Some(created_tag.as_str()),
         "one ETag per representation"
     );
-    let mut read = reply.ok(200).clone();
+    let read = reply.ok(200).clone();
     assert_eq!(
         read["member_counts"],
         json!({}),
         "one organisation read carries its member counts"
     );
     assert_eq!(read, created, "a creation returns what a read returns");
-    read.as_object_mut().unwrap().remove("member_counts");
-    assert!(reply.header("etag").unwrap().starts_with("\"1-"));
 
     let reply = app
         .patch(
@@ -60,7 +58,7 @@ async fn create_read_update_delete() {
         )
         .await;
     let updated = reply.ok(200).clone();
-    assert_eq!(reply.header("etag"), Some("\"2\""));
+    assert!(reply.header("etag").unwrap().starts_with("\"2-"));
     assert_eq!(updated["version"], 2);
     assert_eq!(updated["name"], "Huyện ủy Thanh Sơn");
     assert_eq!(updated["address"], Value::Null);

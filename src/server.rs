@@ -1,0 +1,39 @@
+//! The HTTP server: actix's HTTP/1 service on a TCP listener, behind the request-head [`crate::screen`].
+//!
+//! This is what `HttpServer` does for a plain TCP listener, with one step more: each accepted stream is wrapped
+//! in [`Screened`] before actix's parser reads it.
+
+use std::net::SocketAddr;
+
+use actix_http::HttpService;
+use actix_service::{fn_service, map_config, ServiceFactoryExt};
+use actix_web::dev::AppConfig;
+use actix_web::rt::net::TcpStream;
+use actix_web::web;
+use anyhow::Context;
+
+use crate::screen::Screened;
+use crate::state::AppState;
+
+/// Serves the application on `bind` until the process is told to stop (SIGINT, SIGTERM).
+pub async fn run(bind: SocketAddr, state: web::Data<AppState>) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+    let local = listener.local_addr()?;
+    actix_server::Server::build()
+        .listen("partybase", listener, move || {
+            let app = crate::app(state.clone());
+            let http = HttpService::<Screened<TcpStream>, _, _>::build()
+                .local_addr(local)
+                .h1(map_config(app, |_| AppConfig::default()));
+            fn_service(|stream: TcpStream| async move {
+                let peer = stream.peer_addr().ok();
+                // As actix does for its own TCP streams: small answers go out at once.
+                let _ = stream.set_nodelay(true);
+                Ok((Screened::new(stream), peer))
+            })
+            .and_then(http)
+        })?
+        .run()
+        .await
+        .context("the server stopped with an error")
+}
