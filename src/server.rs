@@ -4,6 +4,7 @@
 //! in [`Screened`] before actix's parser reads it.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use actix_http::HttpService;
 use actix_service::{fn_service, map_config, ServiceFactoryExt};
@@ -22,7 +23,12 @@ pub async fn run(bind: SocketAddr, state: web::Data<AppState>) -> anyhow::Result
     actix_server::Server::build()
         .listen("partybase", listener, move || {
             let app = crate::app(state.clone());
+            // A head must arrive within 5 s (408 otherwise), an idle kept-alive connection closes after 5 s, and a
+            // connection being closed gets 2 s to take its last answer. Bodies have their own limit (see extract).
             let http = HttpService::<Screened<TcpStream>, _, _>::build()
+                .keep_alive(Duration::from_secs(5))
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(2))
                 .local_addr(local)
                 .h1(map_config(app, |_| AppConfig::default()));
             fn_service(|stream: TcpStream| async move {
