@@ -1,5 +1,11 @@
 //! Database rows, write forms and queries, one module per table.
 
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::Text;
+use diesel::QueryResult;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
 pub mod evaluation;
 pub mod member;
 pub mod organisation;
@@ -9,6 +15,31 @@ pub mod token;
 mod tree_path;
 
 pub use tree_path::TreePath;
+
+/// A query with `EXPLAIN` before it.
+#[derive(diesel::query_builder::QueryId)]
+struct Explain<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("EXPLAIN ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> Query for Explain<Q> {
+    type SqlType = Text;
+}
+
+/// The plan PostgreSQL chooses for one of the application's own queries, one line of the plan per line: what the
+/// index tests assert on.
+pub async fn explain<Q>(conn: &mut AsyncPgConnection, query: Q) -> QueryResult<String>
+where
+    Q: QueryFragment<Pg> + QueryId + Send + 'static,
+{
+    let lines: Vec<String> = Explain(query).load(conn).await?;
+    Ok(lines.join("\n"))
+}
 
 /// Escapes `%`, `_` and `\` so that user text matches literally inside a LIKE pattern.
 pub fn escape_like(text: &str) -> String {

@@ -157,6 +157,17 @@ fn filtered(filter: &OrganisationFilter) -> organisations::BoxedQuery<'static, P
     query
 }
 
+type PageQuery = organisations::BoxedQuery<'static, Pg, diesel::dsl::AsSelect<OrganisationRow, Pg>>;
+
+/// The query of one page of organisations after `after` in id order.
+fn page(filter: &OrganisationFilter, after: Option<Uuid>, fetch: i64) -> PageQuery {
+    let mut query = filtered(filter).select(OrganisationRow::as_select());
+    if let Some(after) = after {
+        query = query.filter(organisations::id.gt(after));
+    }
+    query.order(organisations::id).limit(fetch)
+}
+
 /// One page of organisations after `after` in id order.
 pub async fn list(
     conn: &mut AsyncPgConnection,
@@ -164,11 +175,12 @@ pub async fn list(
     after: Option<Uuid>,
     fetch: i64,
 ) -> QueryResult<Vec<OrganisationRow>> {
-    let mut query = filtered(filter).select(OrganisationRow::as_select());
-    if let Some(after) = after {
-        query = query.filter(organisations::id.gt(after));
-    }
-    query.order(organisations::id).limit(fetch).load(conn).await
+    page(filter, after, fetch).load(conn).await
+}
+
+/// The plan of the first page of [`list`] for this filter.
+pub async fn explain_list(conn: &mut AsyncPgConnection, filter: &OrganisationFilter) -> QueryResult<String> {
+    super::explain(conn, page(filter, None, crate::pagination::DEFAULT_LIMIT + 1)).await
 }
 
 /// How many organisations match the filter.

@@ -1,4 +1,4 @@
-//! The conventions every resource shares (api.md section 1), checked on organisations.
+//! The conventions every resource shares (bodies, errors, lists, ETags, media types), checked on organisations.
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;

@@ -95,7 +95,7 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
             .await,
         members
     );
-    // The sizes domain.md gives: a base cell has fewer than 30 members, a base committee 30 or more.
+    // A base cell has fewer than 30 members and a base committee 30 or more, as the party statute sizes them.
     assert_eq!(
         app.db.count("SELECT count(*) AS n FROM organisations b WHERE b.kind IN ('base_cell', 'base_committee') \
             AND ((b.kind = 'base_cell') <> ((SELECT count(*) FROM members m JOIN organisations o ON o.id = m.organisation_id \

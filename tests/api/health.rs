@@ -26,6 +26,15 @@ async fn readyz_is_503_while_migrations_are_pending() {
     assert!(reply.header("retry-after").is_some());
 }
 
+/// The host and port of the PostgreSQL server behind a database URL (the tests' come from `TEST_DATABASE_URL`).
+fn server_of(database_url: &str) -> (String, u16) {
+    let url = url::Url::parse(database_url).expect("a database URL");
+    (
+        url.host_str().unwrap_or("localhost").to_owned(),
+        url.port().unwrap_or(5432),
+    )
+}
+
 /// A TCP relay in front of PostgreSQL that the test can cut and restore, to play a database outage.
 struct Relay {
     port: u16,
@@ -33,7 +42,7 @@ struct Relay {
 }
 
 impl Relay {
-    async fn start(port: u16) -> Relay {
+    async fn start(port: u16, upstream: (String, u16)) -> Relay {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind relay");
@@ -45,8 +54,9 @@ impl Relay {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
+                let upstream = upstream.clone();
                 let handle = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", 5432)).await {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
@@ -77,7 +87,7 @@ impl Drop for AbortOnDrop<'_> {
 #[actix_web::test]
 async fn a_database_outage_gives_503_quickly_and_the_service_recovers_alone() {
     let db = TestDatabase::new().await;
-    let mut relay = Relay::start(0).await;
+    let mut relay = Relay::start(0, server_of(&db.url)).await;
     let mut url = url::Url::parse(&db.url).unwrap();
     url.set_port(Some(relay.port)).unwrap();
     let config = config(url.as_str(), &[("PARTYBASE_DB_TIMEOUT_SECS", "1")]);
@@ -111,7 +121,7 @@ async fn a_database_outage_gives_503_quickly_and_the_service_recovers_alone() {
     assert!(response.headers().get("retry-after").is_some());
 
     let port = relay.port;
-    let _relay = Relay::start(port).await;
+    let _relay = Relay::start(port, server_of(&db.url)).await;
     let mut status = 0;
     for _ in 0..20 {
         status = test::call_service(&service, ready()).await.status().as_u16();

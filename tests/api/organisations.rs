@@ -520,30 +520,34 @@ async fn list_filters_combine() {
 
 #[actix_web::test]
 async fn the_subtree_filter_uses_the_tree_index() {
+    use partybase::models::organisation as model;
     let app = spawn_app().await;
     let root = app.organisation("R", "superior_committee", None).await;
-    // The planner prefers the index once statistics are known and sequential scans are off the table.
+    let big = app.organisation("B", "superior_committee", None).await;
+    app.organisation("R-1", "base_cell", Some(&root)).await;
+    // A tree where the asked-for subtree is a small part: 5,000 base cells under another root.
+    app.db
+        .execute(&format!(
+            "INSERT INTO organisations (id, code, name, kind, parent_id, path) \
+             SELECT gen_random_uuid(), 'B-' || i, 'Chi bộ ' || i, 'base_cell', '{big}', \
+                    (SELECT path FROM organisations WHERE code = 'B') || ('n' || i) \
+             FROM generate_series(1, 5000) AS i"
+        ))
+        .await;
+    app.db.execute("ANALYZE organisations").await;
     let mut conn = app.db.connect().await;
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query("ANALYZE organisations")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    diesel::sql_query("SET enable_seqscan = off")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    #[derive(diesel::QueryableByName)]
-    struct Plan {
-        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-        line: String,
-    }
-    let plan: Vec<Plan> = diesel::sql_query(format!(
-        "EXPLAIN SELECT id FROM organisations WHERE path <@ (SELECT o.path FROM organisations o WHERE o.id = '{root}')"
-    ))
-    .load(&mut conn)
-    .await
-    .unwrap();
-    let plan: String = plan.into_iter().map(|p| p.line).collect::<Vec<_>>().join("\n");
+    let root_path = model::path_of(&mut conn, root.parse().unwrap()).await.unwrap().unwrap();
+    // The list's own query, as `GET /organisations?under=R` runs it.
+    let filter = model::OrganisationFilter {
+        parent_id: None,
+        under: Some(root_path),
+        kinds: None,
+        sector: None,
+        active: None,
+        q: None,
+        scope: None,
+        today: partybase::domain::today(),
+    };
+    let plan = model::explain_list(&mut conn, &filter).await.unwrap();
     assert!(plan.contains("organisations_path_idx"), "{plan}");
 }
