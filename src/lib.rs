@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod models;
+pub mod number;
 pub mod openapi;
 pub mod pagination;
 pub mod request_id;
