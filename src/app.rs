@@ -35,12 +35,13 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The OpenAPI document, collected from the same registrations that serve requests.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    App::new()
+    let doc = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(api_routes)
         .split_for_parts()
-        .1
+        .1;
+    crate::openapi::finish(doc)
 }
 
 /// The documented paths with their methods, to tell an unknown route (404) from a wrong method (405).
@@ -197,6 +198,7 @@ pub fn app(
         .openapi(ApiDoc::openapi())
         .configure(api_routes)
         .split_for_parts();
+    let doc = crate::openapi::finish(doc);
     let routes = web::Data::new(RouteTable::new(&doc));
     let origins = state.cors_origins.clone();
     let security_headers = DefaultHeaders::new()

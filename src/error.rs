@@ -13,10 +13,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     /// The field, as a JSON path (`targets[0].unit`), a query parameter or a header name.
-    #[schema(example = "code")]
+    #[schema(example = "code", max_length = 1000)]
     pub field: String,
     /// What is wrong, in plain English.
-    #[schema(example = "must be 1 to 32 characters")]
+    #[schema(example = "must be 1 to 32 characters", max_length = 1000)]
     pub message: String,
 }
 
@@ -33,19 +33,20 @@ impl FieldError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem; stable, so clients may branch on it.
-    #[schema(example = "urn:partybase:problem:validation")]
+    #[schema(example = "urn:partybase:problem:validation", max_length = 200)]
     pub r#type: String,
     /// A short summary of the kind of problem.
-    #[schema(example = "Invalid input")]
+    #[schema(example = "Invalid input", max_length = 200)]
     pub title: String,
     /// The HTTP status code.
-    #[schema(example = 422)]
+    #[schema(example = 422, minimum = 100, maximum = 599)]
     pub status: u16,
     /// What went wrong in this request.
-    #[schema(example = "the request has 1 invalid field")]
+    #[schema(example = "the request has 1 invalid field", max_length = 10000)]
     pub detail: String,
     /// The fields at fault, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 1000)]
     pub errors: Vec<FieldError>,
 }
 

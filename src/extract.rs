@@ -398,6 +398,9 @@ impl Preconditions {
     }
 }
 
+/// The longest `If-Match` / `If-None-Match` value accepted, as the OpenAPI document says.
+pub const MAX_ENTITY_TAG_LIST: usize = 1024;
+
 impl FromRequest for Preconditions {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
@@ -406,6 +409,10 @@ impl FromRequest for Preconditions {
         let read = |name: header::HeaderName| -> Result<Option<String>, ApiError> {
             match req.headers().get(&name) {
                 None => Ok(None),
+                Some(v) if v.len() > MAX_ENTITY_TAG_LIST => Err(ApiError::bad_request(
+                    name.as_str(),
+                    format!("is longer than {MAX_ENTITY_TAG_LIST} characters"),
+                )),
                 Some(v) => v
                     .to_str()
                     .map(|s| Some(s.to_owned()))

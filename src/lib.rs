@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod gate;
 pub mod models;
+pub mod number;
 pub mod openapi;
 pub mod pagination;
 pub mod request_id;

@@ -43,6 +43,7 @@ use crate::routes::reports::GroupBy;
             responses::Unprocessable,
             responses::TooManyRequests,
             responses::Unavailable,
+            responses::InternalError,
         )
     ),
     modifiers(&BearerScheme)
@@ -194,7 +195,197 @@ pub mod responses {
             "Well-formed input with invalid values; `errors` names each field";
         TooManyRequests, 429, "rate-limited", "Too many requests", "too many requests: try again in 12 seconds",
             None, "Rate limit reached for this token (or address, without a token)";
+        InternalError, 500, "internal", "Internal error", "internal error", None,
+            "An unexpected error; the body never carries internal details";
         Unavailable, 503, "unavailable", "Service unavailable", "the database is unavailable; try again shortly",
             None, "The database is unreachable";
+    }
+}
+
+/// The finishing touches that the derive macros cannot express, applied to the whole collected document (the
+/// route registrations included):
+/// - each `Page_*` list schema refers to its item schema instead of carrying a copy of it;
+/// - every `/api/v1` response declares the `RateLimit-Policy` and `RateLimit` headers (reusable components), and
+///   every 429 and 503 its `Retry-After`;
+/// - strings whose format fixes their length (`uuid`, `date`, `date-time`) say so with `maxLength`.
+pub fn finish(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut value = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    finish_value(&mut value);
+    serde_json::from_value(value).expect("the finished OpenAPI document is still an OpenAPI document")
+}
+
+/// The most items a page holds (`limit` at most 200).
+const PAGE_MAX_ITEMS: usize = crate::pagination::MAX_LIMIT as usize;
+
+fn finish_value(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+
+    let headers = json!({
+        "RateLimit-Policy": {
+            "description": "The rate limit policy that applies to the caller (IETF httpapi RateLimit draft): \
+                `q` requests per `w` seconds, for example `\"default\";q=600;w=60`. Sent on every /api/v1 response.",
+            "schema": {"type": "string", "maxLength": 200, "pattern": "^\"[a-z0-9_-]+\";q=[0-9]+;w=[0-9]+$"},
+            "example": "\"default\";q=600;w=60"
+        },
+        "RateLimit": {
+            "description": "What remains of the caller's quota (IETF httpapi RateLimit draft): `r` requests left, \
+                `t` seconds until the window resets, for example `\"default\";r=598;t=42`. Sent on every /api/v1 \
+                response.",
+            "schema": {"type": "string", "maxLength": 200, "pattern": "^\"[a-z0-9_-]+\";r=[0-9]+;t=[0-9]+$"},
+            "example": "\"default\";r=598;t=42"
+        },
+        "Retry-After": {
+            "description": "Seconds to wait before retrying",
+            "schema": {"type": "integer", "format": "int32", "minimum": 0, "maximum": 86400},
+            "example": 12
+        }
+    });
+    let header_ref = |name: &str| json!({"$ref": format!("#/components/headers/{name}")});
+    let add_headers = |response: &mut Value, status: &str| {
+        let Some(response) = response.as_object_mut() else {
+            return;
+        };
+        if response.contains_key("$ref") {
+            return;
+        }
+        let headers = response
+            .entry("headers")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("headers is an object");
+        if status.starts_with('2') || status.starts_with('4') {
+            headers.insert("RateLimit-Policy".into(), header_ref("RateLimit-Policy"));
+            headers.insert("RateLimit".into(), header_ref("RateLimit"));
+        }
+        if status == "429" || status == "503" {
+            headers.insert("Retry-After".into(), header_ref("Retry-After"));
+        }
+        if headers.is_empty() {
+            response.remove("headers");
+        }
+    };
+
+    let components = doc["components"].as_object_mut().expect("the document has components");
+    components.insert("headers".into(), headers);
+    // The reusable responses are the errors of /api/v1 operations.
+    if let Some(responses) = components.get_mut("responses").and_then(Value::as_object_mut) {
+        for response in responses.values_mut() {
+            let status = response["content"]["application/problem+json"]["example"]["status"].to_string();
+            add_headers(response, &status);
+            bound_headers(response);
+        }
+    }
+    if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
+        for (name, schema) in schemas.iter_mut() {
+            if let Some(item) = name.strip_prefix("Page_") {
+                let properties = &mut schema["properties"];
+                properties["items"] = json!({
+                    "type": "array",
+                    "description": "The items of this page, at most `limit`.",
+                    "items": {"$ref": format!("#/components/schemas/{item}")},
+                    "maxItems": PAGE_MAX_ITEMS,
+                });
+                properties["next_cursor"]["maxLength"] = json!(CURSOR_MAX_LENGTH);
+                properties["next_cursor"]["pattern"] = json!(CURSOR_PATTERN);
+                properties["total"]["minimum"] = json!(0);
+                properties["total"]["maximum"] = json!(i32::MAX);
+            }
+        }
+        // A map's values cannot carry attributes in the derive.
+        if let Some(counts) = schemas
+            .get_mut("Organisation")
+            .and_then(|o| o.pointer_mut("/properties/member_counts/additionalProperties"))
+        {
+            counts["minimum"] = json!(0);
+            counts["maximum"] = json!(i32::MAX);
+        }
+    }
+
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            for operation in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+                if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+                    responses
+                        .entry("500")
+                        .or_insert_with(|| json!({"$ref": "#/components/responses/InternalError"}));
+                    for (status, response) in responses.iter_mut() {
+                        add_headers(response, status);
+                        bound_headers(response);
+                    }
+                }
+                for parameter in operation
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    if parameter["in"] == "header" {
+                        // A header is a string or absent, never `null`.
+                        parameter["schema"] = json!({"type": "string", "maxLength": header_max_length(
+                            parameter["name"].as_str().unwrap_or_default())});
+                    }
+                }
+            }
+        }
+    }
+    bound_formats(doc);
+}
+
+/// The longest cursor a list accepts: a cursor it handed out is far shorter.
+pub const CURSOR_MAX_LENGTH: usize = 1024;
+/// A cursor is base64url without padding.
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+
+/// The longest value of a header the document names.
+fn header_max_length(name: &str) -> usize {
+    match name {
+        "ETag" => 64,
+        "Location" => 200,
+        "Link" => 4096,
+        // Entity-tag lists in conditional requests.
+        _ => crate::extract::MAX_ENTITY_TAG_LIST,
+    }
+}
+
+/// Bounds the headers a response declares inline.
+fn bound_headers(response: &mut serde_json::Value) {
+    let Some(headers) = response.get_mut("headers").and_then(serde_json::Value::as_object_mut) else {
+        return;
+    };
+    for (name, header) in headers.iter_mut() {
+        if let Some(schema) = header.get_mut("schema").and_then(serde_json::Value::as_object_mut) {
+            if schema.get("type").is_some_and(|t| t == "string") {
+                schema.entry("maxLength").or_insert(header_max_length(name).into());
+            }
+        }
+    }
+}
+
+/// Gives every string whose format fixes its length a `maxLength`, wherever it is.
+fn bound_formats(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let max = match map.get("format").and_then(Value::as_str) {
+                Some("uuid") => Some(36),
+                Some("date") => Some(10),
+                Some("date-time") => Some(40),
+                _ => None,
+            };
+            if let (true, Some(max)) = (is_string, max) {
+                map.entry("maxLength").or_insert(max.into());
+            }
+            map.values_mut().for_each(bound_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_formats),
+        _ => {}
     }
 }

@@ -143,6 +143,7 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(min_length = 1, max_length = 1024, pattern = r"^[A-Za-z0-9_-]+$")]
     cursor: Option<String>,
     /// `exact` adds `total`, the number of items in the whole list, to the page.
     count: Option<CountMode>,

@@ -19,7 +19,12 @@ pub const RESOURCE: &str = "token";
 pub struct Token {
     pub id: Uuid,
     /// Unique name; recorded as the actor of every change made with the token.
-    #[schema(example = "thanh-son-sync")]
+    #[schema(
+        example = "thanh-son-sync",
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9_.:@-]{1,64}$"
+    )]
     pub name: String,
     pub role: Role,
     /// The organisation whose subtree the token is confined to; `null` for everything.

@@ -46,7 +46,7 @@ pub enum ScoreRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ScoreBand {
     pub grade: Grade,
-    #[schema(example = 90)]
+    #[schema(example = 90, minimum = 0, maximum = 100)]
     pub min: i32,
 }
 
@@ -54,24 +54,30 @@ pub struct ScoreBand {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RatingScheme {
     /// Scheme name, after the document that set it.
-    #[schema(example = "hd20_2008")]
+    #[schema(example = "hd20_2008", max_length = 32)]
     pub id: &'static str,
     /// First year it governs; `null` for the oldest scheme.
+    #[schema(minimum = 1930, maximum = 2200)]
     pub from_year: Option<i32>,
     /// Last year it governs; `null` for the current scheme.
+    #[schema(minimum = 1930, maximum = 2200)]
     pub to_year: Option<i32>,
     /// Grades of base organisations, best first.
+    #[schema(max_items = 20)]
     pub organisation_grades: &'static [Grade],
     /// Grades of members, best first.
+    #[schema(max_items = 20)]
     pub member_grades: &'static [Grade],
     /// Whether a `clean_strong` organisation may be marked exemplary.
     pub exemplary: bool,
     pub score: ScoreRule,
     /// With a required score: the band of each grade, highest first.
+    #[schema(max_items = 20)]
     pub score_bands: &'static [ScoreBand],
     /// Whether the excellent-member quota (at most 20% of those graded good, per base organisation) is reported.
     pub member_quota: bool,
     /// From this year on, members admitted less than 6 months before the end of the year are not evaluated.
+    #[schema(minimum = 1930, maximum = 2200)]
     pub recent_admission_rule_from: Option<i32>,
 }
 

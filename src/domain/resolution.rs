@@ -40,18 +40,32 @@ text_enum! {
     }
 }
 
+/// The largest target or achieved quantity. Bounded so that every stored quantity reads back as the number written
+/// (PostgreSQL prints a JSON number in full, and a number near the largest double does not parse back).
+pub const MAX_QUANTITY: f64 = 1_000_000_000.0;
+
 /// A measurable target of a resolution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// What is measured; unique within the resolution.
-    #[schema(example = "new members admitted")]
+    #[schema(
+        example = "new members admitted",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub indicator: String,
-    /// The number to reach.
-    #[schema(example = 300)]
+    /// The number to reach, 0 to 1,000,000,000.
+    #[schema(example = 300, minimum = 0, maximum = 1_000_000_000)]
     pub target: f64,
     /// The unit of `target`.
-    #[schema(example = "members")]
+    #[schema(
+        example = "members",
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub unit: String,
 }
 
@@ -60,9 +74,15 @@ pub struct Target {
 #[serde(deny_unknown_fields)]
 pub struct Achievement {
     /// One of the resolution's target indicators.
-    #[schema(example = "new members admitted")]
+    #[schema(
+        example = "new members admitted",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub indicator: String,
-    #[schema(example = 12)]
+    /// 0 to 1,000,000,000.
+    #[schema(example = 12, minimum = 0, maximum = 1_000_000_000)]
     pub achieved: f64,
 }
 
@@ -71,13 +91,19 @@ pub fn check_targets(targets: &[Target]) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (i, t) in targets.iter().enumerate() {
         let indicator = t.indicator.trim();
-        if indicator.is_empty() || indicator.chars().count() > 200 {
+        if indicator.is_empty() || t.indicator.chars().count() > 200 {
             errors.push(FieldError::new(
                 format!("targets[{i}].indicator"),
                 "must be 1 to 200 characters",
             ));
         } else if targets[..i].iter().any(|o| o.indicator.trim() == indicator) {
             errors.push(FieldError::new(format!("targets[{i}].indicator"), "appears twice"));
+        }
+        if !(0.0..=MAX_QUANTITY).contains(&t.target) {
+            errors.push(FieldError::new(
+                format!("targets[{i}].target"),
+                "must be 0 to 1000000000",
+            ));
         }
         if t.unit.trim().is_empty() || t.unit.chars().count() > 50 {
             errors.push(FieldError::new(
@@ -96,6 +122,12 @@ pub fn check_targets(targets: &[Target]) -> Vec<FieldError> {
 pub fn check_results(results: &[Achievement], targets: &[Target]) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (i, r) in results.iter().enumerate() {
+        if !(0.0..=MAX_QUANTITY).contains(&r.achieved) {
+            errors.push(FieldError::new(
+                format!("results[{i}].achieved"),
+                "must be 0 to 1000000000",
+            ));
+        }
         if !targets.iter().any(|t| t.indicator == r.indicator) {
             errors.push(FieldError::new(
                 format!("results[{i}].indicator"),
@@ -161,5 +193,23 @@ mod tests {
             "results[1].indicator"
         );
         assert_eq!(check_results(&[ok.clone(), ok], &targets)[0].message, "appears twice");
+    }
+
+    #[test]
+    fn quantities_are_bounded_so_that_they_read_back() {
+        let mut huge = target("a", "x");
+        huge.target = -f64::MAX;
+        let mut negative = target("b", "x");
+        negative.target = -1.0;
+        let fields: Vec<String> = check_targets(&[huge, negative]).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["targets[0].target", "targets[1].target"]);
+        let mut edge = target("c", "x");
+        edge.target = MAX_QUANTITY;
+        assert!(check_targets(&[edge.clone()]).is_empty());
+        let result = Achievement {
+            indicator: "c".into(),
+            achieved: f64::MAX,
+        };
+        assert_eq!(check_results(&[result], &[edge])[0].field, "results[0].achieved");
     }
 }

@@ -24,18 +24,19 @@ pub struct AuditEvent {
     /// When the change was committed.
     pub at: DateTime<Utc>,
     /// The name of the token that made the change (`cli` for the command line).
-    #[schema(example = "thanh-son-sync")]
+    #[schema(example = "thanh-son-sync", max_length = 64)]
     pub actor: String,
     pub action: Action,
-    #[schema(example = "organisation")]
+    #[schema(example = "organisation", max_length = 64)]
     pub resource_type: String,
-    #[schema(example = "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01")]
+    #[schema(example = "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01", max_length = 200)]
     pub resource_id: String,
     /// The changed fields: `{"before": {...}, "after": {...}}`; `before` is null for a creation, `after` for a
     /// deletion.
     #[schema(value_type = Object, example = json!({"before": {"name": "Chi bộ Khu 1"}, "after": {"name": "Chi bộ Khu 1A"}}))]
     pub changes: serde_json::Value,
     /// The `X-Request-Id` of the request that made the change.
+    #[schema(max_length = 64)]
     pub request_id: String,
 }
 
@@ -45,16 +46,35 @@ pub struct AuditEvent {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// `organisation`, `token`, ...
-    #[param(example = "organisation")]
+    #[param(example = "organisation", max_length = 64, pattern = r"^[^\x00]*$")]
     resource_type: Option<String>,
+    /// The id of the changed resource.
+    #[param(max_length = 200, pattern = r"^[^\x00]*$")]
     resource_id: Option<String>,
     /// Token name.
+    #[param(max_length = 64, pattern = r"^[^\x00]*$")]
     actor: Option<String>,
     /// Changes at or after this instant (RFC 3339).
     #[param(example = "2026-01-01T00:00:00Z")]
     from: Option<DateTime<Utc>>,
     /// Changes before this instant (RFC 3339).
     to: Option<DateTime<Utc>>,
+}
+
+impl AuditQuery {
+    /// Refuses filter values longer than any stored one, as the document says.
+    fn check(&self) -> Result<(), ApiError> {
+        for (name, value, max) in [
+            ("resource_type", &self.resource_type, 64),
+            ("resource_id", &self.resource_id, 200),
+            ("actor", &self.actor, 64),
+        ] {
+            if value.as_deref().is_some_and(|v| v.chars().count() > max) {
+                return Err(ApiError::bad_request(name, format!("must be at most {max} characters")));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn filtered(f: &AuditQuery) -> audit_events::BoxedQuery<'static, diesel::pg::Pg> {
@@ -77,7 +97,10 @@ fn filtered(f: &AuditQuery) -> audit_events::BoxedQuery<'static, diesel::pg::Pg>
     query
 }
 
-/// Lists recorded changes, newest first.
+/// List audit events
+///
+/// Lists the recorded changes, newest first: who changed which resource, when, and with which request id. Admin
+/// only.
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery, PageParams),
@@ -96,6 +119,7 @@ pub async fn list_audit_events(
 ) -> Result<HttpResponse, ApiError> {
     actor.require_admin()?;
     let ListQuery { page, filters } = query;
+    filters.check()?;
     let mut rows = filtered(&filters).select(AuditEvent::as_select());
     if let Some(before) = page.after::<Uuid>()? {
         rows = rows.filter(audit_events::id.lt(before));

@@ -30,10 +30,14 @@ const MEMBER_EVALUATION: &str = "member_evaluation";
 /// The rating schemes, oldest first, so that clients can build their forms.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RatingSchemes {
+    #[schema(max_items = 20)]
     pub items: Vec<RatingScheme>,
 }
 
-/// Lists the rating schemes: their years, grades, and whether `exemplary` and `score` apply.
+/// List rating schemes
+///
+/// Lists the rating schemes: the years each applies to, its organisation and member grades, and whether `exemplary`
+/// and `score` apply.
 #[utoipa::path(
     tag = "evaluations",
     responses(
@@ -55,7 +59,7 @@ pub async fn list_rating_schemes(_actor: Actor) -> HttpResponse {
 pub struct Evaluation {
     pub id: Uuid,
     pub organisation_id: Uuid,
-    #[schema(example = 2012)]
+    #[schema(example = 2012, minimum = 1930, maximum = 2200)]
     pub year: i32,
     pub grade: Grade,
     /// Exemplary among the clean and strong (schemes up to 2017).
@@ -64,8 +68,9 @@ pub struct Evaluation {
     pub score: Option<Score>,
     #[schema(example = "2012-12-20")]
     pub decided_on: Option<NaiveDate>,
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 2147483647)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -96,13 +101,14 @@ pub struct MemberEvaluation {
     pub member_id: Uuid,
     /// The member's organisation at the end of the year evaluated (from the member's history). Read-only.
     pub organisation_id: Uuid,
-    #[schema(example = 2019)]
+    #[schema(example = 2019, minimum = 1930, maximum = 2200)]
     pub year: i32,
     pub grade: Grade,
     pub score: Option<Score>,
     pub decided_on: Option<NaiveDate>,
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 2147483647)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -134,6 +140,9 @@ impl From<MemberEvaluationRow> for MemberEvaluation {
 pub struct CreateEvaluation {
     /// A `base_committee`, `base_cell` or `cell` that existed that year.
     pub organisation_id: Uuid,
+    /// From 1930 to the current year.
+    #[serde(deserialize_with = "crate::number::whole_i32")]
+    #[schema(minimum = 1930, maximum = 2200)]
     pub year: i32,
     /// A grade of the year's scheme (see `/rating-schemes`).
     pub grade: Grade,
@@ -146,6 +155,7 @@ pub struct CreateEvaluation {
     #[serde(default)]
     pub decided_on: Option<NaiveDate>,
     #[serde(default)]
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
 }
 
@@ -155,10 +165,10 @@ pub struct CreateEvaluation {
 #[schema(example = json!({"grade": "well_completed", "exemplary": false}))]
 pub struct UpdateEvaluation {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Grade>)]
+    #[schema(value_type = Grade)]
     pub grade: Option<Option<Grade>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub exemplary: Option<Option<bool>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Score>)]
@@ -167,7 +177,7 @@ pub struct UpdateEvaluation {
     #[schema(value_type = Option<NaiveDate>)]
     pub decided_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<Option<String>>,
 }
 
@@ -179,6 +189,9 @@ pub struct UpdateEvaluation {
 pub struct CreateMemberEvaluation {
     /// A member who belonged to the party that year; from 2023, admitted at least 6 months before its end.
     pub member_id: Uuid,
+    /// From 1930 to the current year.
+    #[serde(deserialize_with = "crate::number::whole_i32")]
+    #[schema(minimum = 1930, maximum = 2200)]
     pub year: i32,
     pub grade: Grade,
     #[serde(default)]
@@ -186,6 +199,7 @@ pub struct CreateMemberEvaluation {
     #[serde(default)]
     pub decided_on: Option<NaiveDate>,
     #[serde(default)]
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
 }
 
@@ -195,7 +209,7 @@ pub struct CreateMemberEvaluation {
 #[schema(example = json!({"grade": "excellent", "score": 93}))]
 pub struct UpdateMemberEvaluation {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Grade>)]
+    #[schema(value_type = Grade)]
     pub grade: Option<Option<Grade>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Score>)]
@@ -204,7 +218,7 @@ pub struct UpdateMemberEvaluation {
     #[schema(value_type = Option<NaiveDate>)]
     pub decided_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<Option<String>>,
 }
 
@@ -213,7 +227,7 @@ pub struct UpdateMemberEvaluation {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EvaluationQuery {
-    #[param(example = 2012)]
+    #[param(example = 2012, minimum = 1930, maximum = 2200)]
     year: Option<i32>,
     /// The evaluated organisation (for members: their organisation when evaluated).
     organisation_id: Option<Uuid>,
@@ -222,6 +236,29 @@ pub struct EvaluationQuery {
     /// Evaluations of this organisation and everything below it.
     under: Option<Uuid>,
     grade: Option<Grade>,
+}
+
+/// The parameters of the organisation evaluation list, as documented: those of [`EvaluationQuery`] but
+/// `member_id`, which that list refuses.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct OrganisationEvaluationQuery {
+    #[param(example = 2012, minimum = 1930, maximum = 2200)]
+    year: Option<i32>,
+    /// The evaluated organisation.
+    organisation_id: Option<Uuid>,
+    /// Evaluations of this organisation and everything below it.
+    under: Option<Uuid>,
+    grade: Option<Grade>,
+}
+
+/// The years a list may filter on, as documented.
+fn check_year_filter(year: Option<i32>) -> Result<(), ApiError> {
+    if year.is_some_and(|y| !(1930..=2200).contains(&y)) {
+        return Err(ApiError::bad_request("year", "must be 1930 to 2200"));
+    }
+    Ok(())
 }
 
 fn check_year(year: i32, today: NaiveDate) -> Result<(), ApiError> {
@@ -287,10 +324,13 @@ async fn evaluated_organisation(
     Ok(())
 }
 
-/// Lists evaluations of organisations.
+/// List organisation evaluations
+///
+/// Lists the yearly evaluations of base organisations inside the token's subtree, filtered by year, organisation,
+/// subtree or grade.
 #[utoipa::path(
     tag = "evaluations",
-    params(EvaluationQuery, PageParams),
+    params(OrganisationEvaluationQuery, PageParams),
     responses(
         (status = 200, description = "A page of evaluations", body = Page<Evaluation>),
         ListErrors,
@@ -304,6 +344,7 @@ pub async fn list_evaluations(
     query: ListQuery<EvaluationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { page, filters } = query;
+    check_year_filter(filters.year)?;
     if filters.member_id.is_some() {
         return Err(ApiError::bad_request(
             "member_id",
@@ -348,7 +389,9 @@ async fn visible_evaluation(
     Ok(row)
 }
 
-/// Reads one evaluation of an organisation.
+/// Read an organisation evaluation
+///
+/// Reads one yearly evaluation of an organisation. `If-None-Match` with its current ETag answers 304.
 #[utoipa::path(
     tag = "evaluations",
     params(("id" = Uuid, Path, description = "Evaluation id"),
@@ -376,7 +419,12 @@ pub async fn find_evaluation(
     Ok(with_etag(HttpResponse::Ok(), row.version, Evaluation::from(row)))
 }
 
-/// Records the evaluation of an organisation for a year, in that year's vocabulary.
+/// Record an organisation evaluation
+///
+/// Records the evaluation of a base organisation for a year, in that year's vocabulary (see `GET
+/// /api/v1/rating-schemes`): the grade must belong to the year's scheme, and `exemplary` and `score` are accepted
+/// only in the years whose scheme has them. One evaluation per organisation and year (409). A token scoped to the
+/// organisation itself may not grade it (403): the committee above decides.
 #[utoipa::path(
     tag = "evaluations",
     request_body(content = CreateEvaluation, content_type = "application/json"),
@@ -441,7 +489,10 @@ pub async fn create_evaluation(
     ))
 }
 
-/// Changes an evaluation of an organisation (JSON merge patch), under the same scheme rules.
+/// Change an organisation evaluation
+///
+/// Changes an evaluation of an organisation (JSON merge patch) under the same scheme rules as its creation. The
+/// year and the organisation cannot change.
 #[utoipa::path(
     tag = "evaluations",
     params(("id" = Uuid, Path, description = "Evaluation id"),
@@ -525,7 +576,9 @@ pub async fn update_evaluation(
     Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
-/// Deletes an evaluation of an organisation.
+/// Delete an organisation evaluation
+///
+/// Deletes an evaluation of an organisation. `If-Match` guards against deleting a version the caller has not seen.
 #[utoipa::path(
     tag = "evaluations",
     params(("id" = Uuid, Path, description = "Evaluation id"),
@@ -559,7 +612,10 @@ pub async fn delete_evaluation(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Lists evaluations of members.
+/// List member evaluations
+///
+/// Lists the yearly evaluations of members inside the token's subtree, filtered by year, organisation, member,
+/// subtree or grade.
 #[utoipa::path(
     tag = "evaluations",
     params(EvaluationQuery, PageParams),
@@ -576,6 +632,7 @@ pub async fn list_member_evaluations(
     query: ListQuery<EvaluationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { page, filters } = query;
+    check_year_filter(filters.year)?;
     let after = page.after::<Uuid>()?;
     let mut conn = state.read().await?;
     let Some((scope, under)) = organisations::subtree_paths(&mut conn, actor.scope(), filters.under).await? else {
@@ -614,7 +671,9 @@ async fn visible_member_evaluation(
     Ok(row)
 }
 
-/// Reads one evaluation of a member.
+/// Read a member evaluation
+///
+/// Reads one yearly evaluation of a member. `If-None-Match` with its current ETag answers 304.
 #[utoipa::path(
     tag = "evaluations",
     params(("id" = Uuid, Path, description = "Member evaluation id"),
@@ -642,7 +701,11 @@ pub async fn find_member_evaluation(
     Ok(with_etag(HttpResponse::Ok(), row.version, MemberEvaluation::from(row)))
 }
 
-/// Records the evaluation of a member for a year, in that year's vocabulary.
+/// Record a member evaluation
+///
+/// Records the evaluation of a member for a year, in that year's vocabulary (see `GET /api/v1/rating-schemes`): the
+/// grade must belong to the year's scheme, and `score` is accepted only in the years whose scheme has it. One
+/// evaluation per member and year (409).
 #[utoipa::path(
     tag = "evaluations",
     request_body(content = CreateMemberEvaluation, content_type = "application/json"),
@@ -735,7 +798,10 @@ pub async fn create_member_evaluation(
     ))
 }
 
-/// Changes an evaluation of a member (JSON merge patch), under the same scheme rules.
+/// Change a member evaluation
+///
+/// Changes an evaluation of a member (JSON merge patch) under the same scheme rules as its creation. The year and
+/// the member cannot change.
 #[utoipa::path(
     tag = "evaluations",
     params(("id" = Uuid, Path, description = "Member evaluation id"),
@@ -816,7 +882,9 @@ pub async fn update_member_evaluation(
     Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
-/// Deletes an evaluation of a member.
+/// Delete a member evaluation
+///
+/// Deletes an evaluation of a member. `If-Match` guards against deleting a version the caller has not seen.
 #[utoipa::path(
     tag = "evaluations",
     params(("id" = Uuid, Path, description = "Member evaluation id"),

@@ -14,11 +14,13 @@ use crate::state::AppState;
 /// A probe's answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    #[schema(example = "ok")]
+    #[schema(example = "ok", max_length = 16)]
     pub status: String,
 }
 
-/// The process is alive. It does not touch the database.
+/// Liveness probe
+///
+/// The process is alive. It does not touch the database and needs no token.
 #[utoipa::path(
     tag = "health",
     responses((status = 200, description = "Alive", body = Health))
@@ -34,7 +36,9 @@ diesel::table! {
     }
 }
 
-/// The service can serve: the database answers and every migration is applied.
+/// Readiness probe
+///
+/// The service can serve: the database answers and every migration is applied. Needs no token; 503 otherwise.
 #[utoipa::path(
     tag = "health",
     responses(

@@ -29,7 +29,12 @@ const RESOURCE: &str = "member";
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Member {
     pub id: Uuid,
-    #[schema(example = "Nguyễn Thị Ánh")]
+    #[schema(
+        example = "Nguyễn Thị Ánh",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub full_name: String,
     pub gender: Option<Gender>,
     #[schema(example = "1990-04-12")]
@@ -43,29 +48,30 @@ pub struct Member {
     /// Follows from the lifecycle events. Read-only.
     pub status: MemberStatus,
     /// Party card number, 8 digits.
-    #[schema(example = "12345678")]
+    #[schema(example = "12345678", min_length = 8, max_length = 8, pattern = r"^[0-9]{8}$")]
     pub card_number: Option<String>,
     /// National id, 12 digits. Sensitive: absent for viewer tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "025190001234")]
+    #[schema(value_type = Option<String>, example = "025190001234", min_length = 12, max_length = 12, pattern = r"^[0-9]{12}$")]
     pub national_id: Option<Option<String>>,
     /// Sensitive: absent for viewer tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "Mường")]
+    #[schema(value_type = Option<String>, example = "Mường", max_length = 200, pattern = r"^[^\x00]*$")]
     pub ethnicity: Option<Option<String>>,
     /// Sensitive: absent for viewer tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "Không")]
+    #[schema(value_type = Option<String>, example = "Không", max_length = 200, pattern = r"^[^\x00]*$")]
     pub religion: Option<Option<String>>,
-    #[schema(example = "Tinh Nhuệ, Thanh Sơn, Phú Thọ")]
+    #[schema(example = "Tinh Nhuệ, Thanh Sơn, Phú Thọ", max_length = 200, pattern = r"^[^\x00]*$")]
     pub hometown: Option<String>,
-    #[schema(example = "12/12")]
+    #[schema(example = "12/12", max_length = 200, pattern = r"^[^\x00]*$")]
     pub education_level: Option<String>,
-    #[schema(example = "Cử nhân Nông nghiệp")]
+    #[schema(example = "Cử nhân Nông nghiệp", max_length = 200, pattern = r"^[^\x00]*$")]
     pub qualification: Option<String>,
     pub political_theory: PoliticalTheory,
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 2147483647)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -118,6 +124,7 @@ impl Member {
     "political_theory": "elementary"}))]
 pub struct CreateMember {
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub full_name: String,
     #[serde(default)]
     pub gender: Option<Gender>,
@@ -128,26 +135,34 @@ pub struct CreateMember {
     pub admitted_on: NaiveDate,
     /// 8 digits, unique.
     #[serde(default)]
+    #[schema(min_length = 8, max_length = 8, pattern = r"^[0-9]{8}$")]
     pub card_number: Option<String>,
     /// 12 digits, unique. Sensitive.
     #[serde(default)]
+    #[schema(min_length = 12, max_length = 12, pattern = r"^[0-9]{12}$")]
     pub national_id: Option<String>,
     /// Sensitive.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00]*$")]
     pub ethnicity: Option<String>,
     /// Sensitive.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00]*$")]
     pub religion: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00]*$")]
     pub hometown: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00]*$")]
     pub education_level: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00]*$")]
     pub qualification: Option<String>,
     /// Defaults to `none`.
     #[serde(default)]
     pub political_theory: Option<PoliticalTheory>,
     #[serde(default)]
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
 }
 
@@ -157,44 +172,44 @@ pub struct CreateMember {
 #[schema(example = json!({"political_theory": "intermediate", "card_number": "12345679", "note": null}))]
 pub struct UpdateMember {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub full_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Gender>)]
     pub gender: Option<Option<Gender>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = NaiveDate)]
     pub birth_date: Option<Option<NaiveDate>>,
     /// A correction of the admission date; it moves the admission entry of the history.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = NaiveDate)]
     pub admitted_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 8, max_length = 8, pattern = r"^[0-9]{8}$")]
     pub card_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 12, max_length = 12, pattern = r"^[0-9]{12}$")]
     pub national_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\x00]*$")]
     pub ethnicity: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\x00]*$")]
     pub religion: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\x00]*$")]
     pub hometown: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\x00]*$")]
     pub education_level: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\x00]*$")]
     pub qualification: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<PoliticalTheory>)]
+    #[schema(value_type = PoliticalTheory)]
     pub political_theory: Option<Option<PoliticalTheory>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<Option<String>>,
 }
 
@@ -215,11 +230,13 @@ pub struct RecordEvent {
     pub mode: Option<TransferMode>,
     /// `transferred_out` only: where the member goes.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00]*$")]
     pub destination: Option<String>,
     /// `disciplined` only.
     #[serde(default)]
     pub form: Option<DisciplineForm>,
     #[serde(default)]
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
 }
 
@@ -237,10 +254,13 @@ pub struct MemberEvent {
     /// For a transfer: the receiving organisation.
     pub to_organisation_id: Option<Uuid>,
     pub mode: Option<TransferMode>,
+    #[schema(max_length = 200, pattern = r"^[^\x00]*$")]
     pub destination: Option<String>,
     pub form: Option<DisciplineForm>,
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
     /// The token that recorded it.
+    #[schema(max_length = 64)]
     pub actor: String,
     pub recorded_at: DateTime<Utc>,
 }
@@ -275,7 +295,11 @@ pub struct MemberQuery {
     /// Members of this organisation and of every organisation below it.
     under: Option<Uuid>,
     /// Comma list of statuses, for example `probationary,official,exempt`.
-    #[param(example = "probationary,official,exempt")]
+    #[param(
+        example = "probationary,official,exempt",
+        max_length = 111,
+        pattern = r"^(probationary|official|exempt|transferred_out|expelled|removed|deceased)(,(probationary|official|exempt|transferred_out|expelled|removed|deceased)){0,6}$"
+    )]
     status: Option<String>,
     political_theory: Option<PoliticalTheory>,
     /// Admitted on or after this day.
@@ -284,13 +308,16 @@ pub struct MemberQuery {
     admitted_to: Option<NaiveDate>,
     /// Part of the name, accent- and case-insensitive (`nguyen van an` finds `Nguyễn Văn An`), or an exact card
     /// number.
-    #[param(example = "nguyen van an")]
+    #[param(example = "nguyen van an", max_length = 200, pattern = r"^[^\x00]*$")]
     q: Option<String>,
     /// `name`: Vietnamese order (given name, then the rest); `admitted_on`; default: creation order.
     sort: Option<MemberSort>,
 }
 
-/// Lists members.
+/// List members
+///
+/// Lists the members inside the token's subtree, filtered by organisation, subtree, status, political theory level,
+/// admission dates or text, in the order `sort` asks for.
 #[utoipa::path(
     tag = "members",
     params(MemberQuery, PageParams),
@@ -348,7 +375,10 @@ pub async fn list_members(
         .respond())
 }
 
-/// Reads one member.
+/// Read a member
+///
+/// Reads one member. The sensitive fields (`national_id`, `ethnicity`, `religion`) are absent for a viewer token.
+/// `If-None-Match` with the current ETag answers 304.
 #[utoipa::path(
     tag = "members",
     params(("id" = Uuid, Path, description = "Member id"),
@@ -440,7 +470,12 @@ async fn member_organisation(
     Ok(())
 }
 
-/// Admits a member: creates the record, `probationary`, with the admission as the first history entry.
+/// Admit a member
+///
+/// Admits a member: creates the record, `probationary`, with the admission as the first history entry. The
+/// organisation must be an active `base_cell` or `cell` inside the token's subtree, the admission not in the
+/// future, and the member 18 or older on that day (422 otherwise). `card_number` and `national_id` are unique
+/// (409).
 #[utoipa::path(
     tag = "members",
     request_body(content = CreateMember, content_type = "application/json"),
@@ -569,7 +604,10 @@ fn stored_values(row: &MemberRow) -> MemberValues {
     }
 }
 
-/// Changes a member's record (JSON merge patch). Status, `official_on` and the organisation follow from events.
+/// Change a member
+///
+/// Changes a member's record (JSON merge patch). `status`, `official_on` and the organisation follow from lifecycle
+/// events and cannot be set here. The dates follow the same rules as on admission (422).
 #[utoipa::path(
     tag = "members",
     params(("id" = Uuid, Path, description = "Member id"),
@@ -650,8 +688,10 @@ async fn check_new_admission_date(
     Ok(())
 }
 
-/// Deletes a member record entered by mistake, with its history (409 while it has evaluations). Leaving the party
-/// is an event, not a deletion.
+/// Delete a member entered by mistake
+///
+/// Deletes a member record entered by mistake, with its history; 409 while the member has evaluations. Leaving the
+/// party is an event, not a deletion.
 #[utoipa::path(
     tag = "members",
     params(("id" = Uuid, Path, description = "Member id"),
@@ -693,8 +733,11 @@ pub async fn delete_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Records a lifecycle event and returns the updated member. A refused event changes nothing: 409 when the
-/// member's status does not allow it, 422 when a date or argument is wrong.
+/// Record a member lifecycle event
+///
+/// Records a lifecycle event (recognition, transfer, leaving, discipline, death...) and returns the updated member.
+/// A refused event changes nothing: 409 when the member's status does not allow it, 422 when a date or argument is
+/// wrong. An event is dated not in the future and not before the member's latest history entry.
 #[utoipa::path(
     tag = "members",
     params(("id" = Uuid, Path, description = "Member id"),
@@ -792,7 +835,10 @@ pub async fn record_member_event(
     Ok(with_etag(HttpResponse::Ok(), member.version, member))
 }
 
-/// A member's whole history, oldest first, starting with the admission. `next_cursor` is always null.
+/// List a member's history
+///
+/// A member's whole history, oldest first, starting with the admission. The history is returned whole:
+/// `next_cursor` is always null.
 #[utoipa::path(
     tag = "members",
     params(("id" = Uuid, Path, description = "Member id")),

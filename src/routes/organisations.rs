@@ -31,10 +31,20 @@ pub struct Organisation {
     #[schema(example = "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01")]
     pub id: Uuid,
     /// Unique short code.
-    #[schema(example = "TS-XA-TINHNHUE")]
+    #[schema(
+        example = "TS-XA-TINHNHUE",
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,32}$"
+    )]
     pub code: String,
     /// Full name.
-    #[schema(example = "Đảng bộ xã Tinh Nhuệ")]
+    #[schema(
+        example = "Đảng bộ xã Tinh Nhuệ",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub name: String,
     pub kind: OrganisationKind,
     pub sector: Option<Sector>,
@@ -46,8 +56,13 @@ pub struct Organisation {
     pub dissolved_on: Option<NaiveDate>,
     /// Not dissolved as of today (Vietnam time). Read-only.
     pub active: bool,
-    #[schema(example = "Xã Tinh Nhuệ, huyện Thanh Sơn, Phú Thọ")]
+    #[schema(
+        example = "Xã Tinh Nhuệ, huyện Thanh Sơn, Phú Thọ",
+        max_length = 500,
+        pattern = r"^[^\x00]*$"
+    )]
     pub address: Option<String>,
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
     /// Members of this organisation and every organisation below it, by status; present wherever one
     /// organisation is returned (read, create, change), absent in lists. Statuses with no member are absent.
@@ -55,7 +70,7 @@ pub struct Organisation {
     #[schema(example = json!({"probationary": 12, "official": 230, "exempt": 4}))]
     pub member_counts: Option<BTreeMap<MemberStatus, i64>>,
     /// 1 on creation, +1 on every change; the ETag is this number in quotes.
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 2147483647)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -90,8 +105,10 @@ impl Organisation {
     "sector": "commune", "parent_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e00", "established_on": "1975-03-01"}))]
 pub struct CreateOrganisation {
     /// Unique, 1 to 32 characters, no spaces.
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,32}$")]
     pub code: String,
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: String,
     pub kind: OrganisationKind,
     #[serde(default)]
@@ -104,8 +121,10 @@ pub struct CreateOrganisation {
     #[serde(default)]
     pub dissolved_on: Option<NaiveDate>,
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^[^\x00]*$")]
     pub address: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
 }
 
@@ -115,13 +134,13 @@ pub struct CreateOrganisation {
 #[schema(example = json!({"name": "Đảng bộ xã Tinh Nhuệ (mới)", "dissolved_on": null}))]
 pub struct UpdateOrganisation {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 32, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,32}$")]
     pub code: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<OrganisationKind>)]
+    #[schema(value_type = OrganisationKind)]
     pub kind: Option<Option<OrganisationKind>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Sector>)]
@@ -137,10 +156,10 @@ pub struct UpdateOrganisation {
     #[schema(value_type = Option<NaiveDate>)]
     pub dissolved_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00]*$")]
     pub address: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<Option<String>>,
 }
 
@@ -154,17 +173,24 @@ pub struct OrganisationQuery {
     /// Every descendant of this organisation, at any depth (not the organisation itself).
     under: Option<Uuid>,
     /// Comma list of kinds, for example `base_committee,base_cell`.
-    #[param(example = "base_committee,base_cell")]
+    #[param(
+        example = "base_committee,base_cell",
+        max_length = 94,
+        pattern = r"^(superior_committee|base_committee|base_cell|partial_committee|cell)(,(superior_committee|base_committee|base_cell|partial_committee|cell)){0,4}$"
+    )]
     kind: Option<String>,
     sector: Option<Sector>,
     /// `true`: not dissolved as of today; `false`: dissolved.
     active: Option<bool>,
     /// Accent- and case-insensitive text in the name or code: `thanh son` finds `Thanh Sơn`.
-    #[param(example = "thanh son")]
+    #[param(example = "thanh son", max_length = 200, pattern = r"^[^\x00]*$")]
     q: Option<String>,
 }
 
-/// Lists organisations, in creation order.
+/// List organisations
+///
+/// Lists the organisations inside the token's subtree, in creation order, filtered by parent, subtree, kind,
+/// sector, activity or text.
 #[utoipa::path(
     tag = "organisations",
     params(OrganisationQuery, PageParams),
@@ -213,7 +239,9 @@ pub async fn list_organisations(
         .respond())
 }
 
-/// Reads one organisation.
+/// Read an organisation
+///
+/// Reads one organisation with the member counts of its subtree. `If-None-Match` with the current ETag answers 304.
 #[utoipa::path(
     tag = "organisations",
     params(("id" = Uuid, Path, description = "Organisation id"),
@@ -274,7 +302,9 @@ async fn shown(
     Ok((organisation, tag))
 }
 
-/// Lists the ancestors of an organisation: the root first, the parent last.
+/// List an organisation's ancestors
+///
+/// Lists the ancestors of an organisation inside the token's subtree: the root first, the parent last.
 #[utoipa::path(
     tag = "organisations",
     params(("id" = Uuid, Path, description = "Organisation id")),
@@ -367,7 +397,10 @@ async fn placement(
     Ok(parent)
 }
 
-/// Creates an organisation.
+/// Create an organisation
+///
+/// Creates an organisation. Its parent must exist inside the token's subtree and the parent's kind must admit the
+/// child's kind (422); every kind but `superior_committee` needs a parent. `code` is unique (409).
 #[utoipa::path(
     tag = "organisations",
     request_body(content = CreateOrganisation, content_type = "application/json"),
@@ -479,7 +512,12 @@ fn unchanged(row: &OrganisationRow, c: &OrganisationChanges) -> bool {
         && row.note == c.note
 }
 
-/// Changes an organisation (JSON merge patch). Changing `parent_id` moves its whole subtree.
+/// Change an organisation
+///
+/// Changes an organisation (JSON merge patch). Changing `parent_id` moves its whole subtree; a move that would make
+/// a cycle, or a parent whose kind does not admit the child, answers 422. A token scoped to the organisation itself
+/// may change only its descriptive fields (`name`, `address`, `note`): its `kind`, `parent_id` and `dissolved_on`
+/// are decided by the committee above (403).
 #[utoipa::path(
     tag = "organisations",
     params(("id" = Uuid, Path, description = "Organisation id"),
@@ -570,7 +608,10 @@ pub async fn update_organisation(
     Ok(HttpResponse::Ok().insert_header((header::ETAG, tag)).json(updated))
 }
 
-/// Deletes an organisation that nothing refers to any more.
+/// Delete an organisation
+///
+/// Deletes an organisation that nothing refers to any more: 409 while it has children, members, evaluations,
+/// resolutions or implementations.
 #[utoipa::path(
     tag = "organisations",
     params(("id" = Uuid, Path, description = "Organisation id"),

@@ -34,21 +34,33 @@ const IMPLEMENTATION: &str = "implementation";
 pub struct Resolution {
     pub id: Uuid,
     /// Unique per issuing organisation.
-    #[schema(example = "05-NQ/HU")]
+    #[schema(
+        example = "05-NQ/HU",
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub number: String,
-    #[schema(example = "Nghị quyết chuyên đề về công tác phát triển đảng viên năm 2013")]
+    #[schema(
+        example = "Nghị quyết chuyên đề về công tác phát triển đảng viên năm 2013",
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub title: String,
     /// A `superior_committee`, `base_committee` or `partial_committee`.
     pub issuing_organisation_id: Uuid,
     #[schema(example = "2013-01-15")]
     pub issued_on: NaiveDate,
     pub field: ResolutionField,
+    #[schema(max_length = 10000, pattern = r"^[^\x00]*$")]
     pub summary: Option<String>,
     pub status: ResolutionStatus,
     /// Not before `issued_on`.
     pub valid_until: Option<NaiveDate>,
+    #[schema(max_items = 100)]
     pub targets: Vec<Target>,
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 2147483647)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -82,12 +94,15 @@ impl From<ResolutionRow> for Resolution {
     "field": "member_development", "valid_until": "2013-12-31",
     "targets": [{"indicator": "new members admitted", "target": 300, "unit": "members"}]}))]
 pub struct CreateResolution {
+    #[schema(min_length = 1, max_length = 50, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub number: String,
+    #[schema(min_length = 1, max_length = 500, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub title: String,
     pub issuing_organisation_id: Uuid,
     pub issued_on: NaiveDate,
     pub field: ResolutionField,
     #[serde(default)]
+    #[schema(max_length = 10000, pattern = r"^[^\x00]*$")]
     pub summary: Option<String>,
     /// Defaults to `in_force`.
     #[serde(default)]
@@ -96,6 +111,7 @@ pub struct CreateResolution {
     pub valid_until: Option<NaiveDate>,
     /// May be empty.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub targets: Vec<Target>,
 }
 
@@ -105,28 +121,28 @@ pub struct CreateResolution {
 #[schema(example = json!({"status": "expired"}))]
 pub struct UpdateResolution {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 50, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub number: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub title: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = NaiveDate)]
     pub issued_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<ResolutionField>)]
+    #[schema(value_type = ResolutionField)]
     pub field: Option<Option<ResolutionField>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = r"^[^\x00]*$")]
     pub summary: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<ResolutionStatus>)]
+    #[schema(value_type = ResolutionStatus)]
     pub status: Option<Option<ResolutionStatus>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
     pub valid_until: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Vec<Target>>)]
+    #[schema(value_type = Option<Vec<Target>>, max_items = 100)]
     pub targets: Option<Option<Vec<Target>>>,
 }
 
@@ -141,9 +157,11 @@ pub struct Implementation {
     #[schema(example = "2013-02-01")]
     pub plan_adopted_on: Option<NaiveDate>,
     pub reported_on: Option<NaiveDate>,
+    #[schema(max_length = 20000, pattern = r"^[^\x00]*$")]
     pub report: Option<String>,
+    #[schema(max_items = 100)]
     pub results: Vec<Achievement>,
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 2147483647)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -182,8 +200,10 @@ pub struct CreateImplementation {
     #[serde(default)]
     pub reported_on: Option<NaiveDate>,
     #[serde(default)]
+    #[schema(max_length = 20000, pattern = r"^[^\x00]*$")]
     pub report: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub results: Vec<Achievement>,
 }
 
@@ -194,7 +214,7 @@ pub struct CreateImplementation {
     "results": [{"indicator": "new members admitted", "achieved": 7}]}))]
 pub struct UpdateImplementation {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<ImplementationStatus>)]
+    #[schema(value_type = ImplementationStatus)]
     pub status: Option<Option<ImplementationStatus>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -203,10 +223,10 @@ pub struct UpdateImplementation {
     #[schema(value_type = Option<NaiveDate>)]
     pub reported_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 20000, pattern = r"^[^\x00]*$")]
     pub report: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Vec<Achievement>>)]
+    #[schema(value_type = Option<Vec<Achievement>>, max_items = 100)]
     pub results: Option<Option<Vec<Achievement>>>,
 }
 
@@ -219,10 +239,10 @@ pub struct ResolutionQuery {
     field: Option<ResolutionField>,
     status: Option<ResolutionStatus>,
     /// The year of `issued_on`.
-    #[param(example = 2013, minimum = 1900, maximum = 2200)]
+    #[param(example = 2013, minimum = 1900, maximum = 2200, format = Int32)]
     year: Option<i32>,
     /// Accent- and case-insensitive text in the number or title.
-    #[param(example = "phat trien dang vien")]
+    #[param(example = "phat trien dang vien", max_length = 200, pattern = r"^[^\x00]*$")]
     q: Option<String>,
 }
 
@@ -273,7 +293,10 @@ fn forbid_unless_writable(scope: Option<&TreePath>, issuer: &TreePath) -> Result
     }
 }
 
-/// Lists resolutions: for a scoped token, those issued inside its subtree or above it.
+/// List resolutions
+///
+/// Lists resolutions, filtered by issuer, field, status, year or text. For a scoped token: those issued inside its
+/// subtree or above it.
 #[utoipa::path(
     tag = "resolutions",
     params(ResolutionQuery, PageParams),
@@ -316,7 +339,9 @@ pub async fn list_resolutions(
     Ok(page.finish(rows, |r| r.id, Resolution::from, total).respond())
 }
 
-/// Reads one resolution.
+/// Read a resolution
+///
+/// Reads one resolution. `If-None-Match` with the current ETag answers 304.
 #[utoipa::path(
     tag = "resolutions",
     params(("id" = Uuid, Path, description = "Resolution id"),
@@ -382,7 +407,10 @@ async fn check_issuer(conn: &mut AsyncPgConnection, actor: &Actor, id: Uuid) -> 
     Ok(())
 }
 
-/// Issues a resolution.
+/// Issue a resolution
+///
+/// Issues a resolution. The issuing organisation must be inside the token's subtree; `valid_until` is not before
+/// `issued_on` (422).
 #[utoipa::path(
     tag = "resolutions",
     request_body(content = CreateResolution, content_type = "application/json"),
@@ -474,7 +502,10 @@ fn merge_resolution(row: &ResolutionRow, p: UpdateResolution) -> Result<(Resolut
     }
 }
 
-/// Changes a resolution (JSON merge patch). The issuer cannot change.
+/// Change a resolution
+///
+/// Changes a resolution (JSON merge patch). The issuer cannot change; targets that implementations already report
+/// on cannot be removed (422).
 #[utoipa::path(
     tag = "resolutions",
     params(("id" = Uuid, Path, description = "Resolution id"),
@@ -546,7 +577,9 @@ pub async fn update_resolution(
     Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
-/// Deletes a resolution that no organisation has started implementing.
+/// Delete a resolution
+///
+/// Deletes a resolution that no organisation has started implementing: 409 while it has implementation records.
 #[utoipa::path(
     tag = "resolutions",
     params(("id" = Uuid, Path, description = "Resolution id"),
@@ -587,8 +620,10 @@ pub async fn delete_resolution(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Lists the implementations of a resolution (for a scoped token: by organisations in its subtree), in order of
-/// organisation id.
+/// List a resolution's implementations
+///
+/// Lists the implementations of a resolution in order of organisation id; for a scoped token, those by
+/// organisations in its subtree.
 #[utoipa::path(
     tag = "resolutions",
     params(("id" = Uuid, Path, description = "Resolution id"), PageParams),
@@ -640,7 +675,10 @@ fn check_implementation(v: &ImplementationValues, resolution: &ResolutionRow, to
     errors
 }
 
-/// Records how an organisation inside the issuer's subtree carries the resolution out.
+/// Record an implementation
+///
+/// Records how an organisation inside the issuer's subtree carries the resolution out. One record per organisation
+/// and resolution (409); each result names one of the resolution's targets (422).
 #[utoipa::path(
     tag = "resolutions",
     params(("id" = Uuid, Path, description = "Resolution id")),
@@ -722,7 +760,9 @@ async fn visible_implementation(
     }
 }
 
-/// Reads the implementation of a resolution by one organisation.
+/// Read an implementation
+///
+/// Reads the implementation of a resolution by one organisation. `If-None-Match` with the current ETag answers 304.
 #[utoipa::path(
     tag = "resolutions",
     params(("id" = Uuid, Path, description = "Resolution id"),
@@ -752,7 +792,10 @@ pub async fn find_implementation(
     Ok(with_etag(HttpResponse::Ok(), row.version, Implementation::from(row)))
 }
 
-/// Reports progress (JSON merge patch). `status` moves only forward: a backwards move answers 409.
+/// Report implementation progress
+///
+/// Reports progress (JSON merge patch). `status` moves only forward (`planned`, `in_progress`, `completed`): a
+/// backwards move answers 409.
 #[utoipa::path(
     tag = "resolutions",
     params(("id" = Uuid, Path, description = "Resolution id"),
@@ -835,7 +878,9 @@ pub async fn update_implementation(
     Ok(with_etag(HttpResponse::Ok(), updated.version, updated))
 }
 
-/// Deletes an implementation record.
+/// Delete an implementation
+///
+/// Deletes an implementation record of a resolution.
 #[utoipa::path(
     tag = "resolutions",
     params(("id" = Uuid, Path, description = "Resolution id"),

@@ -23,6 +23,7 @@ use crate::tokens::{self, Token};
     "organisation_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e00"}))]
 pub struct CreateToken {
     /// Unique: 1 to 64 letters, digits or `- _ . : @`.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.:@-]{1,64}$")]
     pub name: String,
     pub role: Role,
     /// Required for `editor`, optional for `viewer`, not allowed for `admin`.
@@ -36,11 +37,13 @@ pub struct IssuedToken {
     #[serde(flatten)]
     pub token: Token,
     /// Send it as `Authorization: Bearer <secret>`. Only its hash is stored.
-    #[schema(example = "pb_3q2-7w9yXc0h1J8R2bq5m6nZ4tKf0aLkV3s9eP1uQ7o")]
+    #[schema(example = "pb_3q2-7w9yXc0h1J8R2bq5m6nZ4tKf0aLkV3s9eP1uQ7o", max_length = 200)]
     pub secret: String,
 }
 
-/// Lists the tokens (never their secrets), revoked ones included.
+/// List tokens
+///
+/// Lists the API tokens, revoked ones included, never their secrets. Admin only.
 #[utoipa::path(
     tag = "tokens",
     params(PageParams),
@@ -70,7 +73,10 @@ pub async fn list_tokens(
     Ok(page.finish(rows, |r| r.id, Token::from, total).respond())
 }
 
-/// Issues a token. The response carries its secret, the only time it is shown.
+/// Issue a token
+///
+/// Issues a token. The response carries its secret, the only time it is shown; only its hash is stored. Admin only.
+/// The name is unique (409).
 #[utoipa::path(
     tag = "tokens",
     request_body(content = CreateToken, content_type = "application/json"),
@@ -101,7 +107,9 @@ pub async fn create_token(
         .json(IssuedToken { token, secret }))
 }
 
-/// Reads one token (never its secret).
+/// Read a token
+///
+/// Reads one token, never its secret. Admin only.
 #[utoipa::path(
     tag = "tokens",
     params(("id" = Uuid, Path, description = "Token id")),
@@ -126,8 +134,10 @@ pub async fn find_token(
     Ok(HttpResponse::Ok().json(Token::from(token)))
 }
 
-/// Revokes a token: it is refused from then on (at once on this instance, within seconds on the others). The
-/// record stays, marked revoked, for the audit trail.
+/// Revoke a token
+///
+/// Revokes a token: it is refused from then on (at once on this instance, within seconds on the others). The record
+/// stays, marked revoked, for the audit trail. Admin only.
 #[utoipa::path(
     tag = "tokens",
     params(("id" = Uuid, Path, description = "Token id")),

@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod cli;
 mod common;
+mod contract;
 mod conventions;
 mod demo;
 mod evaluations;

@@ -81,3 +81,195 @@ async fn swagger_ui_is_served_offline() {
         .await;
     assert_eq!(reply.status, 200);
 }
+
+/// Every schema object in `value`, with its JSON path.
+fn schemas<'a>(value: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("type") {
+                out.push((path.clone(), value));
+            }
+            for (key, child) in map {
+                schemas(child, format!("{path}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                schemas(child, format!("{path}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn has_type(schema: &Value, name: &str) -> bool {
+    match &schema["type"] {
+        Value::String(t) => t == name,
+        Value::Array(types) => types.iter().any(|t| t == name),
+        _ => false,
+    }
+}
+
+#[actix_web::test]
+async fn list_pages_refer_to_their_item_schema() {
+    let doc: Value = serde_json::from_str(COMMITTED).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let pages: Vec<_> = schemas.keys().filter(|name| name.starts_with("Page_")).collect();
+    assert!(pages.len() >= 9, "{pages:?}");
+    for name in pages {
+        let item = name.trim_start_matches("Page_");
+        assert_eq!(
+            schemas[name]["properties"]["items"]["items"],
+            serde_json::json!({"$ref": format!("#/components/schemas/{item}")}),
+            "{name} copies its item schema"
+        );
+        assert_eq!(schemas[name]["properties"]["items"]["maxItems"], 200, "{name}");
+    }
+}
+
+#[actix_web::test]
+async fn update_schemas_never_make_a_required_field_nullable() {
+    let doc: Value = serde_json::from_str(COMMITTED).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let nullable = |schema: &Value| {
+        has_type(schema, "null")
+            || schema["oneOf"]
+                .as_array()
+                .is_some_and(|variants| variants.iter().any(|v| v["type"] == "null"))
+    };
+    let mut checked = 0;
+    for (name, update) in schemas.iter().filter(|(name, _)| name.starts_with("Update")) {
+        let create = &schemas[&name.replace("Update", "Create")];
+        for field in create["required"].as_array().into_iter().flatten() {
+            let field = field.as_str().unwrap();
+            let Some(property) = update["properties"].get(field) else {
+                continue;
+            };
+            assert!(
+                !nullable(property),
+                "{name}.{field} is required on creation but nullable in a patch"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} fields checked");
+    // The fields the issue named, and that null still clears an optional field.
+    for (schema, field) in [
+        ("UpdateOrganisation", "code"),
+        ("UpdateOrganisation", "kind"),
+        ("UpdateMember", "full_name"),
+        ("UpdateResolution", "number"),
+        ("UpdateResolution", "title"),
+        ("UpdateEvaluation", "exemplary"),
+    ] {
+        assert!(!nullable(&schemas[schema]["properties"][field]), "{schema}.{field}");
+    }
+    assert!(nullable(&schemas["UpdateOrganisation"]["properties"]["note"]));
+}
+
+#[actix_web::test]
+async fn reports_declare_csv_as_a_response_media_type_not_an_accept_parameter() {
+    let doc: Value = serde_json::from_str(COMMITTED).unwrap();
+    let mut reports = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for parameter in op["parameters"].as_array().into_iter().flatten() {
+                assert_ne!(
+                    parameter["name"].as_str().map(str::to_ascii_lowercase).as_deref(),
+                    Some("accept"),
+                    "{method} {path} declares Accept as a parameter"
+                );
+            }
+            if path.starts_with("/api/v1/reports/") {
+                reports += 1;
+                let content = &op["responses"]["200"]["content"];
+                assert!(content.get("text/csv").is_some(), "{path}: no text/csv");
+                assert!(content.get("application/json").is_some(), "{path}: no application/json");
+            }
+        }
+    }
+    assert_eq!(reports, 5);
+}
+
+#[actix_web::test]
+async fn operations_have_a_short_summary_and_a_description() {
+    let doc: Value = serde_json::from_str(COMMITTED).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let summary = op["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty() && summary.chars().count() <= 80,
+                "{method} {path}: summary of {} characters",
+                summary.chars().count()
+            );
+            assert!(
+                !summary.contains(['`', '*', '[', '\n']),
+                "{method} {path}: markdown in the summary"
+            );
+            assert!(
+                op["description"].as_str().is_some_and(|d| d.len() > summary.len()),
+                "{method} {path}: no description"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn strings_and_arrays_are_bounded() {
+    let doc: Value = serde_json::from_str(COMMITTED).unwrap();
+    let mut found = Vec::new();
+    schemas(&doc, String::new(), &mut found);
+    for (path, schema) in found {
+        // A CSV report is a whole document, and report rows follow the data: see .spectral.yaml.
+        if path.contains("text~1csv") || path.contains("text/csv") {
+            continue;
+        }
+        if has_type(schema, "string") && schema.get("enum").is_none() {
+            assert!(schema.get("maxLength").is_some(), "{path}: a string without maxLength");
+        }
+        if has_type(schema, "array") && !path.ends_with("/groups") && !path.ends_with("/quota_breaches") {
+            assert!(schema.get("maxItems").is_some(), "{path}: an array without maxItems");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn every_api_response_declares_the_rate_limit_headers() {
+    let doc: Value = serde_json::from_str(COMMITTED).unwrap();
+    for name in ["RateLimit-Policy", "RateLimit", "Retry-After"] {
+        assert!(
+            doc["components"]["headers"].get(name).is_some(),
+            "no {name} header component"
+        );
+    }
+    let resolve = |response: &Value| -> Value {
+        match response["$ref"].as_str() {
+            Some(reference) => doc["components"]["responses"][reference.rsplit('/').next().unwrap()].clone(),
+            None => response.clone(),
+        }
+    };
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let response = resolve(response);
+                if status.starts_with('2') || status.starts_with('4') {
+                    for header in ["RateLimit-Policy", "RateLimit"] {
+                        assert!(
+                            response["headers"].get(header).is_some(),
+                            "{method} {path} {status}: no {header}"
+                        );
+                    }
+                }
+                if status == "429" {
+                    assert!(
+                        response["headers"].get("Retry-After").is_some(),
+                        "{method} {path}: 429 without Retry-After"
+                    );
+                }
+            }
+        }
+    }
+}

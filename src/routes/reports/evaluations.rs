@@ -23,7 +23,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct EvaluationReportQuery {
     /// The year evaluated.
-    #[param(example = 2012)]
+    #[param(example = 2012, minimum = 1930, maximum = 2200)]
     year: i32,
     /// The organisation whose subtree is counted; default: the token's subtree, or everything.
     organisation_id: Option<Uuid>,
@@ -33,7 +33,7 @@ pub struct EvaluationReportQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GradeShare {
     pub grade: Grade,
-    #[schema(example = 32)]
+    #[schema(example = 32, minimum = 0, maximum = 2147483647)]
     pub count: i64,
     /// `count / evaluated x 100`, rounded half-up to 2 decimals.
     #[schema(example = 69.57)]
@@ -43,23 +43,24 @@ pub struct GradeShare {
 /// The evaluation of the base organisations of a subtree in a year.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EvaluationReport {
-    #[schema(example = 2012)]
+    #[schema(example = 2012, minimum = 1930, maximum = 2200)]
     pub year: i32,
     /// The rating scheme of the year.
-    #[schema(example = "hd20_2008")]
+    #[schema(example = "hd20_2008", max_length = 32)]
     pub scheme: String,
     /// The subtree counted; `null` for the whole registry.
     pub organisation_id: Option<Uuid>,
     /// Base organisations (`base_committee`, `base_cell`) of the subtree that existed in the year.
-    #[schema(example = 46)]
+    #[schema(example = 46, minimum = 0, maximum = 2147483647)]
     pub base_organisations: i64,
     /// How many of them were evaluated.
-    #[schema(example = 46)]
+    #[schema(example = 46, minimum = 0, maximum = 2147483647)]
     pub evaluated: i64,
     /// Every grade of the scheme, best first, with 0 where none.
+    #[schema(max_items = 20)]
     pub grades: Vec<GradeShare>,
     /// Clean and strong organisations marked exemplary.
-    #[schema(example = 6)]
+    #[schema(example = 6, minimum = 0, maximum = 2147483647)]
     pub exemplary: i64,
 }
 
@@ -87,12 +88,13 @@ fn shares(grades: &[Grade], counts: &[(String, i64)], evaluated: i64) -> Vec<Gra
         .collect()
 }
 
-/// How the base organisations of a subtree were graded in a year. As CSV: `measure,key,count,percent` rows for
-/// `base_organisations`, `evaluated`, each `grade` and `exemplary`.
+/// Report organisation evaluations for a year
+///
+/// How the base organisations of a subtree were graded in a year. As CSV (`text/csv`): `measure,key,count,percent`
+/// rows for `base_organisations`, `evaluated`, each `grade` and `exemplary`.
 #[utoipa::path(
     tag = "reports",
-    params(EvaluationReportQuery,
-        ("Accept" = Option<String>, Header, description = "`application/json` (default) or `text/csv`")),
+    params(EvaluationReportQuery),
     responses(
         (status = 200, description = "The report", content(
             (EvaluationReport = "application/json"),
@@ -164,39 +166,43 @@ pub async fn report_evaluations(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuotaBreach {
     pub organisation_id: Uuid,
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,32}$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: String,
-    #[schema(example = 5)]
+    #[schema(example = 5, minimum = 0, maximum = 2147483647)]
     pub excellent: i64,
-    #[schema(example = 20)]
+    #[schema(example = 20, minimum = 0, maximum = 2147483647)]
     pub good: i64,
 }
 
 /// The evaluation of the members of a subtree in a year.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberEvaluationReport {
-    #[schema(example = 2019)]
+    #[schema(example = 2019, minimum = 1930, maximum = 2200)]
     pub year: i32,
-    #[schema(example = "qd132_2018")]
+    #[schema(example = "qd132_2018", max_length = 32)]
     pub scheme: String,
     pub organisation_id: Option<Uuid>,
     /// Members evaluated in the year (in organisations of the subtree).
-    #[schema(example = 2930)]
+    #[schema(example = 2930, minimum = 0, maximum = 2147483647)]
     pub evaluated: i64,
     /// Every member grade of the scheme, best first, with 0 where none.
+    #[schema(max_items = 20)]
     pub grades: Vec<GradeShare>,
     /// Base organisations over the excellent quota; always empty before 2018, when there was no quota.
     pub quota_breaches: Vec<QuotaBreach>,
 }
 
+/// Report member evaluations for a year
+///
 /// How the members of a subtree were graded in a year, with the base organisations that exceed the quota of
-/// excellent members (at most 20% of those graded good, from 2018). As CSV: `measure,key,count,percent` rows for
-/// `evaluated`, each `grade`, and each `quota_breach` (key: the organisation's code; count: its excellent
-/// members; percent: excellent over good).
+/// excellent members (at most 20% of those graded good, from 2018). As CSV (`text/csv`):
+/// `measure,key,count,percent` rows for `evaluated`, each `grade`, and each `quota_breach` (key: the organisation's
+/// code; count: its excellent members; percent: excellent over good).
 #[utoipa::path(
     tag = "reports",
-    params(EvaluationReportQuery,
-        ("Accept" = Option<String>, Header, description = "`application/json` (default) or `text/csv`")),
+    params(EvaluationReportQuery),
     responses(
         (status = 200, description = "The report", content(
             (MemberEvaluationReport = "application/json"),

@@ -51,12 +51,13 @@ pub struct AdmissionQuery {
 /// A group of admissions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdmissionCount {
-    #[schema(example = "2012-Q1")]
+    #[schema(example = "2012-Q1", max_length = 36)]
     pub key: String,
     /// The base organisation's name, when grouped by organisation.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\x00]*$")]
     pub name: Option<String>,
-    #[schema(example = 42)]
+    #[schema(example = 42, minimum = 0, maximum = 2147483647)]
     pub count: i64,
 }
 
@@ -69,24 +70,26 @@ pub struct AdmissionReport {
     pub to: NaiveDate,
     pub organisation_id: Option<Uuid>,
     /// Members admitted with `admitted_on` in `[from, to]`.
-    #[schema(example = 306)]
+    #[schema(example = 306, minimum = 0, maximum = 2147483647)]
     pub total: i64,
     /// Groups in key order; empty without `group_by`.
     pub groups: Vec<AdmissionCount>,
 }
 
-/// Members admitted between two dates, counted where they were admitted. As CSV: `measure,key,count,percent`
-/// rows for the `total` and each `group`.
+/// Report admissions between two dates
+///
+/// Members admitted between two dates (`to` not before `from`, 422), counted where they were admitted. As CSV
+/// (`text/csv`): `measure,key,count,percent` rows for the `total` and each `group`.
 #[utoipa::path(
     tag = "reports",
-    params(AdmissionQuery,
-        ("Accept" = Option<String>, Header, description = "`application/json` (default) or `text/csv`")),
+    params(AdmissionQuery),
     responses(
         (status = 200, description = "The report", content(
             (AdmissionReport = "application/json"),
             (String = "text/csv", example = "measure,key,count,percent\r\ntotal,,306,\r\n")
         )),
         ReportErrors,
+        (status = 422, response = Unprocessable),
     ),
     security(("bearer" = []))
 )]
@@ -99,7 +102,7 @@ pub async fn report_admissions(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     if q.to < q.from {
-        return Err(ApiError::bad_request("to", "must not be before from"));
+        return Err(ApiError::invalid("to", "must not be before from"));
     }
     let grouping = q.group_by.map(|g| match g {
         GroupBy::Month => AdmissionGrouping::Month,
@@ -161,7 +164,7 @@ pub struct TheoryQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LevelShare {
     pub level: PoliticalTheory,
-    #[schema(example = 1200)]
+    #[schema(example = 1200, minimum = 0, maximum = 2147483647)]
     pub count: i64,
     #[schema(example = 41.2)]
     pub percent: f64,
@@ -170,7 +173,7 @@ pub struct LevelShare {
 /// A count with its share.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Share {
-    #[schema(example = 640)]
+    #[schema(example = 640, minimum = 0, maximum = 2147483647)]
     pub count: i64,
     #[schema(example = 21.98)]
     pub percent: f64,
@@ -181,20 +184,22 @@ pub struct Share {
 pub struct TheoryReport {
     pub organisation_id: Option<Uuid>,
     /// Current members: probationary, official, exempt.
-    #[schema(example = 2912)]
+    #[schema(example = 2912, minimum = 0, maximum = 2147483647)]
     pub members: i64,
     /// Every level, with 0 where none; percent of `members`, rounded half-up to 2 decimals.
+    #[schema(max_items = 20)]
     pub levels: Vec<LevelShare>,
     /// Intermediate and advanced together.
     pub intermediate_or_higher: Share,
 }
 
-/// Political theory training of the current members of a subtree. As CSV: `measure,key,count,percent` rows for
-/// `members`, each `level` and `intermediate_or_higher`.
+/// Report political theory training
+///
+/// Political theory training of the current members of a subtree. As CSV (`text/csv`): `measure,key,count,percent`
+/// rows for `members`, each `level` and `intermediate_or_higher`.
 #[utoipa::path(
     tag = "reports",
-    params(TheoryQuery,
-        ("Accept" = Option<String>, Header, description = "`application/json` (default) or `text/csv`")),
+    params(TheoryQuery),
     responses(
         (status = 200, description = "The report", content(
             (TheoryReport = "application/json"),

@@ -18,28 +18,34 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResolutionCoverage {
     pub resolution_id: Uuid,
-    #[schema(example = "05-NQ/HU")]
+    #[schema(
+        example = "05-NQ/HU",
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub number: String,
     /// Active base organisations (`base_committee`, `base_cell`) under the issuer, inside the token's subtree.
-    #[schema(example = 46)]
+    #[schema(example = 46, minimum = 0, maximum = 2147483647)]
     pub organisations: i64,
-    #[schema(example = 10)]
+    #[schema(example = 10, minimum = 0, maximum = 2147483647)]
     pub planned: i64,
-    #[schema(example = 20)]
+    #[schema(example = 20, minimum = 0, maximum = 2147483647)]
     pub in_progress: i64,
-    #[schema(example = 6)]
+    #[schema(example = 6, minimum = 0, maximum = 2147483647)]
     pub completed: i64,
     /// Organisations with no implementation record.
-    #[schema(example = 10)]
+    #[schema(example = 10, minimum = 0, maximum = 2147483647)]
     pub not_started: i64,
 }
 
-/// Implementation coverage of a resolution. As CSV: one row per organisation with its status (`not_started`
-/// when it has no implementation record), in code order.
+/// Report a resolution's implementation coverage
+///
+/// Implementation coverage of a resolution. As CSV (`text/csv`): one row per organisation with its status
+/// (`not_started` when it has no implementation record), in code order.
 #[utoipa::path(
     tag = "reports",
-    params(("id" = Uuid, Path, description = "Resolution id"),
-        ("Accept" = Option<String>, Header, description = "`application/json` (default) or `text/csv`")),
+    params(("id" = Uuid, Path, description = "Resolution id")),
     responses(
         (status = 200, description = "The coverage", content(
             (ResolutionCoverage = "application/json"),
