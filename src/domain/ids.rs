@@ -67,7 +67,13 @@ macro_rules! id_type {
 
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                <uuid::Uuid as utoipa::PartialSchema>::schema()
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Uuid,
+                    )))
+                    .build()
+                    .into()
             }
         }
 
@@ -116,7 +122,10 @@ mod tests {
             serde_json::to_string(&id).unwrap(),
             "\"0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01\""
         );
-        assert_eq!(serde_json::from_str::<OrganisationId>("\"0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01\"").unwrap(), id);
+        assert_eq!(
+            serde_json::from_str::<OrganisationId>("\"0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e01\"").unwrap(),
+            id
+        );
         assert!(MemberId::new() < MemberId::new(), "time-ordered");
     }
 }
