@@ -13,23 +13,24 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::gate;
 use crate::openapi::ApiDoc;
+use crate::reports;
 use crate::request_id::{self, REQUEST_ID_HEADER};
-use crate::routes::{audit_events, evaluations, health, members, organisations, reports, resolutions, tokens};
+use crate::resources::{audit, evaluations, health, members, organisations, resolutions, tokens};
 use crate::state::AppState;
 
 /// Registers every documented route.
 fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    config.configure(health::routes).service(
+    config.configure(health::http::routes).service(
         scope("/api/v1")
             .wrap(from_fn(gate::middleware))
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
-            .service(scope("/organisations").configure(organisations::routes))
-            .service(scope("/members").configure(members::routes))
-            .service(scope("/resolutions").configure(resolutions::routes))
+            .service(scope("/organisations").configure(organisations::http::routes))
+            .service(scope("/members").configure(members::http::routes))
+            .service(scope("/resolutions").configure(resolutions::http::routes))
             .service(scope("/reports").configure(reports::routes))
-            .configure(evaluations::routes)
-            .service(scope("/tokens").configure(tokens::routes))
-            .service(scope("/audit-events").configure(audit_events::routes)),
+            .configure(evaluations::http::routes)
+            .service(scope("/tokens").configure(tokens::http::routes))
+            .service(scope("/audit-events").configure(audit::http::routes)),
     );
 }
 

@@ -9,9 +9,9 @@ use crate::auth::Role;
 use crate::config::Config;
 use crate::db;
 use crate::error::ApiError;
-use crate::models::token::{self as model, TokenKey};
+use crate::resources::tokens::service as tokens;
+use crate::resources::tokens::store::{self as model, TokenKey};
 use crate::state::AppState;
-use crate::tokens;
 
 const USAGE: &str = "usage: partybase [serve | migrate | openapi | seed demo | \
 token create --name NAME --role admin|editor|viewer [--organisation ID] | token list | token revoke NAME]";

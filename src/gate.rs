@@ -150,7 +150,7 @@ impl Gate {
             return Ok((allowance, refused("the token is unknown or revoked")));
         }
         let mut conn = state.read().await?;
-        match crate::models::token::find_active(&mut conn, &hash).await? {
+        match crate::resources::tokens::store::find_active(&mut conn, &hash).await? {
             Some(identity) => {
                 self.valid.insert(hash, identity.clone());
                 Ok((

@@ -5,9 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
-use crate::models::member::MemberSort;
 use crate::pagination::CountMode;
-use crate::routes::reports::GroupBy;
+use crate::reports::GroupBy;
+use crate::resources::members::store::MemberSort;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -15,12 +15,12 @@ use crate::domain::organisation::{path_label, OrganisationKind, Sector};
 use crate::domain::rating::Grade;
 use crate::domain::resolution::{ImplementationStatus, ResolutionField, ResolutionStatus};
 use crate::error::ApiError;
-use crate::models::evaluation::{self as evaluations, EvaluationValues};
-use crate::models::member::EventRow;
-use crate::models::organisation::{self as organisations, NewOrganisation, OrganisationRow};
-use crate::models::resolution::{self as resolutions, ImplementationValues, ResolutionValues};
-use crate::models::TreePath;
+use crate::resources::evaluations::store::{self as evaluations, EvaluationValues};
+use crate::resources::members::store::EventRow;
+use crate::resources::organisations::store::{self as organisations, NewOrganisation, OrganisationRow};
+use crate::resources::resolutions::store::{self as resolutions, ImplementationValues, ResolutionValues};
 use crate::schema::{member_events, members};
+use crate::store::TreePath;
 
 /// The code of the demo district; its presence means the demo is loaded.
 pub const DISTRICT_CODE: &str = "TS";

@@ -520,7 +520,7 @@ async fn list_filters_combine() {
 
 #[actix_web::test]
 async fn the_subtree_filter_uses_the_tree_index() {
-    use partybase::models::organisation as model;
+    use partybase::resources::organisations::store as model;
     let app = spawn_app().await;
     let root = app.organisation("R", "superior_committee", None).await;
     let big = app.organisation("B", "superior_committee", None).await;

@@ -239,7 +239,7 @@ impl TestDatabase {
         let name = name.to_owned();
         let (_, secret) = conn
             .transaction(async move |conn| -> Result<_, partybase::error::ApiError> {
-                partybase::tokens::issue(conn, ("test", "test"), &name, role, organisation).await
+                partybase::resources::tokens::service::issue(conn, ("test", "test"), &name, role, organisation).await
             })
             .await
             .expect("issue a token");

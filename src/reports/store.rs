@@ -10,8 +10,8 @@ use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::TreePath;
 use crate::schema::sql_types::Ltree;
+use crate::store::TreePath;
 
 /// A count per key.
 #[derive(Debug, Clone, QueryableByName)]

@@ -13,8 +13,8 @@ use crate::domain::rating::{scheme_for, Grade, Subject};
 use crate::domain::report::percent;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::models::report;
 use crate::openapi::responses::*;
+use crate::reports::store as report;
 use crate::state::AppState;
 
 /// The parameters of both evaluation reports.

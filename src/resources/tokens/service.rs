@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::audit::{self, Action};
 use crate::auth::{generate_token, hash_token, Role};
 use crate::error::{ApiError, FieldError};
-use crate::models::organisation as organisations;
-use crate::models::token::{self as model, NewToken, TokenKey, TokenRow};
+use crate::resources::organisations::store as organisations;
+use crate::resources::tokens::store::{self as model, NewToken, TokenKey, TokenRow};
 
 pub const RESOURCE: &str = "token";
 

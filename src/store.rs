@@ -1,4 +1,4 @@
-//! Database rows, write forms and queries, one module per table.
+//! What every store shares: tree paths, LIKE escaping and the plan of a query.
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -6,12 +6,6 @@ use diesel::sql_types::Text;
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-pub mod evaluation;
-pub mod member;
-pub mod organisation;
-pub mod report;
-pub mod resolution;
-pub mod token;
 mod tree_path;
 
 pub use tree_path::TreePath;

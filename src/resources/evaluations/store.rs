@@ -8,11 +8,11 @@ use diesel::sql_types::Bool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::TreePath;
 use crate::domain::rating::Grade;
 use crate::domain::score::Score;
 use crate::schema::sql_types::Ltree;
 use crate::schema::{evaluations, member_evaluations};
+use crate::store::TreePath;
 
 /// A stored evaluation of an organisation.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -8,9 +8,9 @@ use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{escape_like, TreePath};
 use crate::domain::organisation::{OrganisationKind, Sector};
 use crate::schema::organisations;
+use crate::store::{escape_like, TreePath};
 
 /// A stored organisation.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -180,7 +180,7 @@ pub async fn list(
 
 /// The plan of the first page of [`list`] for this filter.
 pub async fn explain_list(conn: &mut AsyncPgConnection, filter: &OrganisationFilter) -> QueryResult<String> {
-    super::explain(conn, page(filter, None, crate::pagination::DEFAULT_LIMIT + 1)).await
+    crate::store::explain(conn, page(filter, None, crate::pagination::DEFAULT_LIMIT + 1)).await
 }
 
 /// How many organisations match the filter.

@@ -9,10 +9,10 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{escape_like, TreePath};
 use crate::domain::member::{DisciplineForm, EventType, Gender, MemberStatus, PoliticalTheory, TransferMode};
 use crate::schema::sql_types::Ltree;
 use crate::schema::{member_events, members};
+use crate::store::{escape_like, TreePath};
 
 /// A stored member.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -17,10 +17,12 @@ use crate::domain::member::{
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
-use crate::models::member::{self as model, EventRow, MemberCursor, MemberFilter, MemberRow, MemberSort, MemberValues};
-use crate::models::organisation as organisations;
 use crate::openapi::responses::*;
 use crate::pagination::{comma_list, ListQuery, Page, PageParams};
+use crate::resources::members::store::{
+    self as model, EventRow, MemberCursor, MemberFilter, MemberRow, MemberSort, MemberValues,
+};
+use crate::resources::organisations::store as organisations;
 use crate::state::AppState;
 
 const RESOURCE: &str = "member";
@@ -718,7 +720,7 @@ pub async fn delete_member(
             .await?
             .ok_or_else(|| ApiError::not_found(RESOURCE))?;
         preconditions.check_if_match(row.version)?;
-        let evaluations = crate::models::evaluation::member_usage(conn, id).await?;
+        let evaluations = crate::resources::evaluations::store::member_usage(conn, id).await?;
         if evaluations > 0 {
             return Err(ApiError::conflict(format!(
                 "the member has {evaluations} evaluation record(s); delete them first"

@@ -16,12 +16,13 @@ use crate::domain::score::Score;
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
-use crate::models::evaluation::{
-    self as model, EvaluationFilter, EvaluationRow, EvaluationValues, MemberEvaluationRow, MemberEvaluationValues,
-};
-use crate::models::{member as members, organisation as organisations};
 use crate::openapi::responses::*;
 use crate::pagination::{ListQuery, Page, PageParams};
+use crate::resources::evaluations::store::{
+    self as model, EvaluationFilter, EvaluationRow, EvaluationValues, MemberEvaluationRow, MemberEvaluationValues,
+};
+use crate::resources::members::store as members;
+use crate::resources::organisations::store as organisations;
 use crate::state::AppState;
 
 const EVALUATION: &str = "evaluation";

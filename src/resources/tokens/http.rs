@@ -10,11 +10,11 @@ use uuid::Uuid;
 use crate::auth::{Actor, Role};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::models::token::{self as model, TokenKey};
 use crate::openapi::responses::*;
 use crate::pagination::{ListQuery, NoFilters, Page, PageParams};
+use crate::resources::tokens::service::{self as tokens, Token};
+use crate::resources::tokens::store::{self as model, TokenKey};
 use crate::state::AppState;
-use crate::tokens::{self, Token};
 
 /// A token to issue.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -13,8 +13,8 @@ use crate::domain::member::PoliticalTheory;
 use crate::domain::report::percent;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::models::report::{self, AdmissionGrouping};
 use crate::openapi::responses::*;
+use crate::reports::store::{self as report, AdmissionGrouping};
 use crate::state::AppState;
 
 /// How to group admissions.

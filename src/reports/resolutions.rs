@@ -9,9 +9,9 @@ use crate::auth::Actor;
 use crate::csv::{self, ReportFormat};
 use crate::domain::today;
 use crate::error::ApiError;
-use crate::models::resolution as model;
 use crate::openapi::responses::*;
-use crate::routes::resolutions::visible;
+use crate::resources::resolutions::http::visible;
+use crate::resources::resolutions::store as model;
 use crate::state::AppState;
 
 /// Implementation coverage of a resolution over the active base organisations under its issuer.

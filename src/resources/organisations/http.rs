@@ -17,11 +17,11 @@ use crate::domain::organisation::{check_placement, path_label, OrganisationKind,
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{double_option, etag_with, patch_required, ApiJson, Preconditions};
-use crate::models::organisation::{self as model, NewOrganisation, OrganisationChanges, OrganisationRow};
-use crate::models::TreePath;
 use crate::openapi::responses::*;
 use crate::pagination::{comma_list, ListQuery, Page, PageParams};
+use crate::resources::organisations::store::{self as model, NewOrganisation, OrganisationChanges, OrganisationRow};
 use crate::state::AppState;
+use crate::store::TreePath;
 
 const RESOURCE: &str = "organisation";
 
@@ -652,13 +652,13 @@ pub async fn delete_organisation(
                 "the organisation has {members} member record(s); transfer them or delete the records first"
             )));
         }
-        let evaluations = crate::models::evaluation::organisation_usage(conn, id).await?;
+        let evaluations = crate::resources::evaluations::store::organisation_usage(conn, id).await?;
         if evaluations > 0 {
             return Err(ApiError::conflict(format!(
                 "the organisation has {evaluations} evaluation record(s)"
             )));
         }
-        let (issued, implemented) = crate::models::resolution::organisation_usage(conn, id).await?;
+        let (issued, implemented) = crate::resources::resolutions::store::organisation_usage(conn, id).await?;
         if issued + implemented > 0 {
             return Err(ApiError::conflict(format!(
                 "the organisation has issued {issued} resolution(s) and recorded {implemented} implementation(s)"

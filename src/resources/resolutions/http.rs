@@ -17,14 +17,14 @@ use crate::domain::resolution::{
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
-use crate::models::organisation as organisations;
-use crate::models::resolution::{
-    self as model, ImplementationRow, ImplementationValues, ResolutionFilter, ResolutionRow, ResolutionValues,
-};
-use crate::models::TreePath;
 use crate::openapi::responses::*;
 use crate::pagination::{ListQuery, NoFilters, Page, PageParams};
+use crate::resources::organisations::store as organisations;
+use crate::resources::resolutions::store::{
+    self as model, ImplementationRow, ImplementationValues, ResolutionFilter, ResolutionRow, ResolutionValues,
+};
 use crate::state::AppState;
+use crate::store::TreePath;
 
 const RESOURCE: &str = "resolution";
 const IMPLEMENTATION: &str = "implementation";

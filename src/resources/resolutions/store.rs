@@ -8,11 +8,11 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{escape_like, TreePath};
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::resolution::{ImplementationStatus, ResolutionField, ResolutionStatus};
 use crate::schema::sql_types::Ltree;
 use crate::schema::{organisations, resolution_implementations, resolutions};
+use crate::store::{escape_like, TreePath};
 
 /// A stored resolution.
 #[derive(Debug, Clone, Queryable, Selectable)]

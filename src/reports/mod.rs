@@ -5,6 +5,7 @@
 mod evaluations;
 mod people;
 mod resolutions;
+pub mod store;
 
 pub use people::GroupBy;
 
@@ -13,8 +14,8 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::error::ApiError;
-use crate::models::organisation as organisations;
-use crate::models::TreePath;
+use crate::resources::organisations::store as organisations;
+use crate::store::TreePath;
 
 /// The subtree a report covers: the organisation asked for (which the caller must be able to see), or else the
 /// caller's own subtree, or everything.

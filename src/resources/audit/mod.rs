@@ -1,0 +1,3 @@
+//! The audit trail as read over HTTP.
+
+pub mod http;
