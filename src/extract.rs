@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
+use crate::write::IfMatch;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -364,11 +365,12 @@ impl Preconditions {
     /// Refuses a write whose `If-Match` names neither `current` nor `*` (strong comparison: a weak tag or a tag
     /// that merely starts like the current one does not match).
     pub fn check_if_match_tag(&self, current: &str) -> Result<(), ApiError> {
-        match &self.if_match {
-            None => Ok(()),
-            Some(list) if tags(list).any(|t| t == "*" || t == current) => Ok(()),
-            Some(_) => Err(ApiError::PreconditionFailed),
-        }
+        self.if_match().check(current)
+    }
+
+    /// What the request's `If-Match` expects, for the write path.
+    pub fn if_match(&self) -> IfMatch {
+        IfMatch::header(self.if_match.clone())
     }
 
     /// Whether a read can answer 304: `If-None-Match` names the current version (weak comparison; `*` matches).
@@ -435,19 +437,6 @@ pub fn with_etag<T: serde::Serialize>(
     body: T,
 ) -> actix_web::HttpResponse {
     response.insert_header((header::ETAG, etag(version))).json(body)
-}
-
-/// Applies a merge-patch value to a field that may not be null: absent keeps `current`, `null` is recorded as an
-/// error against `field`.
-pub fn patch_required<T: Clone>(errors: &mut Vec<FieldError>, field: &str, value: Option<Option<T>>, current: &T) -> T {
-    match value {
-        None => current.clone(),
-        Some(Some(v)) => v,
-        Some(None) => {
-            errors.push(FieldError::new(field, "may not be null"));
-            current.clone()
-        }
-    }
 }
 
 /// Deserialises a field that distinguishes "absent" (`None`) from `null` (`Some(None)`), for merge-patch bodies.

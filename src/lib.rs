@@ -24,5 +24,6 @@ pub mod seed;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod write;
 
 pub use app::{app, openapi};

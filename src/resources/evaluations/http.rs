@@ -15,7 +15,7 @@ use crate::domain::rating::{scheme_for, Grade, Rating, RatingScheme, Subject, SC
 use crate::domain::score::Score;
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
+use crate::extract::{double_option, with_etag, ApiJson, Preconditions};
 use crate::openapi::responses::*;
 use crate::pagination::{ListQuery, Page, PageParams};
 use crate::resources::evaluations::store::{
@@ -24,6 +24,7 @@ use crate::resources::evaluations::store::{
 use crate::resources::members::store as members;
 use crate::resources::organisations::store as organisations;
 use crate::state::AppState;
+use crate::write;
 
 const EVALUATION: &str = "evaluation";
 const MEMBER_EVALUATION: &str = "member_evaluation";
@@ -526,8 +527,8 @@ pub async fn update_evaluation(
             preconditions.check_if_match(row.version)?;
             let mut errors = Vec::new();
             let values = EvaluationValues {
-                grade: patch_required(&mut errors, "grade", p.grade, &row.grade),
-                exemplary: patch_required(&mut errors, "exemplary", p.exemplary, &row.exemplary),
+                grade: write::required(&mut errors, "grade", p.grade, &row.grade),
+                exemplary: write::required(&mut errors, "exemplary", p.exemplary, &row.exemplary),
                 score: p.score.unwrap_or(row.score),
                 decided_on: p.decided_on.unwrap_or(row.decided_on),
                 note: p.note.unwrap_or_else(|| row.note.clone()),
@@ -834,7 +835,7 @@ pub async fn update_member_evaluation(
             preconditions.check_if_match(row.version)?;
             let mut errors = Vec::new();
             let values = MemberEvaluationValues {
-                grade: patch_required(&mut errors, "grade", p.grade, &row.grade),
+                grade: write::required(&mut errors, "grade", p.grade, &row.grade),
                 score: p.score.unwrap_or(row.score),
                 decided_on: p.decided_on.unwrap_or(row.decided_on),
                 note: p.note.unwrap_or_else(|| row.note.clone()),

@@ -16,7 +16,7 @@ use crate::domain::member::{
 };
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
+use crate::extract::{double_option, with_etag, ApiJson, Preconditions};
 use crate::openapi::responses::*;
 use crate::pagination::{comma_list, ListQuery, Page, PageParams};
 use crate::resources::members::store::{
@@ -24,6 +24,7 @@ use crate::resources::members::store::{
 };
 use crate::resources::organisations::store as organisations;
 use crate::state::AppState;
+use crate::write;
 
 const RESOURCE: &str = "member";
 
@@ -562,10 +563,10 @@ pub async fn create_member(
 fn apply_patch(row: &MemberRow, p: UpdateMember) -> Result<MemberValues, ApiError> {
     let mut errors = Vec::new();
     let values = MemberValues {
-        full_name: patch_required(&mut errors, "full_name", p.full_name, &row.full_name),
+        full_name: write::required(&mut errors, "full_name", p.full_name, &row.full_name),
         gender: p.gender.unwrap_or(row.gender),
-        birth_date: patch_required(&mut errors, "birth_date", p.birth_date, &row.birth_date),
-        admitted_on: patch_required(&mut errors, "admitted_on", p.admitted_on, &row.admitted_on),
+        birth_date: write::required(&mut errors, "birth_date", p.birth_date, &row.birth_date),
+        admitted_on: write::required(&mut errors, "admitted_on", p.admitted_on, &row.admitted_on),
         card_number: p.card_number.unwrap_or_else(|| row.card_number.clone()),
         national_id: p.national_id.unwrap_or_else(|| row.national_id.clone()),
         ethnicity: p.ethnicity.unwrap_or_else(|| row.ethnicity.clone()),
@@ -573,7 +574,7 @@ fn apply_patch(row: &MemberRow, p: UpdateMember) -> Result<MemberValues, ApiErro
         hometown: p.hometown.unwrap_or_else(|| row.hometown.clone()),
         education_level: p.education_level.unwrap_or_else(|| row.education_level.clone()),
         qualification: p.qualification.unwrap_or_else(|| row.qualification.clone()),
-        political_theory: patch_required(
+        political_theory: write::required(
             &mut errors,
             "political_theory",
             p.political_theory,

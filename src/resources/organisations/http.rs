@@ -16,12 +16,13 @@ use crate::domain::member::MemberStatus;
 use crate::domain::organisation::{check_placement, path_label, OrganisationKind, Sector};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, etag_with, patch_required, ApiJson, Preconditions};
+use crate::extract::{double_option, etag_with, ApiJson, Preconditions};
 use crate::openapi::responses::*;
 use crate::pagination::{comma_list, ListQuery, Page, PageParams};
 use crate::resources::organisations::store::{self as model, NewOrganisation, OrganisationChanges, OrganisationRow};
 use crate::state::AppState;
 use crate::store::TreePath;
+use crate::write;
 
 const RESOURCE: &str = "organisation";
 
@@ -481,9 +482,9 @@ pub async fn create_organisation(
 /// Applies a merge patch to the stored values; `null` on a required field is an error.
 fn apply_patch(row: &OrganisationRow, patch: UpdateOrganisation) -> Result<OrganisationChanges, ApiError> {
     let mut errors = Vec::new();
-    let code = patch_required(&mut errors, "code", patch.code, &row.code);
-    let name = patch_required(&mut errors, "name", patch.name, &row.name);
-    let kind = patch_required(&mut errors, "kind", patch.kind, &row.kind);
+    let code = write::required(&mut errors, "code", patch.code, &row.code);
+    let name = write::required(&mut errors, "name", patch.name, &row.name);
+    let kind = write::required(&mut errors, "kind", patch.kind, &row.kind);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

@@ -16,7 +16,7 @@ use crate::domain::resolution::{
 };
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{double_option, patch_required, with_etag, ApiJson, Preconditions};
+use crate::extract::{double_option, with_etag, ApiJson, Preconditions};
 use crate::openapi::responses::*;
 use crate::pagination::{ListQuery, NoFilters, Page, PageParams};
 use crate::resources::organisations::store as organisations;
@@ -25,6 +25,7 @@ use crate::resources::resolutions::store::{
 };
 use crate::state::AppState;
 use crate::store::TreePath;
+use crate::write;
 
 const RESOURCE: &str = "resolution";
 const IMPLEMENTATION: &str = "implementation";
@@ -485,13 +486,13 @@ fn merge_resolution(row: &ResolutionRow, p: UpdateResolution) -> Result<(Resolut
         Some(t) => t.unwrap_or_default(),
     };
     let values = ResolutionValues {
-        number: patch_required(&mut errors, "number", p.number, &row.number),
-        title: patch_required(&mut errors, "title", p.title, &row.title),
+        number: write::required(&mut errors, "number", p.number, &row.number),
+        title: write::required(&mut errors, "title", p.title, &row.title),
         issuing_organisation_id: row.issuing_organisation_id,
-        issued_on: patch_required(&mut errors, "issued_on", p.issued_on, &row.issued_on),
-        field: patch_required(&mut errors, "field", p.field, &row.field),
+        issued_on: write::required(&mut errors, "issued_on", p.issued_on, &row.issued_on),
+        field: write::required(&mut errors, "field", p.field, &row.field),
         summary: p.summary.unwrap_or_else(|| row.summary.clone()),
-        status: patch_required(&mut errors, "status", p.status, &row.status),
+        status: write::required(&mut errors, "status", p.status, &row.status),
         valid_until: p.valid_until.unwrap_or(row.valid_until),
         targets: serde_json::to_value(&targets).unwrap_or_default(),
     };
