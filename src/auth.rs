@@ -64,6 +64,19 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The actor of work that no token asks for (the command line, the demo seed): it may do what an admin may,
+    /// and the audit trail records it under `name`, with `request_id` naming the run.
+    pub fn system(name: &str, request_id: &str) -> Self {
+        Actor {
+            identity: Identity {
+                name: name.to_owned(),
+                role: Role::Admin,
+                organisation_id: None,
+            },
+            request_id: request_id.to_owned(),
+        }
+    }
+
     /// The subtree the actor may read, and change when its role writes at all (`None`: everything).
     pub fn scope(&self) -> Option<Uuid> {
         match self.identity.role {

@@ -5,7 +5,7 @@ use anyhow::{anyhow, bail, Context};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::auth::Role;
+use crate::auth::{Actor, Role};
 use crate::config::Config;
 use crate::db;
 use crate::error::ApiError;
@@ -17,7 +17,10 @@ const USAGE: &str = "usage: partybase [serve | migrate | openapi | seed demo | \
 token create --name NAME --role admin|editor|viewer [--organisation ID] | token list | token revoke NAME]";
 
 /// The audit actor of changes made on the command line.
-const CLI_ACTOR: (&str, &str) = ("cli", "cli");
+/// Who the command line acts as, in the audit trail.
+fn cli_actor() -> Actor {
+    Actor::system("cli", "cli")
+}
 
 /// Runs the command named by `args`.
 pub async fn run(args: &[String]) -> anyhow::Result<()> {
@@ -104,7 +107,7 @@ async fn token_create(options: &[&str]) -> anyhow::Result<()> {
     let mut conn = connect().await?;
     let (token, secret) = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
-            tokens::issue(conn, CLI_ACTOR, &name, role, organisation).await
+            tokens::issue(conn, &cli_actor(), &name, role, organisation).await
         })
         .await
         .map_err(plain)?;
@@ -163,7 +166,7 @@ async fn token_revoke(name: &str) -> anyhow::Result<()> {
     let name = name.to_owned();
     let token = conn
         .transaction(async move |conn| -> Result<_, ApiError> {
-            tokens::revoke(conn, CLI_ACTOR, TokenKey::Name(&name)).await
+            tokens::revoke(conn, &cli_actor(), TokenKey::Name(&name)).await
         })
         .await
         .map_err(plain)?;

@@ -93,14 +93,10 @@ pub async fn create_token(
     actor: Actor,
     body: ApiJson<CreateToken>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require_admin()?;
     let body = body.0;
     let mut conn = state.write().await?;
     let (token, secret) = conn
-        .transaction(async move |conn| -> Result<_, ApiError> {
-            let who = (actor.identity.name.as_str(), actor.request_id.as_str());
-            tokens::issue(conn, who, &body.name, body.role, body.organisation_id).await
-        })
+        .transaction(async move |conn| tokens::issue(conn, &actor, &body.name, body.role, body.organisation_id).await)
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/tokens/{}", token.id)))
@@ -154,14 +150,10 @@ pub async fn revoke_token(
     actor: Actor,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require_admin()?;
     let id = *id;
     let mut conn = state.write().await?;
     let revoked = conn
-        .transaction(async move |conn| -> Result<_, ApiError> {
-            let who = (actor.identity.name.as_str(), actor.request_id.as_str());
-            tokens::revoke(conn, who, TokenKey::Id(id)).await
-        })
+        .transaction(async move |conn| tokens::revoke(conn, &actor, TokenKey::Id(id)).await)
         .await?;
     state.gate.forget(&revoked.name);
     Ok(HttpResponse::NoContent().finish())

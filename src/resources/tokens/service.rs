@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Action};
-use crate::auth::{generate_token, hash_token, Role};
+use crate::auth::{generate_token, hash_token, Actor, Role};
 use crate::error::{ApiError, FieldError};
 use crate::resources::organisations::store as organisations;
 use crate::resources::tokens::store::{self as model, NewToken, TokenKey, TokenRow};
@@ -48,14 +48,15 @@ impl From<TokenRow> for Token {
 }
 
 /// Checks the name, role and organisation of a new token and stores it; returns it with its secret, which is
-/// shown this once. `actor` and `request_id` go to the audit trail.
+/// shown this once. Only an admin issues tokens.
 pub async fn issue(
     conn: &mut AsyncPgConnection,
-    (actor, request_id): (&str, &str),
+    actor: &Actor,
     name: &str,
     role: Role,
     organisation_id: Option<Uuid>,
 ) -> Result<(Token, String), ApiError> {
+    actor.require_admin()?;
     let mut errors = Vec::new();
     let name_ok = (1..=64).contains(&name.chars().count())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@".contains(c));
@@ -94,26 +95,13 @@ pub async fn issue(
     )
     .await?;
     let token = Token::from(row);
-    audit::record_as(
-        conn,
-        actor,
-        request_id,
-        Action::Create,
-        RESOURCE,
-        token.id,
-        None,
-        Some(&token),
-    )
-    .await?;
+    audit::record(conn, actor, Action::Create, RESOURCE, token.id, None, Some(&token)).await?;
     Ok((token, secret))
 }
 
-/// Revokes a token; revoking a revoked token changes nothing.
-pub async fn revoke(
-    conn: &mut AsyncPgConnection,
-    (actor, request_id): (&str, &str),
-    key: TokenKey<'_>,
-) -> Result<Token, ApiError> {
+/// Revokes a token; revoking a revoked token changes nothing. Only an admin revokes tokens.
+pub async fn revoke(conn: &mut AsyncPgConnection, actor: &Actor, key: TokenKey<'_>) -> Result<Token, ApiError> {
+    actor.require_admin()?;
     let row = model::find_for_update(conn, key)
         .await?
         .ok_or_else(|| ApiError::not_found(RESOURCE))?;
@@ -122,10 +110,9 @@ pub async fn revoke(
     }
     let before = Token::from(row.clone());
     let after = Token::from(model::revoke(conn, row.id).await?);
-    audit::record_as(
+    audit::record(
         conn,
         actor,
-        request_id,
         Action::Revoke,
         RESOURCE,
         after.id,

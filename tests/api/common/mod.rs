@@ -10,6 +10,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{test, web};
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use partybase::auth::Actor;
 use partybase::config::Config;
 use partybase::state::AppState;
 use serde_json::{json, Value};
@@ -239,7 +240,14 @@ impl TestDatabase {
         let name = name.to_owned();
         let (_, secret) = conn
             .transaction(async move |conn| -> Result<_, partybase::error::ApiError> {
-                partybase::resources::tokens::service::issue(conn, ("test", "test"), &name, role, organisation).await
+                partybase::resources::tokens::service::issue(
+                    conn,
+                    &Actor::system("test", "test"),
+                    &name,
+                    role,
+                    organisation,
+                )
+                .await
             })
             .await
             .expect("issue a token");
