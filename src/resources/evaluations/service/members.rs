@@ -1,18 +1,15 @@
 //! The evaluations of members (the `member_evaluation` resource).
 
-use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
-use super::{checked, locked, merged, recorded, Assessment, Evaluations, Regrading};
+use super::{checked, locked, merged, recorded, Assessed, Assessment, Regrading};
 use crate::auth::Actor;
 use crate::domain::ids::{MemberEvaluationId, MemberId, OrganisationId};
 use crate::domain::rating::{Subject, Year};
 use crate::error::{ApiError, FieldError};
-use crate::extract::etag;
-use crate::resources::evaluations::store::{self, EvaluationFilter, Lock, MemberEvaluationRow, MemberEvaluationValues};
+use crate::resources::evaluations::store::{self, MemberEvaluationRow, MemberEvaluationValues};
 use crate::resources::members::store as member_rows;
-use crate::store::TreePath;
-use crate::write::{self, Patchable, Removable};
+use crate::write::{self, Patchable};
 
 /// The evaluations of members, each recorded for the organisation the member was in at the end of the year.
 pub struct MemberEvaluations;
@@ -86,10 +83,6 @@ impl Patchable for MemberEvaluations {
         locked::<Self>(conn, actor, id).await
     }
 
-    async fn etag(_: &mut AsyncPgConnection, row: &MemberEvaluationRow) -> Result<String, ApiError> {
-        Ok(etag(row.version))
-    }
-
     fn values(row: &MemberEvaluationRow) -> MemberEvaluationValues {
         MemberEvaluationValues {
             grade: row.grade,
@@ -111,79 +104,25 @@ impl Patchable for MemberEvaluations {
         merged(values, errors)
     }
 
-    async fn check(
-        _: &mut AsyncPgConnection,
-        _: &Actor,
-        row: &MemberEvaluationRow,
-        values: &MemberEvaluationValues,
-    ) -> Result<(), ApiError> {
-        checked::<Self>(row.year, values)
-    }
-
-    async fn store(
-        conn: &mut AsyncPgConnection,
-        row: &MemberEvaluationRow,
-        values: MemberEvaluationValues,
-    ) -> Result<MemberEvaluationRow, ApiError> {
-        Ok(store::members::update(conn, row.id, &values).await?)
-    }
-
-    fn view(row: &MemberEvaluationRow) -> MemberEvaluationRow {
-        row.clone()
-    }
+    same_write_steps!(members);
 }
 
-impl Removable for MemberEvaluations {
-    async fn remove(conn: &mut AsyncPgConnection, row: &MemberEvaluationRow) -> Result<(), ApiError> {
-        store::members::delete(conn, row.id).await?;
-        Ok(())
-    }
-}
+evaluation_kind!(
+    MemberEvaluations,
+    Subject::Member,
+    members,
+    MemberEvaluationRow,
+    MemberEvaluationId
+);
 
-impl Evaluations for MemberEvaluations {
-    const SUBJECT: Subject = Subject::Member;
-
-    async fn find(
-        conn: &mut AsyncPgConnection,
-        id: MemberEvaluationId,
-        lock: Lock,
-    ) -> QueryResult<Option<MemberEvaluationRow>> {
-        store::members::find(conn, id, lock).await
-    }
-
-    async fn list(
-        conn: &mut AsyncPgConnection,
-        filter: &EvaluationFilter,
-        within: &[TreePath],
-        after: Option<MemberEvaluationId>,
-        fetch: i64,
-    ) -> QueryResult<Vec<MemberEvaluationRow>> {
-        store::members::list(conn, filter, within, after, fetch).await
-    }
-
-    async fn count(conn: &mut AsyncPgConnection, filter: &EvaluationFilter, within: &[TreePath]) -> QueryResult<i64> {
-        store::members::count(conn, filter, within).await
-    }
-
-    fn id(row: &MemberEvaluationRow) -> MemberEvaluationId {
-        row.id
-    }
-
-    fn version(row: &MemberEvaluationRow) -> i32 {
-        row.version
-    }
-
-    fn organisation(row: &MemberEvaluationRow) -> OrganisationId {
-        row.organisation_id
-    }
-
-    fn assessment(values: &MemberEvaluationValues) -> Assessment<'_> {
+impl Assessed for MemberEvaluationValues {
+    fn assessment(&self) -> Assessment<'_> {
         Assessment {
-            grade: values.grade,
+            grade: self.grade,
             exemplary: false,
-            score: values.score,
-            decided_on: values.decided_on,
-            note: values.note.as_deref(),
+            score: self.score,
+            decided_on: self.decided_on,
+            note: self.note.as_deref(),
         }
     }
 }

@@ -22,6 +22,98 @@ use crate::resources::organisations::store as organisation_rows;
 use crate::store::TreePath;
 use crate::write::{self, IfMatch, Removable};
 
+/// Implements [`Evaluations`] and [`Removable`] for `$kind`, whose rows `store::$queries` holds.
+macro_rules! evaluation_kind {
+    ($kind:ty, $subject:expr, $queries:ident, $row:ty, $id:ty) => {
+        impl $crate::write::Removable for $kind {
+            async fn remove(
+                conn: &mut diesel_async::AsyncPgConnection,
+                row: &$row,
+            ) -> Result<(), $crate::error::ApiError> {
+                $crate::resources::evaluations::store::$queries::delete(conn, row.id).await?;
+                Ok(())
+            }
+        }
+
+        impl $crate::resources::evaluations::service::Evaluations for $kind {
+            const SUBJECT: $crate::domain::rating::Subject = $subject;
+
+            async fn find(
+                conn: &mut diesel_async::AsyncPgConnection,
+                id: $id,
+                lock: $crate::resources::evaluations::store::Lock,
+            ) -> diesel::QueryResult<Option<$row>> {
+                $crate::resources::evaluations::store::$queries::find(conn, id, lock).await
+            }
+
+            async fn list(
+                conn: &mut diesel_async::AsyncPgConnection,
+                filter: &$crate::resources::evaluations::store::EvaluationFilter,
+                within: &[$crate::store::TreePath],
+                after: Option<$id>,
+                fetch: i64,
+            ) -> diesel::QueryResult<Vec<$row>> {
+                $crate::resources::evaluations::store::$queries::list(conn, filter, within, after, fetch).await
+            }
+
+            async fn count(
+                conn: &mut diesel_async::AsyncPgConnection,
+                filter: &$crate::resources::evaluations::store::EvaluationFilter,
+                within: &[$crate::store::TreePath],
+            ) -> diesel::QueryResult<i64> {
+                $crate::resources::evaluations::store::$queries::count(conn, filter, within).await
+            }
+
+            fn id(row: &$row) -> $id {
+                row.id
+            }
+
+            fn version(row: &$row) -> i32 {
+                row.version
+            }
+
+            fn organisation(row: &$row) -> $crate::domain::ids::OrganisationId {
+                row.organisation_id
+            }
+        }
+    };
+}
+
+/// The steps of the write path that are the same for both kinds, inside their `impl Patchable`: the ETag is the
+/// version, the scheme of the row's year checks the values, `store::$queries` stores them, and the audit trail
+/// records the row.
+macro_rules! same_write_steps {
+    ($queries:ident) => {
+        async fn etag(
+            _: &mut diesel_async::AsyncPgConnection,
+            row: &Self::Row,
+        ) -> Result<String, $crate::error::ApiError> {
+            Ok($crate::extract::etag(row.version))
+        }
+
+        async fn check(
+            _: &mut diesel_async::AsyncPgConnection,
+            _: &$crate::auth::Actor,
+            row: &Self::Row,
+            values: &Self::Values,
+        ) -> Result<(), $crate::error::ApiError> {
+            $crate::resources::evaluations::service::checked::<Self>(row.year, values)
+        }
+
+        async fn store(
+            conn: &mut diesel_async::AsyncPgConnection,
+            row: &Self::Row,
+            values: Self::Values,
+        ) -> Result<Self::Row, $crate::error::ApiError> {
+            Ok($crate::resources::evaluations::store::$queries::update(conn, row.id, &values).await?)
+        }
+
+        fn view(row: &Self::Row) -> Self::Row {
+            row.clone()
+        }
+    };
+}
+
 mod members;
 mod organisations;
 
@@ -48,8 +140,14 @@ pub struct Assessment<'a> {
     pub note: Option<&'a str>,
 }
 
-/// What differs between the evaluations of organisations and those of members.
-pub trait Evaluations: Removable<Patch = Regrading, Id: Serialize + DeserializeOwned> {
+/// Values whose grade, score and dates the rules check.
+pub trait Assessed {
+    fn assessment(&self) -> Assessment<'_>;
+}
+
+/// What differs between the evaluations of organisations and those of members: implemented with
+/// [`evaluation_kind`] over the store's queries.
+pub trait Evaluations: Removable<Patch = Regrading, Id: Serialize + DeserializeOwned, Values: Assessed> {
     /// Whose grades the scheme checks.
     const SUBJECT: Subject;
 
@@ -80,8 +178,6 @@ pub trait Evaluations: Removable<Patch = Regrading, Id: Serialize + DeserializeO
 
     /// The organisation the evaluation is recorded for, which decides who sees it.
     fn organisation(row: &Self::Row) -> OrganisationId;
-
-    fn assessment(values: &Self::Values) -> Assessment<'_>;
 }
 
 /// A page of the evaluations the actor sees (those recorded for organisations of its subtree), `filter`ed and
@@ -138,7 +234,7 @@ pub async fn delete<E: Evaluations>(
 fn checked<E: Evaluations>(year: Year, values: &E::Values) -> Result<(), ApiError> {
     let today = today();
     Year::evaluated(year.get(), today).map_err(|e| ApiError::Validation(vec![e]))?;
-    let a = E::assessment(values);
+    let a = values.assessment();
     let rating = Rating {
         year: year.get(),
         grade: a.grade,

@@ -1,18 +1,15 @@
 //! The evaluations of organisations (the `evaluation` resource).
 
-use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
-use super::{checked, locked, merged, recorded, Assessment, Evaluations, Regrading};
+use super::{checked, locked, merged, recorded, Assessed, Assessment, Regrading};
 use crate::auth::Actor;
 use crate::domain::ids::{EvaluationId, OrganisationId};
 use crate::domain::rating::{Subject, Year};
 use crate::error::{ApiError, FieldError};
-use crate::extract::etag;
-use crate::resources::evaluations::store::{self, EvaluationFilter, EvaluationRow, EvaluationValues, Lock};
+use crate::resources::evaluations::store::{self, EvaluationRow, EvaluationValues};
 use crate::resources::organisations::store as organisation_rows;
-use crate::store::TreePath;
-use crate::write::{self, Patchable, Removable};
+use crate::write::{self, Patchable};
 
 /// The evaluations of organisations: an organisation's own token cannot grade it, the committee above decides.
 pub struct OrganisationEvaluations;
@@ -77,10 +74,6 @@ impl Patchable for OrganisationEvaluations {
         Ok(row)
     }
 
-    async fn etag(_: &mut AsyncPgConnection, row: &EvaluationRow) -> Result<String, ApiError> {
-        Ok(etag(row.version))
-    }
-
     fn values(row: &EvaluationRow) -> EvaluationValues {
         EvaluationValues {
             grade: row.grade,
@@ -103,75 +96,25 @@ impl Patchable for OrganisationEvaluations {
         merged(values, errors)
     }
 
-    async fn check(
-        _: &mut AsyncPgConnection,
-        _: &Actor,
-        row: &EvaluationRow,
-        values: &EvaluationValues,
-    ) -> Result<(), ApiError> {
-        checked::<Self>(row.year, values)
-    }
-
-    async fn store(
-        conn: &mut AsyncPgConnection,
-        row: &EvaluationRow,
-        values: EvaluationValues,
-    ) -> Result<EvaluationRow, ApiError> {
-        Ok(store::organisations::update(conn, row.id, &values).await?)
-    }
-
-    fn view(row: &EvaluationRow) -> EvaluationRow {
-        row.clone()
-    }
+    same_write_steps!(organisations);
 }
 
-impl Removable for OrganisationEvaluations {
-    async fn remove(conn: &mut AsyncPgConnection, row: &EvaluationRow) -> Result<(), ApiError> {
-        store::organisations::delete(conn, row.id).await?;
-        Ok(())
-    }
-}
+evaluation_kind!(
+    OrganisationEvaluations,
+    Subject::Organisation,
+    organisations,
+    EvaluationRow,
+    EvaluationId
+);
 
-impl Evaluations for OrganisationEvaluations {
-    const SUBJECT: Subject = Subject::Organisation;
-
-    async fn find(conn: &mut AsyncPgConnection, id: EvaluationId, lock: Lock) -> QueryResult<Option<EvaluationRow>> {
-        store::organisations::find(conn, id, lock).await
-    }
-
-    async fn list(
-        conn: &mut AsyncPgConnection,
-        filter: &EvaluationFilter,
-        within: &[TreePath],
-        after: Option<EvaluationId>,
-        fetch: i64,
-    ) -> QueryResult<Vec<EvaluationRow>> {
-        store::organisations::list(conn, filter, within, after, fetch).await
-    }
-
-    async fn count(conn: &mut AsyncPgConnection, filter: &EvaluationFilter, within: &[TreePath]) -> QueryResult<i64> {
-        store::organisations::count(conn, filter, within).await
-    }
-
-    fn id(row: &EvaluationRow) -> EvaluationId {
-        row.id
-    }
-
-    fn version(row: &EvaluationRow) -> i32 {
-        row.version
-    }
-
-    fn organisation(row: &EvaluationRow) -> OrganisationId {
-        row.organisation_id
-    }
-
-    fn assessment(values: &EvaluationValues) -> Assessment<'_> {
+impl Assessed for EvaluationValues {
+    fn assessment(&self) -> Assessment<'_> {
         Assessment {
-            grade: values.grade,
-            exemplary: values.exemplary,
-            score: values.score,
-            decided_on: values.decided_on,
-            note: values.note.as_deref(),
+            grade: self.grade,
+            exemplary: self.exemplary,
+            score: self.score,
+            decided_on: self.decided_on,
+            note: self.note.as_deref(),
         }
     }
 }
