@@ -9,6 +9,10 @@ use super::score::Score;
 use super::text_enum;
 use crate::error::FieldError;
 
+mod year;
+
+pub use year::Year;
+
 text_enum! {
     /// A grade of some scheme. Which grades a year allows depends on its scheme.
     #[schema(example = "clean_strong")]

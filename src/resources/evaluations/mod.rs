@@ -1,4 +1,6 @@
-//! evaluations: the HTTP layer (`http`) and the stored rows and queries (`store`).
+//! evaluations: the HTTP layer (`http`), the operations and their rules (`service`) and the stored rows and
+//! queries (`store`).
 
 pub mod http;
+pub mod service;
 pub mod store;

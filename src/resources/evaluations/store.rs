@@ -1,26 +1,25 @@
-//! The `evaluations` (organisations) and `member_evaluations` tables.
+//! The `evaluations` (organisations) and `member_evaluations` tables. The queries the two tables share are
+//! written once, in [`evaluation_queries`], and stand in the modules [`organisations`] and [`members`].
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use serde::Serialize;
 
-use crate::domain::rating::Grade;
+use crate::domain::ids::{EvaluationId, MemberEvaluationId, MemberId, OrganisationId};
+use crate::domain::rating::{Grade, Year};
 use crate::domain::score::Score;
-use crate::schema::sql_types::Ltree;
 use crate::schema::{evaluations, member_evaluations};
 use crate::store::TreePath;
 
-/// A stored evaluation of an organisation.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A stored evaluation of an organisation; also what the audit trail records of it.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = evaluations, check_for_backend(Pg))]
 pub struct EvaluationRow {
-    pub id: Uuid,
-    pub organisation_id: Uuid,
-    pub year: i32,
+    pub id: EvaluationId,
+    pub organisation_id: OrganisationId,
+    pub year: Year,
     pub grade: Grade,
     pub exemplary: bool,
     pub score: Option<Score>,
@@ -45,21 +44,21 @@ pub struct EvaluationValues {
 #[derive(Insertable)]
 #[diesel(table_name = evaluations)]
 struct NewEvaluation {
-    id: Uuid,
-    organisation_id: Uuid,
+    id: EvaluationId,
+    organisation_id: OrganisationId,
     year: i32,
     #[diesel(embed)]
     values: EvaluationValues,
 }
 
-/// A stored evaluation of a member.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A stored evaluation of a member; also what the audit trail records of it.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = member_evaluations, check_for_backend(Pg))]
 pub struct MemberEvaluationRow {
-    pub id: Uuid,
-    pub member_id: Uuid,
-    pub organisation_id: Uuid,
-    pub year: i32,
+    pub id: MemberEvaluationId,
+    pub member_id: MemberId,
+    pub organisation_id: OrganisationId,
+    pub year: Year,
     pub grade: Grade,
     pub score: Option<Score>,
     pub decided_on: Option<NaiveDate>,
@@ -82,10 +81,10 @@ pub struct MemberEvaluationValues {
 #[derive(Insertable)]
 #[diesel(table_name = member_evaluations)]
 struct NewMemberEvaluation {
-    id: Uuid,
-    member_id: Uuid,
-    organisation_id: Uuid,
-    year: i32,
+    id: MemberEvaluationId,
+    member_id: MemberId,
+    organisation_id: OrganisationId,
+    year: Year,
     #[diesel(embed)]
     values: MemberEvaluationValues,
 }
@@ -93,81 +92,140 @@ struct NewMemberEvaluation {
 /// The filters both evaluation lists take.
 #[derive(Debug, Default)]
 pub struct EvaluationFilter {
-    pub year: Option<i32>,
+    pub year: Option<Year>,
     /// The evaluated organisation, or the member's organisation at evaluation time.
-    pub organisation_id: Option<Uuid>,
-    pub member_id: Option<Uuid>,
-    /// Evaluations of organisations in this subtree (the root included).
-    pub under: Option<TreePath>,
+    pub organisation_id: Option<OrganisationId>,
+    /// Members' evaluations only.
+    pub member_id: Option<MemberId>,
     pub grade: Option<Grade>,
-    /// The caller's subtree.
-    pub scope: Option<TreePath>,
 }
 
-fn organisation_in(
-    column: &str,
-    root: &TreePath,
-) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<Pg>> {
-    sql::<Bool>(&format!(
-        "{column} IN (SELECT o.id FROM organisations o WHERE o.path <@ "
-    ))
-    .bind::<Ltree, _>(root.clone())
-    .sql(")")
+/// Whether a read locks the row for the rest of the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// A plain read.
+    None,
+    /// `FOR NO KEY UPDATE`: the row is about to change or go.
+    ForUpdate,
 }
 
-fn evaluations_filtered(f: &EvaluationFilter) -> evaluations::BoxedQuery<'static, Pg> {
-    let mut query = evaluations::table.into_boxed();
-    for root in [&f.scope, &f.under].into_iter().flatten() {
-        query = query.filter(organisation_in("evaluations.organisation_id", root));
-    }
-    if let Some(year) = f.year {
-        query = query.filter(evaluations::year.eq(year));
-    }
-    if let Some(org) = f.organisation_id {
-        query = query.filter(evaluations::organisation_id.eq(org));
-    }
-    if let Some(grade) = f.grade {
-        query = query.filter(evaluations::grade.eq(grade));
-    }
-    query
+/// The queries of one evaluation table, the same for both: find, list, count, update and delete; with a
+/// `member_id` column, lists filter on it too.
+macro_rules! evaluation_queries {
+    ($table:ident, $row:ty, $id:ty, $values:ty $(, $member_id:ident)?) => {
+        use diesel::dsl::sql;
+        use diesel::sql_types::Bool;
+
+        use super::*;
+        use crate::schema::sql_types::Ltree;
+
+        pub async fn find(conn: &mut AsyncPgConnection, id: $id, lock: Lock) -> QueryResult<Option<$row>> {
+            let query = $table::table.find(id).select(<$row>::as_select());
+            match lock {
+                Lock::None => query.first(conn).await.optional(),
+                Lock::ForUpdate => query.for_no_key_update().first(conn).await.optional(),
+            }
+        }
+
+        /// The evaluations `filter` selects among those recorded for organisations inside every one of the
+        /// subtrees `within` (the caller's scope, an `under` filter).
+        fn filtered(filter: &EvaluationFilter, within: &[TreePath]) -> $table::BoxedQuery<'static, Pg> {
+            let mut query = $table::table.into_boxed();
+            for root in within {
+                let inside = sql::<Bool>(concat!(
+                    stringify!($table),
+                    ".organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ "
+                ))
+                .bind::<Ltree, _>(root.clone())
+                .sql(")");
+                query = query.filter(inside);
+            }
+            if let Some(year) = filter.year {
+                query = query.filter($table::year.eq(year));
+            }
+            if let Some(organisation_id) = filter.organisation_id {
+                query = query.filter($table::organisation_id.eq(organisation_id));
+            }
+            if let Some(grade) = filter.grade {
+                query = query.filter($table::grade.eq(grade));
+            }
+            $(
+                if let Some(member_id) = filter.member_id {
+                    query = query.filter($table::$member_id.eq(member_id));
+                }
+            )?
+            query
+        }
+
+        /// One page of [`filtered`], in id order after `after`.
+        pub async fn list(
+            conn: &mut AsyncPgConnection,
+            filter: &EvaluationFilter,
+            within: &[TreePath],
+            after: Option<$id>,
+            fetch: i64,
+        ) -> QueryResult<Vec<$row>> {
+            let mut query = filtered(filter, within).select(<$row>::as_select());
+            if let Some(after) = after {
+                query = query.filter($table::id.gt(after));
+            }
+            query.order($table::id).limit(fetch).load(conn).await
+        }
+
+        pub async fn count(
+            conn: &mut AsyncPgConnection,
+            filter: &EvaluationFilter,
+            within: &[TreePath],
+        ) -> QueryResult<i64> {
+            filtered(filter, within).count().get_result(conn).await
+        }
+
+        /// Stores new values, with the next version.
+        pub async fn update(conn: &mut AsyncPgConnection, id: $id, values: &$values) -> QueryResult<$row> {
+            diesel::update($table::table.find(id))
+                .set((
+                    values,
+                    $table::version.eq($table::version + 1),
+                    $table::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(<$row>::as_returning())
+                .get_result(conn)
+                .await
+        }
+
+        pub async fn delete(conn: &mut AsyncPgConnection, id: $id) -> QueryResult<usize> {
+            diesel::delete($table::table.find(id)).execute(conn).await
+        }
+    };
 }
 
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    f: &EvaluationFilter,
-    after: Option<Uuid>,
-    fetch: i64,
-) -> QueryResult<Vec<EvaluationRow>> {
-    let mut query = evaluations_filtered(f).select(EvaluationRow::as_select());
-    if let Some(after) = after {
-        query = query.filter(evaluations::id.gt(after));
-    }
-    query.order(evaluations::id).limit(fetch).load(conn).await
+/// The queries of the organisations' evaluations.
+pub mod organisations {
+    evaluation_queries!(evaluations, EvaluationRow, EvaluationId, EvaluationValues);
 }
 
-pub async fn count(conn: &mut AsyncPgConnection, f: &EvaluationFilter) -> QueryResult<i64> {
-    evaluations_filtered(f).count().get_result(conn).await
+/// The queries of the members' evaluations.
+pub mod members {
+    evaluation_queries!(
+        member_evaluations,
+        MemberEvaluationRow,
+        MemberEvaluationId,
+        MemberEvaluationValues,
+        member_id
+    );
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> QueryResult<Option<EvaluationRow>> {
-    let query = evaluations::table.find(id).select(EvaluationRow::as_select());
-    if lock {
-        query.for_no_key_update().first(conn).await.optional()
-    } else {
-        query.first(conn).await.optional()
-    }
-}
-
+/// Records an organisation's evaluation of a year.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    organisation_id: Uuid,
+    organisation_id: impl Into<OrganisationId>,
     year: i32,
     values: &EvaluationValues,
 ) -> QueryResult<EvaluationRow> {
     diesel::insert_into(evaluations::table)
         .values(NewEvaluation {
-            id: Uuid::now_v7(),
-            organisation_id,
+            id: EvaluationId::new(),
+            organisation_id: organisation_id.into(),
             year,
             values: values.clone(),
         })
@@ -176,24 +234,33 @@ pub async fn insert(
         .await
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, values: &EvaluationValues) -> QueryResult<EvaluationRow> {
-    diesel::update(evaluations::table.find(id))
-        .set((
-            values,
-            evaluations::version.eq(evaluations::version + 1),
-            evaluations::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(EvaluationRow::as_returning())
+/// Records a member's evaluation of a year, for the organisation it counts in.
+pub async fn insert_member(
+    conn: &mut AsyncPgConnection,
+    member_id: MemberId,
+    organisation_id: OrganisationId,
+    year: Year,
+    values: &MemberEvaluationValues,
+) -> QueryResult<MemberEvaluationRow> {
+    diesel::insert_into(member_evaluations::table)
+        .values(NewMemberEvaluation {
+            id: MemberEvaluationId::new(),
+            member_id,
+            organisation_id,
+            year,
+            values: values.clone(),
+        })
+        .returning(MemberEvaluationRow::as_returning())
         .get_result(conn)
         .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(evaluations::table.find(id)).execute(conn).await
-}
-
 /// How many evaluations name an organisation (as the evaluated one, or as a member's organisation).
-pub async fn organisation_usage(conn: &mut AsyncPgConnection, organisation_id: Uuid) -> QueryResult<i64> {
+pub async fn organisation_usage(
+    conn: &mut AsyncPgConnection,
+    organisation_id: impl Into<OrganisationId>,
+) -> QueryResult<i64> {
+    let organisation_id = organisation_id.into();
     let own: i64 = evaluations::table
         .filter(evaluations::organisation_id.eq(organisation_id))
         .count()
@@ -208,102 +275,10 @@ pub async fn organisation_usage(conn: &mut AsyncPgConnection, organisation_id: U
 }
 
 /// How many evaluations a member has.
-pub async fn member_usage(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryResult<i64> {
+pub async fn member_usage(conn: &mut AsyncPgConnection, member_id: impl Into<MemberId>) -> QueryResult<i64> {
     member_evaluations::table
-        .filter(member_evaluations::member_id.eq(member_id))
+        .filter(member_evaluations::member_id.eq(member_id.into()))
         .count()
         .get_result(conn)
         .await
-}
-
-fn member_evaluations_filtered(f: &EvaluationFilter) -> member_evaluations::BoxedQuery<'static, Pg> {
-    let mut query = member_evaluations::table.into_boxed();
-    for root in [&f.scope, &f.under].into_iter().flatten() {
-        query = query.filter(organisation_in("member_evaluations.organisation_id", root));
-    }
-    if let Some(year) = f.year {
-        query = query.filter(member_evaluations::year.eq(year));
-    }
-    if let Some(org) = f.organisation_id {
-        query = query.filter(member_evaluations::organisation_id.eq(org));
-    }
-    if let Some(member) = f.member_id {
-        query = query.filter(member_evaluations::member_id.eq(member));
-    }
-    if let Some(grade) = f.grade {
-        query = query.filter(member_evaluations::grade.eq(grade));
-    }
-    query
-}
-
-pub async fn list_members(
-    conn: &mut AsyncPgConnection,
-    f: &EvaluationFilter,
-    after: Option<Uuid>,
-    fetch: i64,
-) -> QueryResult<Vec<MemberEvaluationRow>> {
-    let mut query = member_evaluations_filtered(f).select(MemberEvaluationRow::as_select());
-    if let Some(after) = after {
-        query = query.filter(member_evaluations::id.gt(after));
-    }
-    query.order(member_evaluations::id).limit(fetch).load(conn).await
-}
-
-pub async fn count_members(conn: &mut AsyncPgConnection, f: &EvaluationFilter) -> QueryResult<i64> {
-    member_evaluations_filtered(f).count().get_result(conn).await
-}
-
-pub async fn find_member(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    lock: bool,
-) -> QueryResult<Option<MemberEvaluationRow>> {
-    let query = member_evaluations::table
-        .find(id)
-        .select(MemberEvaluationRow::as_select());
-    if lock {
-        query.for_no_key_update().first(conn).await.optional()
-    } else {
-        query.first(conn).await.optional()
-    }
-}
-
-pub async fn insert_member(
-    conn: &mut AsyncPgConnection,
-    member_id: Uuid,
-    organisation_id: Uuid,
-    year: i32,
-    values: &MemberEvaluationValues,
-) -> QueryResult<MemberEvaluationRow> {
-    diesel::insert_into(member_evaluations::table)
-        .values(NewMemberEvaluation {
-            id: Uuid::now_v7(),
-            member_id,
-            organisation_id,
-            year,
-            values: values.clone(),
-        })
-        .returning(MemberEvaluationRow::as_returning())
-        .get_result(conn)
-        .await
-}
-
-pub async fn update_member(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    values: &MemberEvaluationValues,
-) -> QueryResult<MemberEvaluationRow> {
-    diesel::update(member_evaluations::table.find(id))
-        .set((
-            values,
-            member_evaluations::version.eq(member_evaluations::version + 1),
-            member_evaluations::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(MemberEvaluationRow::as_returning())
-        .get_result(conn)
-        .await
-}
-
-pub async fn delete_member(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(member_evaluations::table.find(id)).execute(conn).await
 }
