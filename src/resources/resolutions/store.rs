@@ -6,36 +6,84 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::ids::{ImplementationId, OrganisationId, ResolutionId};
 use crate::domain::organisation::OrganisationKind;
-use crate::domain::resolution::{ImplementationStatus, ResolutionField, ResolutionStatus};
+use crate::domain::resolution::{Achievements, ImplementationStatus, ResolutionField, ResolutionStatus, Targets};
 use crate::schema::sql_types::Ltree;
 use crate::schema::{organisations, resolution_implementations, resolutions};
 use crate::store::{escape_like, TreePath};
 
-/// A stored resolution.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// Whether a read locks the row it reads for the rest of the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// A plain read.
+    Unlocked,
+    /// `FOR NO KEY UPDATE` on the row itself (not on the rows joined to it).
+    ForUpdate,
+}
+
+/// A stored resolution; serialised as the audit trail records it.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = resolutions, check_for_backend(Pg))]
 pub struct ResolutionRow {
+    // A `Uuid` until the coverage report takes a `ResolutionId`.
     pub id: Uuid,
     pub number: String,
     pub title: String,
-    pub issuing_organisation_id: Uuid,
+    pub issuing_organisation_id: OrganisationId,
     pub issued_on: NaiveDate,
     pub field: ResolutionField,
     pub summary: Option<String>,
     pub status: ResolutionStatus,
     pub valid_until: Option<NaiveDate>,
-    pub targets: serde_json::Value,
+    pub targets: Targets,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// The editable values of a resolution, written whole.
+impl ResolutionRow {
+    /// The resolution's id.
+    pub fn resolution_id(&self) -> ResolutionId {
+        ResolutionId(self.id)
+    }
+
+    /// The values a change may touch, as stored.
+    pub fn fields(&self) -> ResolutionFields {
+        ResolutionFields {
+            number: self.number.clone(),
+            title: self.title.clone(),
+            issuing_organisation_id: self.issuing_organisation_id,
+            issued_on: self.issued_on,
+            field: self.field,
+            summary: self.summary.clone(),
+            status: self.status,
+            valid_until: self.valid_until,
+            targets: self.targets.clone(),
+        }
+    }
+}
+
+/// The values of a resolution, written whole.
 #[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
 #[diesel(table_name = resolutions, treat_none_as_null = true)]
+pub struct ResolutionFields {
+    pub number: String,
+    pub title: String,
+    pub issuing_organisation_id: OrganisationId,
+    pub issued_on: NaiveDate,
+    pub field: ResolutionField,
+    pub summary: Option<String>,
+    pub status: ResolutionStatus,
+    pub valid_until: Option<NaiveDate>,
+    pub targets: Targets,
+}
+
+/// A resolution as the demo seed writes it, its targets as JSON; [`insert`] parses them.
+#[derive(Debug, Clone)]
 pub struct ResolutionValues {
     pub number: String,
     pub title: String,
@@ -48,50 +96,55 @@ pub struct ResolutionValues {
     pub targets: serde_json::Value,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = resolutions)]
-struct NewResolution {
-    id: Uuid,
-    #[diesel(embed)]
-    values: ResolutionValues,
-}
-
-/// A stored implementation.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A stored implementation; serialised as the audit trail records it.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = resolution_implementations, check_for_backend(Pg))]
 pub struct ImplementationRow {
-    pub id: Uuid,
-    pub resolution_id: Uuid,
-    pub organisation_id: Uuid,
+    pub id: ImplementationId,
+    pub resolution_id: ResolutionId,
+    pub organisation_id: OrganisationId,
     pub status: ImplementationStatus,
     pub plan_adopted_on: Option<NaiveDate>,
     pub reported_on: Option<NaiveDate>,
     pub report: Option<String>,
-    pub results: serde_json::Value,
+    pub results: Achievements,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// The editable values of an implementation, written whole.
+impl ImplementationRow {
+    /// The values a change may touch, as stored.
+    pub fn fields(&self) -> ImplementationFields {
+        ImplementationFields {
+            status: self.status,
+            plan_adopted_on: self.plan_adopted_on,
+            reported_on: self.reported_on,
+            report: self.report.clone(),
+            results: self.results.clone(),
+        }
+    }
+}
+
+/// The values of an implementation, written whole.
 #[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
 #[diesel(table_name = resolution_implementations, treat_none_as_null = true)]
+pub struct ImplementationFields {
+    pub status: ImplementationStatus,
+    pub plan_adopted_on: Option<NaiveDate>,
+    pub reported_on: Option<NaiveDate>,
+    pub report: Option<String>,
+    pub results: Achievements,
+}
+
+/// An implementation as the demo seed writes it, its results as JSON; [`insert_implementation`] parses them.
+#[derive(Debug, Clone)]
 pub struct ImplementationValues {
     pub status: ImplementationStatus,
     pub plan_adopted_on: Option<NaiveDate>,
     pub reported_on: Option<NaiveDate>,
     pub report: Option<String>,
     pub results: serde_json::Value,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = resolution_implementations)]
-struct NewImplementation {
-    id: Uuid,
-    resolution_id: Uuid,
-    organisation_id: Uuid,
-    #[diesel(embed)]
-    values: ImplementationValues,
 }
 
 /// The filters of the resolution list.
@@ -169,41 +222,65 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// Like [`find`], locking the resolution's row (not its issuer's) for the rest of the transaction.
-pub async fn find_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<(ResolutionRow, TreePath)>> {
-    let Some(row) = resolutions::table
-        .find(id)
-        .select(ResolutionRow::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let path = organisations::table
-        .find(row.issuing_organisation_id)
-        .select(organisations::path)
-        .first(conn)
-        .await?;
-    Ok(Some((row, path)))
+/// Like [`find`]; with [`Lock::ForUpdate`], locks the resolution's row (not its issuer's) for the transaction.
+pub async fn find_with(
+    conn: &mut AsyncPgConnection,
+    id: ResolutionId,
+    lock: Lock,
+) -> QueryResult<Option<(ResolutionRow, TreePath)>> {
+    if lock == Lock::ForUpdate {
+        let locked = resolutions::table
+            .find(id)
+            .select(resolutions::id)
+            .for_no_key_update()
+            .first::<Uuid>(conn)
+            .await
+            .optional()?;
+        if locked.is_none() {
+            return Ok(None);
+        }
+    }
+    find(conn, id.0).await
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, values: &ResolutionValues) -> QueryResult<ResolutionRow> {
+/// Stores a new resolution.
+pub async fn insert_fields(conn: &mut AsyncPgConnection, fields: &ResolutionFields) -> QueryResult<ResolutionRow> {
     diesel::insert_into(resolutions::table)
-        .values(NewResolution {
-            id: Uuid::now_v7(),
-            values: values.clone(),
-        })
+        .values((resolutions::id.eq(ResolutionId::new()), fields))
         .returning(ResolutionRow::as_returning())
         .get_result(conn)
         .await
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, values: &ResolutionValues) -> QueryResult<ResolutionRow> {
+/// Stores a resolution of the demo seed; targets that do not parse are an error.
+pub async fn insert(conn: &mut AsyncPgConnection, values: &ResolutionValues) -> QueryResult<ResolutionRow> {
+    let fields = ResolutionFields {
+        number: values.number.clone(),
+        title: values.title.clone(),
+        issuing_organisation_id: OrganisationId(values.issuing_organisation_id),
+        issued_on: values.issued_on,
+        field: values.field,
+        summary: values.summary.clone(),
+        status: values.status,
+        valid_until: values.valid_until,
+        targets: Targets(parse_json(&values.targets)?),
+    };
+    insert_fields(conn, &fields).await
+}
+
+/// A JSON list written by hand, as its items.
+fn parse_json<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> QueryResult<Vec<T>> {
+    serde_json::from_value(value.clone()).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: ResolutionId,
+    fields: &ResolutionFields,
+) -> QueryResult<ResolutionRow> {
     diesel::update(resolutions::table.find(id))
         .set((
-            values,
+            fields,
             resolutions::version.eq(resolutions::version + 1),
             resolutions::updated_at.eq(diesel::dsl::now),
         ))
@@ -212,12 +289,12 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, values: &ResolutionV
         .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+pub async fn delete(conn: &mut AsyncPgConnection, id: ResolutionId) -> QueryResult<usize> {
     diesel::delete(resolutions::table.find(id)).execute(conn).await
 }
 
 /// How many implementations a resolution has.
-pub async fn implementation_count(conn: &mut AsyncPgConnection, resolution_id: Uuid) -> QueryResult<i64> {
+pub async fn implementation_count(conn: &mut AsyncPgConnection, resolution_id: ResolutionId) -> QueryResult<i64> {
     resolution_implementations::table
         .filter(resolution_implementations::resolution_id.eq(resolution_id))
         .count()
@@ -226,7 +303,10 @@ pub async fn implementation_count(conn: &mut AsyncPgConnection, resolution_id: U
 }
 
 /// The indicators that the implementations of a resolution report results on, in order.
-pub async fn reported_indicators(conn: &mut AsyncPgConnection, resolution_id: Uuid) -> QueryResult<Vec<String>> {
+pub async fn reported_indicators(
+    conn: &mut AsyncPgConnection,
+    resolution_id: ResolutionId,
+) -> QueryResult<Vec<String>> {
     resolution_implementations::table
         .filter(resolution_implementations::resolution_id.eq(resolution_id))
         .select(sql::<Text>("jsonb_array_elements(results) ->> 'indicator'"))
@@ -259,12 +339,12 @@ type ImplementationsQuery = diesel::dsl::IntoBoxed<
     'static,
     diesel::dsl::Filter<
         diesel::dsl::InnerJoin<resolution_implementations::table, organisations::table>,
-        diesel::dsl::Eq<resolution_implementations::resolution_id, Uuid>,
+        diesel::dsl::Eq<resolution_implementations::resolution_id, ResolutionId>,
     >,
     Pg,
 >;
 
-fn implementations_of(resolution_id: Uuid, scope: Option<&TreePath>) -> ImplementationsQuery {
+fn implementations_of(resolution_id: ResolutionId, scope: Option<&TreePath>) -> ImplementationsQuery {
     let mut query = resolution_implementations::table
         .inner_join(organisations::table)
         .filter(resolution_implementations::resolution_id.eq(resolution_id))
@@ -278,7 +358,7 @@ fn implementations_of(resolution_id: Uuid, scope: Option<&TreePath>) -> Implemen
 /// A resolution's implementations by organisations inside `scope`, in order of organisation id, after `after`.
 pub async fn implementations(
     conn: &mut AsyncPgConnection,
-    resolution_id: Uuid,
+    resolution_id: ResolutionId,
     scope: Option<&TreePath>,
     after: Option<Uuid>,
     fetch: i64,
@@ -297,31 +377,18 @@ pub async fn implementations(
 /// How many implementations of a resolution lie inside `scope`.
 pub async fn implementations_count(
     conn: &mut AsyncPgConnection,
-    resolution_id: Uuid,
+    resolution_id: ResolutionId,
     scope: Option<&TreePath>,
 ) -> QueryResult<i64> {
     implementations_of(resolution_id, scope).count().get_result(conn).await
 }
 
-/// One implementation, with the tree path and kind of its organisation, locked when `lock` is set.
+/// One organisation's implementation of a resolution, with the organisation's tree path.
 pub async fn implementation(
     conn: &mut AsyncPgConnection,
-    resolution_id: Uuid,
-    organisation_id: Uuid,
-    lock: bool,
+    resolution_id: ResolutionId,
+    organisation_id: OrganisationId,
 ) -> QueryResult<Option<(ImplementationRow, TreePath)>> {
-    if lock {
-        // Lock the implementation's row only: a lock on the joined organisation would conflict with foreign-key
-        // checks of unrelated writes.
-        resolution_implementations::table
-            .filter(resolution_implementations::resolution_id.eq(resolution_id))
-            .filter(resolution_implementations::organisation_id.eq(organisation_id))
-            .select(resolution_implementations::id)
-            .for_no_key_update()
-            .first::<Uuid>(conn)
-            .await
-            .optional()?;
-    }
     resolution_implementations::table
         .inner_join(organisations::table)
         .filter(resolution_implementations::resolution_id.eq(resolution_id))
@@ -332,32 +399,80 @@ pub async fn implementation(
         .optional()
 }
 
+/// An implementation with its organisation's tree path, its row (not the organisation's: that would conflict with
+/// foreign-key checks of unrelated writes) locked for the rest of the transaction.
+pub async fn lock_implementation(
+    conn: &mut AsyncPgConnection,
+    id: ImplementationId,
+) -> QueryResult<Option<(ImplementationRow, TreePath)>> {
+    let Some(row) = resolution_implementations::table
+        .find(id)
+        .select(ImplementationRow::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let path = organisations::table
+        .find(row.organisation_id)
+        .select(organisations::path)
+        .first(conn)
+        .await?;
+    Ok(Some((row, path)))
+}
+
+/// Stores a new implementation.
+pub async fn insert_implementation_fields(
+    conn: &mut AsyncPgConnection,
+    resolution_id: ResolutionId,
+    organisation_id: OrganisationId,
+    fields: &ImplementationFields,
+) -> QueryResult<ImplementationRow> {
+    diesel::insert_into(resolution_implementations::table)
+        .values((
+            resolution_implementations::id.eq(ImplementationId::new()),
+            resolution_implementations::resolution_id.eq(resolution_id),
+            resolution_implementations::organisation_id.eq(organisation_id),
+            fields,
+        ))
+        .returning(ImplementationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Stores an implementation of the demo seed; results that do not parse are an error.
 pub async fn insert_implementation(
     conn: &mut AsyncPgConnection,
     resolution_id: Uuid,
     organisation_id: Uuid,
     values: &ImplementationValues,
 ) -> QueryResult<ImplementationRow> {
-    diesel::insert_into(resolution_implementations::table)
-        .values(NewImplementation {
-            id: Uuid::now_v7(),
-            resolution_id,
-            organisation_id,
-            values: values.clone(),
-        })
-        .returning(ImplementationRow::as_returning())
-        .get_result(conn)
-        .await
+    let fields = ImplementationFields {
+        status: values.status,
+        plan_adopted_on: values.plan_adopted_on,
+        reported_on: values.reported_on,
+        report: values.report.clone(),
+        results: Achievements(parse_json(&values.results)?),
+    };
+    insert_implementation_fields(
+        conn,
+        ResolutionId(resolution_id),
+        OrganisationId(organisation_id),
+        &fields,
+    )
+    .await
 }
 
 pub async fn update_implementation(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    values: &ImplementationValues,
+    id: ImplementationId,
+    fields: &ImplementationFields,
 ) -> QueryResult<ImplementationRow> {
     diesel::update(resolution_implementations::table.find(id))
         .set((
-            values,
+            fields,
             resolution_implementations::version.eq(resolution_implementations::version + 1),
             resolution_implementations::updated_at.eq(diesel::dsl::now),
         ))
@@ -366,7 +481,7 @@ pub async fn update_implementation(
         .await
 }
 
-pub async fn delete_implementation(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+pub async fn delete_implementation(conn: &mut AsyncPgConnection, id: ImplementationId) -> QueryResult<usize> {
     diesel::delete(resolution_implementations::table.find(id))
         .execute(conn)
         .await
