@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::{valid, visible, Lock, Visible};
+use super::{total, valid, visible, Lock, Visible};
 use crate::audit::{self, Action};
 use crate::auth::Actor;
 use crate::domain::ids::{ImplementationId, OrganisationId, ResolutionId};
@@ -50,11 +50,7 @@ pub async fn implementations(
     let after = page.after::<Uuid>()?;
     let Visible { scope, .. } = visible(conn, actor, resolution_id, Lock::Unlocked).await?;
     let rows = store::implementations(conn, resolution_id, scope.as_ref(), after, page.fetch()).await?;
-    let total = if page.count_exact {
-        Some(store::implementations_count(conn, resolution_id, scope.as_ref()).await?)
-    } else {
-        None
-    };
+    let total = total(page, store::implementations_count(conn, resolution_id, scope.as_ref())).await?;
     Ok((rows, total))
 }
 

@@ -8,6 +8,9 @@
 mod implementations;
 mod resolutions;
 
+use std::future::Future;
+
+use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
 pub use super::store::Lock;
@@ -15,6 +18,7 @@ use super::store::{self, ResolutionRow};
 use crate::auth::Actor;
 use crate::domain::ids::ResolutionId;
 use crate::error::{ApiError, FieldError};
+use crate::pagination::PageRequest;
 use crate::resources::organisations::store as organisations;
 use crate::store::TreePath;
 pub use implementations::{
@@ -75,6 +79,11 @@ fn forbid_unless_writable(scope: Option<&TreePath>, issuer: &TreePath) -> Result
             "the resolution was issued above this token's organisation: it may only report its implementation".into(),
         ))
     }
+}
+
+/// The total of a list, counted only when the page asks for it (`count=exact`).
+async fn total(page: &PageRequest, count: impl Future<Output = QueryResult<i64>>) -> Result<Option<i64>, ApiError> {
+    Ok(if page.count_exact { Some(count.await?) } else { None })
 }
 
 /// Refuses (422) values that break a rule.

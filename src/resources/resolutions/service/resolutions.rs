@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::{forbid_unless_writable, may_read, scope_path, valid, visible, Lock};
+use super::{forbid_unless_writable, may_read, scope_path, total, valid, visible, Lock};
 use crate::audit::{self, Action};
 use crate::auth::Actor;
 use crate::domain::ids::{OrganisationId, ResolutionId};
@@ -46,11 +46,7 @@ pub async fn list(
         ..filter
     };
     let rows = store::list(conn, &filter, after, page.fetch()).await?;
-    let total = if page.count_exact {
-        Some(store::count(conn, &filter).await?)
-    } else {
-        None
-    };
+    let total = total(page, store::count(conn, &filter)).await?;
     Ok((rows, total))
 }
 
