@@ -86,6 +86,60 @@ pub struct Achievement {
     pub achieved: f64,
 }
 
+/// Declares a list stored whole as a `jsonb` array: read back, an array that does not parse as the list is an error
+/// of the read (never an empty list in its place).
+macro_rules! jsonb_list {
+    ($(#[$meta:meta])* $name:ident($item:ty)) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        #[serde(transparent)]
+        pub struct $name(pub Vec<$item>);
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Jsonb, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                use std::io::Write;
+                out.write_all(&[JSONB_VERSION])?;
+                serde_json::to_writer(out, &self.0)?;
+                Ok(diesel::serialize::IsNull::No)
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Jsonb, diesel::pg::Pg> for $name {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                parse_jsonb(value.as_bytes(), stringify!($name)).map($name)
+            }
+        }
+    };
+}
+
+/// The version byte that starts PostgreSQL's binary `jsonb`.
+const JSONB_VERSION: u8 = 1;
+
+/// Parses a binary `jsonb` value as a list; `what` names the list in the error.
+fn parse_jsonb<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> diesel::deserialize::Result<Vec<T>> {
+    match bytes.split_first() {
+        Some((&JSONB_VERSION, json)) => {
+            serde_json::from_slice(json).map_err(|e| format!("stored {what} do not parse: {e}").into())
+        }
+        _ => Err(format!("stored {what}: not a version {JSONB_VERSION} jsonb value").into()),
+    }
+}
+
+jsonb_list!(
+    /// A resolution's targets, as stored.
+    Targets(Target)
+);
+
+jsonb_list!(
+    /// What an implementation achieved, as stored.
+    Achievements(Achievement)
+);
+
 /// Checks a resolution's targets: each names a non-empty, unique indicator and a unit.
 pub fn check_targets(targets: &[Target]) -> Vec<FieldError> {
     let mut errors = Vec::new();
@@ -193,6 +247,18 @@ mod tests {
             "results[1].indicator"
         );
         assert_eq!(check_results(&[ok.clone(), ok], &targets)[0].message, "appears twice");
+    }
+
+    #[test]
+    fn stored_lists_that_do_not_parse_are_errors_not_empty_lists() {
+        let stored = b"\x01[{\"indicator\": \"a\", \"target\": 10, \"unit\": \"x\"}]";
+        assert_eq!(
+            parse_jsonb::<Target>(stored, "targets").unwrap(),
+            vec![target("a", "x")]
+        );
+        assert!(parse_jsonb::<Target>(b"\x01[{\"indicator\": \"a\"}]", "targets").is_err());
+        assert!(parse_jsonb::<Target>(b"\x01{}", "targets").is_err());
+        assert!(parse_jsonb::<Achievement>(b"[]", "results").is_err(), "no version byte");
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! resolutions: the HTTP layer (`http`) and the stored rows and queries (`store`).
+//! resolutions: the HTTP layer (`http`), the operations with their rules (`service`) and the stored rows and
+//! queries (`store`).
 
 pub mod http;
+pub mod service;
 pub mod store;
