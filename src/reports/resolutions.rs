@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::csv::{self, ReportFormat};
+use crate::domain::ids::ResolutionId;
 use crate::domain::today;
 use crate::error::ApiError;
 use crate::openapi::responses::*;
-use crate::resources::resolutions::http::visible;
-use crate::resources::resolutions::store as model;
+use crate::reports::store as report;
+use crate::resources::resolutions::service::{self, Lock};
 use crate::state::AppState;
 
 /// Implementation coverage of a resolution over the active base organisations under its issuer.
@@ -63,13 +64,15 @@ pub async fn report_resolution(
     format: ReportFormat,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.read().await?;
-    let (resolution, issuer, scope) = visible(&mut conn, &actor, *id, false).await?;
+    let found = service::visible(&mut conn, &actor, ResolutionId(*id), Lock::Unlocked).await?;
+    let (resolution, issuer, scope) = (found.row, found.issuer, found.scope);
     // Counted inside both the issuer's subtree and the caller's.
     let scope = scope.unwrap_or_else(|| issuer.clone());
     let today = today();
     match format {
         ReportFormat::Json => {
-            let totals = model::coverage_totals(&mut conn, resolution.id, &issuer, &scope, today).await?;
+            let totals =
+                report::coverage_totals(&mut conn, ResolutionId(resolution.id), &issuer, &scope, today).await?;
             Ok(HttpResponse::Ok().json(ResolutionCoverage {
                 resolution_id: resolution.id,
                 number: resolution.number,
@@ -81,7 +84,7 @@ pub async fn report_resolution(
             }))
         }
         ReportFormat::Csv => {
-            let rows = model::coverage_rows(&mut conn, resolution.id, &issuer, &scope, today).await?;
+            let rows = report::coverage_rows(&mut conn, ResolutionId(resolution.id), &issuer, &scope, today).await?;
             let body = csv::render(
                 &[
                     "organisation_id",

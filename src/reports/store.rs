@@ -10,6 +10,9 @@ use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::domain::ids::ResolutionId;
+use crate::domain::organisation::OrganisationKind;
+use crate::domain::resolution::ImplementationStatus;
 use crate::schema::sql_types::Ltree;
 use crate::store::TreePath;
 
@@ -164,6 +167,74 @@ pub async fn admissions(
 pub async fn political_theory(conn: &mut AsyncPgConnection, root: Option<&TreePath>) -> QueryResult<Vec<KeyCount>> {
     diesel::sql_query(include_str!("queries/political_theory.sql"))
         .bind::<Nullable<Ltree>, _>(root)
+        .load(conn)
+        .await
+}
+
+/// One row of the coverage report: an active base organisation under the issuer and how far it got.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CoverageRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub organisation_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub code: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub kind: OrganisationKind,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub status: Option<ImplementationStatus>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+    pub plan_adopted_on: Option<NaiveDate>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+    pub reported_on: Option<NaiveDate>,
+}
+
+/// The coverage totals of a resolution over the active base organisations under `issuer` (and inside `scope`).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CoverageTotals {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub organisations: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub planned: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub in_progress: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub completed: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub not_started: i64,
+}
+
+/// Coverage totals, counted by PostgreSQL.
+pub async fn coverage_totals(
+    conn: &mut AsyncPgConnection,
+    resolution_id: ResolutionId,
+    issuer: &TreePath,
+    scope: &TreePath,
+    today: NaiveDate,
+) -> QueryResult<CoverageTotals> {
+    diesel::sql_query(include_str!("queries/coverage_totals.sql"))
+        .bind::<diesel::sql_types::Uuid, _>(resolution_id)
+        .bind::<Ltree, _>(issuer.clone())
+        .bind::<Ltree, _>(scope.clone())
+        .bind::<diesel::sql_types::Date, _>(today)
+        .get_result(conn)
+        .await
+}
+
+/// Coverage, one row per organisation in code order.
+pub async fn coverage_rows(
+    conn: &mut AsyncPgConnection,
+    resolution_id: ResolutionId,
+    issuer: &TreePath,
+    scope: &TreePath,
+    today: NaiveDate,
+) -> QueryResult<Vec<CoverageRow>> {
+    diesel::sql_query(include_str!("queries/coverage_rows.sql"))
+        .bind::<diesel::sql_types::Uuid, _>(resolution_id)
+        .bind::<Ltree, _>(issuer.clone())
+        .bind::<Ltree, _>(scope.clone())
+        .bind::<diesel::sql_types::Date, _>(today)
         .load(conn)
         .await
 }

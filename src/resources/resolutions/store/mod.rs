@@ -1,12 +1,10 @@
 //! The `resolutions` and `resolution_implementations` tables: rows, the forms they are written with, and queries.
 
-mod coverage;
 mod implementations;
 mod resolutions;
 
 use diesel::QueryResult;
 
-pub use coverage::{coverage_rows, coverage_totals, CoverageRow, CoverageTotals};
 pub use implementations::{
     delete_implementation, implementation, implementation_count, implementations, implementations_count,
     insert_implementation, insert_implementation_fields, lock_implementation, reported_indicators,
