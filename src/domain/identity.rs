@@ -87,7 +87,11 @@ mod tests {
         assert_eq!(CardNumber::parse("12345678").unwrap().as_str(), "12345678");
         assert_eq!(NationalId::parse("025190001234").unwrap().to_string(), "025190001234");
         for bad in ["1234567", "123456789", "1234567a", "１２３４５６７８", ""] {
-            assert_eq!(CardNumber::parse(bad), Err("must be exactly 8 digits".to_owned()), "{bad}");
+            assert_eq!(
+                CardNumber::parse(bad),
+                Err("must be exactly 8 digits".to_owned()),
+                "{bad}"
+            );
         }
         assert!(NationalId::parse("02519000123").is_err());
     }
