@@ -4,6 +4,7 @@
 mod read;
 mod write;
 
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,6 +14,7 @@ use super::store::{EventRow, MemberRow};
 use crate::auth::Actor;
 use crate::domain::identity::{CardNumber, NationalId};
 use crate::domain::member::{DisciplineForm, EventType, Gender, MemberStatus, PoliticalTheory, TransferMode};
+use crate::extract::with_etag;
 
 pub use read::MemberSort;
 
@@ -95,6 +97,11 @@ impl Member {
             updated_at: row.updated_at,
         }
     }
+}
+
+/// A response carrying the member as `actor` may see it, with its ETag.
+fn respond(response: HttpResponseBuilder, row: MemberRow, actor: &Actor) -> HttpResponse {
+    with_etag(response, row.version, Member::for_actor(row, actor))
 }
 
 /// One entry of a member's history.

@@ -6,12 +6,12 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{Member, MemberEvent};
+use super::{respond, Member, MemberEvent};
 use crate::auth::Actor;
 use crate::domain::ids::{MemberId, OrganisationId};
 use crate::domain::member::PoliticalTheory;
 use crate::error::ApiError;
-use crate::extract::{with_etag, Preconditions};
+use crate::extract::Preconditions;
 use crate::openapi::responses::*;
 use crate::pagination::{comma_list, ListQuery, Page, PageParams, PageRequest};
 use crate::resources::members::service::{self, ListRequest, Total};
@@ -158,11 +158,7 @@ pub async fn find_member(
     if let Some(not_modified) = preconditions.not_modified_response(row.version) {
         return Ok(not_modified);
     }
-    Ok(with_etag(
-        HttpResponse::Ok(),
-        row.version,
-        Member::for_actor(row, &actor),
-    ))
+    Ok(respond(HttpResponse::Ok(), row, &actor))
 }
 
 /// List a member's history

@@ -8,13 +8,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Member;
+use super::{respond, Member};
 use crate::auth::Actor;
 use crate::domain::identity::{CardNumber, NationalId};
 use crate::domain::ids::{MemberId, OrganisationId};
 use crate::domain::member::{DisciplineForm, EventInput, EventType, Gender, PoliticalTheory, TransferMode};
 use crate::error::ApiError;
-use crate::extract::{double_option, with_etag, ApiJson, Preconditions};
+use crate::extract::{double_option, ApiJson, Preconditions};
 use crate::openapi::responses::*;
 use crate::resources::members::service::{self, Admission, MemberPatch, NewEvent};
 use crate::resources::members::store::MemberValues;
@@ -233,13 +233,10 @@ pub async fn create_member(
         .transaction(async |conn| service::admit(conn, &actor, admission).await)
         .await?;
     let location = format!("/api/v1/members/{}", row.id);
-    Ok(with_etag(
-        HttpResponse::Created()
-            .insert_header((header::LOCATION, location))
-            .take(),
-        row.version,
-        Member::for_actor(row, &actor),
-    ))
+    let created = HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .take();
+    Ok(respond(created, row, &actor))
 }
 
 /// Change a member
@@ -272,11 +269,7 @@ pub async fn update_member(
     let row = conn
         .transaction(async |conn| service::update(conn, &actor, id, &if_match, patch).await)
         .await?;
-    Ok(with_etag(
-        HttpResponse::Ok(),
-        row.version,
-        Member::for_actor(row, &actor),
-    ))
+    Ok(respond(HttpResponse::Ok(), row, &actor))
 }
 
 /// Delete a member entered by mistake
@@ -339,9 +332,5 @@ pub async fn record_member_event(
     let row = conn
         .transaction(async |conn| service::record_event(conn, &actor, id, &if_match, event).await)
         .await?;
-    Ok(with_etag(
-        HttpResponse::Ok(),
-        row.version,
-        Member::for_actor(row, &actor),
-    ))
+    Ok(respond(HttpResponse::Ok(), row, &actor))
 }
