@@ -1,21 +1,31 @@
-//! The `members` and `member_events` tables.
+//! The `members` table; the history of each member, `member_events`, is in [`history`].
+
+pub mod history;
+
+// The seed and the evaluations name these here.
+pub use history::{ended_on, organisation_on, EventRow};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Date, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Date, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::member::{DisciplineForm, EventType, Gender, MemberStatus, PoliticalTheory, TransferMode};
+use crate::domain::identity::{CardNumber, NationalId};
+use crate::domain::ids::{MemberId, OrganisationId};
+use crate::domain::member::{Gender, MemberStatus, PoliticalTheory};
+use crate::schema::members;
 use crate::schema::sql_types::Ltree;
-use crate::schema::{member_events, members};
 use crate::store::{escape_like, TreePath};
 
-/// A stored member.
-#[derive(Debug, Clone, Queryable, Selectable)]
+// Until src/openapi.rs names it where it lives, in the HTTP layer.
+pub use super::http::MemberSort;
+
+/// A stored member; serialised whole (sensitive fields included) for the audit trail.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = members, check_for_backend(Pg))]
 pub struct MemberRow {
     pub id: Uuid,
@@ -26,8 +36,8 @@ pub struct MemberRow {
     pub admitted_on: NaiveDate,
     pub official_on: Option<NaiveDate>,
     pub status: MemberStatus,
-    pub card_number: Option<String>,
-    pub national_id: Option<String>,
+    pub card_number: Option<CardNumber>,
+    pub national_id: Option<NationalId>,
     pub ethnicity: Option<String>,
     pub religion: Option<String>,
     pub hometown: Option<String>,
@@ -35,6 +45,8 @@ pub struct MemberRow {
     pub qualification: Option<String>,
     pub political_theory: PoliticalTheory,
     pub note: Option<String>,
+    /// Derived by the database from the name, for the list in Vietnamese order.
+    #[serde(skip_serializing)]
     pub sort_name: String,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -49,8 +61,8 @@ pub struct MemberValues {
     pub gender: Option<Gender>,
     pub birth_date: NaiveDate,
     pub admitted_on: NaiveDate,
-    pub card_number: Option<String>,
-    pub national_id: Option<String>,
+    pub card_number: Option<CardNumber>,
+    pub national_id: Option<NationalId>,
     pub ethnicity: Option<String>,
     pub religion: Option<String>,
     pub hometown: Option<String>,
@@ -63,40 +75,17 @@ pub struct MemberValues {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = members)]
 struct NewMember {
-    id: Uuid,
-    organisation_id: Uuid,
+    id: MemberId,
+    organisation_id: OrganisationId,
     status: MemberStatus,
     #[diesel(embed)]
     values: MemberValues,
 }
 
-/// A stored history entry.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = member_events, check_for_backend(Pg))]
-pub struct EventRow {
-    pub id: Uuid,
-    pub member_id: Uuid,
-    #[diesel(column_name = type_)]
-    pub kind: EventType,
-    pub on_date: NaiveDate,
-    pub status_before: Option<MemberStatus>,
-    pub status_after: MemberStatus,
-    pub organisation_id: Uuid,
-    pub to_organisation_id: Option<Uuid>,
-    pub mode: Option<TransferMode>,
-    pub destination: Option<String>,
-    pub form: Option<DisciplineForm>,
-    pub note: Option<String>,
-    pub actor: String,
-    pub recorded_at: DateTime<Utc>,
-}
-
 /// The order of a member list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberSort {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberOrder {
     /// Creation order.
-    #[default]
     Created,
     /// Vietnamese order: given name (the last word) first, then the rest, with Vietnamese collation.
     Name,
@@ -114,43 +103,49 @@ pub enum MemberCursor {
 
 impl MemberCursor {
     /// Whether this cursor was handed out by a list in this order.
-    pub fn fits(&self, sort: MemberSort) -> bool {
+    pub fn fits(&self, order: MemberOrder) -> bool {
         if let MemberCursor::AdmittedOn(date, _) = self {
             if date.year() < 1 {
                 return false;
             }
         }
         matches!(
-            (self, sort),
-            (MemberCursor::Created(_), MemberSort::Created)
-                | (MemberCursor::Name(..), MemberSort::Name)
-                | (MemberCursor::AdmittedOn(..), MemberSort::AdmittedOn)
+            (self, order),
+            (MemberCursor::Created(_), MemberOrder::Created)
+                | (MemberCursor::Name(..), MemberOrder::Name)
+                | (MemberCursor::AdmittedOn(..), MemberOrder::AdmittedOn)
         )
     }
 
-    pub fn of(sort: MemberSort, row: &MemberRow) -> Self {
-        match sort {
-            MemberSort::Created => MemberCursor::Created(row.id),
-            MemberSort::Name => MemberCursor::Name(row.sort_name.clone(), row.id),
-            MemberSort::AdmittedOn => MemberCursor::AdmittedOn(row.admitted_on, row.id),
+    /// The cursor of a page that ends at `row`.
+    pub fn of(order: MemberOrder, row: &MemberRow) -> Self {
+        match order {
+            MemberOrder::Created => MemberCursor::Created(row.id),
+            MemberOrder::Name => MemberCursor::Name(row.sort_name.clone(), row.id),
+            MemberOrder::AdmittedOn => MemberCursor::AdmittedOn(row.admitted_on, row.id),
         }
     }
+}
+
+/// The subtrees a member list keeps to, by path; `None` for no limit.
+#[derive(Debug, Default)]
+pub struct Subtrees {
+    /// The caller's subtree.
+    pub scope: Option<TreePath>,
+    /// The subtree the list asks for.
+    pub under: Option<TreePath>,
 }
 
 /// The filters of the member list.
 #[derive(Debug, Default)]
 pub struct MemberFilter {
-    pub organisation_id: Option<Uuid>,
-    /// Members of the organisation with this path and of every organisation below it.
-    pub under: Option<TreePath>,
+    pub organisation_id: Option<OrganisationId>,
     pub statuses: Option<Vec<MemberStatus>>,
     pub political_theory: Option<PoliticalTheory>,
     pub admitted_from: Option<NaiveDate>,
     pub admitted_to: Option<NaiveDate>,
     /// Part of the name (accent- and case-insensitive), or an exact card number.
     pub q: Option<String>,
-    /// The path of the caller's subtree; `None` for everything.
-    pub scope: Option<TreePath>,
 }
 
 type Condition = Box<dyn BoxableExpression<members::table, Pg, SqlType = Bool>>;
@@ -167,11 +162,11 @@ fn in_subtree(root: Uuid) -> Condition {
     )
 }
 
-fn scoped(scope: Option<Uuid>) -> members::BoxedQuery<'static, Pg> {
-    let query = members::table.into_boxed();
+/// Members whose organisation lies inside `scope` (`None`: anywhere).
+fn in_scope(scope: Option<Uuid>) -> Condition {
     match scope {
-        Some(root) => query.filter(in_subtree(root)),
-        None => query,
+        Some(root) => in_subtree(root),
+        None => Box::new(sql::<Bool>("TRUE")),
     }
 }
 
@@ -185,15 +180,15 @@ fn in_subtree_path(root: &TreePath) -> Condition {
     )
 }
 
-fn filtered(f: &MemberFilter) -> members::BoxedQuery<'static, Pg> {
+fn filtered(within: &Subtrees, f: &MemberFilter) -> members::BoxedQuery<'static, Pg> {
     let mut query = members::table.into_boxed();
-    if let Some(scope) = &f.scope {
+    if let Some(scope) = &within.scope {
         query = query.filter(in_subtree_path(scope));
     }
     if let Some(org) = f.organisation_id {
         query = query.filter(members::organisation_id.eq(org));
     }
-    if let Some(root) = &f.under {
+    if let Some(root) = &within.under {
         query = query.filter(in_subtree_path(root));
     }
     if let Some(statuses) = &f.statuses {
@@ -225,12 +220,13 @@ const VI: &str = "COLLATE \"vi-x-icu\"";
 /// One page of members in the chosen order, after `after`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
+    within: &Subtrees,
     filter: &MemberFilter,
-    sort: MemberSort,
+    order: MemberOrder,
     after: Option<MemberCursor>,
     fetch: i64,
 ) -> QueryResult<Vec<MemberRow>> {
-    let mut query = filtered(filter).select(MemberRow::as_select());
+    let mut query = filtered(within, filter).select(MemberRow::as_select());
     query = match after {
         None => query,
         Some(MemberCursor::Created(id)) => query.filter(members::id.gt(id)),
@@ -249,63 +245,62 @@ pub async fn list(
                 .sql(")"),
         ),
     };
-    query = match sort {
-        MemberSort::Created => query.order(members::id),
-        MemberSort::Name => query
+    query = match order {
+        MemberOrder::Created => query.order(members::id),
+        MemberOrder::Name => query
             .order(sql::<Text>(&format!("members.sort_name {VI}")))
             .then_order_by(members::id),
-        MemberSort::AdmittedOn => query.order((members::admitted_on, members::id)),
+        MemberOrder::AdmittedOn => query.order((members::admitted_on, members::id)),
     };
     query.limit(fetch).load(conn).await
 }
 
-pub async fn count(conn: &mut AsyncPgConnection, filter: &MemberFilter) -> QueryResult<i64> {
-    filtered(filter).count().get_result(conn).await
+/// How many members the whole list has.
+pub async fn count(conn: &mut AsyncPgConnection, within: &Subtrees, filter: &MemberFilter) -> QueryResult<i64> {
+    filtered(within, filter).count().get_result(conn).await
+}
+
+/// Whether reading a member locks its row for the rest of the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    Unlocked,
+    /// Concurrent changes and events on one member happen one after the other; rows that refer to the member
+    /// (evaluations) may still be written.
+    ForNoKeyUpdate,
 }
 
 /// Reads a member whose organisation lies inside `scope` (`None`: anywhere).
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+    scope: Option<Uuid>,
+    lock: Lock,
+) -> QueryResult<Option<MemberRow>> {
+    let query = members::table
+        .filter(members::id.eq(id))
+        .filter(in_scope(scope))
+        .select(MemberRow::as_select());
+    match lock {
+        Lock::Unlocked => query.first(conn).await,
+        Lock::ForNoKeyUpdate => query.for_no_key_update().first(conn).await,
+    }
+    .optional()
+}
+
+/// Reads a member whose organisation lies inside `scope` (`None`: anywhere), unlocked.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     scope: Option<Uuid>,
 ) -> QueryResult<Option<MemberRow>> {
-    scoped(scope)
-        .filter(members::id.eq(id))
-        .select(MemberRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+    find(conn, id.into(), scope, Lock::Unlocked).await
 }
 
-/// Reads a member inside `scope` and locks it for the rest of the transaction, so that concurrent changes and
-/// events on one member happen one after the other.
-pub async fn find_visible_for_update(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    scope: Option<Uuid>,
-) -> QueryResult<Option<MemberRow>> {
-    let visible = sql::<Bool>("(CAST(")
-        .bind::<Nullable<SqlUuid>, _>(scope)
-        .sql(
-            " AS uuid) IS NULL OR members.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ \
-         (SELECT r.path FROM organisations r WHERE r.id = ",
-        )
-        .bind::<Nullable<SqlUuid>, _>(scope)
-        .sql(")))");
-    members::table
-        .filter(members::id.eq(id))
-        .filter(visible)
-        .select(MemberRow::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
+/// Stores a new member, `probationary`.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    organisation_id: Uuid,
+    id: MemberId,
+    organisation_id: OrganisationId,
     values: &MemberValues,
 ) -> QueryResult<MemberRow> {
     diesel::insert_into(members::table)
@@ -321,7 +316,7 @@ pub async fn insert(
 }
 
 /// Writes edited values, bumps the version, returns the stored row.
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, values: &MemberValues) -> QueryResult<MemberRow> {
+pub async fn update(conn: &mut AsyncPgConnection, id: MemberId, values: &MemberValues) -> QueryResult<MemberRow> {
     diesel::update(members::table.find(id))
         .set((
             values,
@@ -336,10 +331,10 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, values: &MemberValue
 /// Writes what a lifecycle event changed, bumps the version, returns the stored row.
 pub async fn apply_transition(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: MemberId,
     status: MemberStatus,
     official_on: Option<NaiveDate>,
-    organisation_id: Uuid,
+    organisation_id: OrganisationId,
 ) -> QueryResult<MemberRow> {
     diesel::update(members::table.find(id))
         .set((
@@ -354,87 +349,7 @@ pub async fn apply_transition(
         .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+/// Deletes a member and, by cascade, its history.
+pub async fn delete(conn: &mut AsyncPgConnection, id: MemberId) -> QueryResult<usize> {
     diesel::delete(members::table.find(id)).execute(conn).await
-}
-
-pub async fn insert_event(conn: &mut AsyncPgConnection, event: &EventRow) -> QueryResult<()> {
-    diesel::insert_into(member_events::table)
-        .values(event)
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-/// A member's history, oldest first.
-pub async fn events(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryResult<Vec<EventRow>> {
-    member_events::table
-        .filter(member_events::member_id.eq(member_id))
-        .select(EventRow::as_select())
-        .order((member_events::on_date, member_events::id))
-        .load(conn)
-        .await
-}
-
-/// The date of a member's latest history entry.
-pub async fn last_event_on(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryResult<Option<NaiveDate>> {
-    member_events::table
-        .filter(member_events::member_id.eq(member_id))
-        .select(diesel::dsl::max(member_events::on_date))
-        .first(conn)
-        .await
-}
-
-/// The date of a member's earliest entry after the admission, if any.
-pub async fn first_event_after_admission(
-    conn: &mut AsyncPgConnection,
-    member_id: Uuid,
-) -> QueryResult<Option<NaiveDate>> {
-    member_events::table
-        .filter(member_events::member_id.eq(member_id))
-        .filter(member_events::type_.ne(EventType::Admitted))
-        .select(diesel::dsl::min(member_events::on_date))
-        .first(conn)
-        .await
-}
-
-/// Moves the admission entry of the history to a corrected admission date.
-pub async fn redate_admission(conn: &mut AsyncPgConnection, member_id: Uuid, on: NaiveDate) -> QueryResult<usize> {
-    diesel::update(
-        member_events::table
-            .filter(member_events::member_id.eq(member_id))
-            .filter(member_events::type_.eq(EventType::Admitted)),
-    )
-    .set(member_events::on_date.eq(on))
-    .execute(conn)
-    .await
-}
-
-/// The day a member's membership ended (transferred out, expelled, removed, deceased), if it has.
-pub async fn ended_on(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryResult<Option<NaiveDate>> {
-    let ended: Vec<MemberStatus> = MemberStatus::ALL.iter().copied().filter(|s| !s.is_current()).collect();
-    member_events::table
-        .filter(member_events::member_id.eq(member_id))
-        .filter(member_events::status_after.eq_any(ended))
-        .select(diesel::dsl::min(member_events::on_date))
-        .first(conn)
-        .await
-}
-
-/// The organisation a member belonged to on a day, from the history: after the latest entry up to that day, the
-/// receiving organisation of a transfer or the organisation of any other entry.
-pub async fn organisation_on(
-    conn: &mut AsyncPgConnection,
-    member_id: Uuid,
-    on: NaiveDate,
-) -> QueryResult<Option<Uuid>> {
-    member_events::table
-        .filter(member_events::member_id.eq(member_id))
-        .filter(member_events::on_date.le(on))
-        .order((member_events::on_date.desc(), member_events::id.desc()))
-        .select((member_events::organisation_id, member_events::to_organisation_id))
-        .first::<(Uuid, Option<Uuid>)>(conn)
-        .await
-        .optional()
-        .map(|entry| entry.map(|(organisation, to)| to.unwrap_or(organisation)))
 }
