@@ -1,5 +1,7 @@
 //! The `organisations` table: rows, write forms and the tree queries.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::sql;
 use diesel::pg::Pg;
@@ -8,7 +10,9 @@ use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::organisation::{OrganisationKind, Sector};
+use crate::domain::ids::OrganisationId;
+use crate::domain::member::MemberStatus;
+use crate::domain::organisation::{OrgCode, OrganisationKind, Sector};
 use crate::schema::organisations;
 use crate::store::{escape_like, TreePath};
 
@@ -49,15 +53,15 @@ pub struct NewOrganisation {
     pub note: Option<String>,
 }
 
-/// Every editable column of an organisation, written back whole after a patch was applied to the row.
-#[derive(Debug, AsChangeset)]
+/// Every editable column of an organisation: what a creation sets and a change writes back whole.
+#[derive(Debug, Clone, PartialEq, AsChangeset)]
 #[diesel(table_name = organisations, treat_none_as_null = true)]
-pub struct OrganisationChanges {
-    pub code: String,
+pub struct OrganisationValues {
+    pub code: OrgCode,
     pub name: String,
     pub kind: OrganisationKind,
     pub sector: Option<Sector>,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<OrganisationId>,
     pub established_on: Option<NaiveDate>,
     pub dissolved_on: Option<NaiveDate>,
     pub address: Option<String>,
@@ -67,7 +71,7 @@ pub struct OrganisationChanges {
 /// The filters of the organisation list.
 #[derive(Debug, Default)]
 pub struct OrganisationFilter {
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<OrganisationId>,
     /// Every descendant of the organisation with this path (not itself).
     pub under: Option<TreePath>,
     pub kinds: Option<Vec<OrganisationKind>>,
@@ -160,7 +164,7 @@ fn filtered(filter: &OrganisationFilter) -> organisations::BoxedQuery<'static, P
 type PageQuery = organisations::BoxedQuery<'static, Pg, diesel::dsl::AsSelect<OrganisationRow, Pg>>;
 
 /// The query of one page of organisations after `after` in id order.
-fn page(filter: &OrganisationFilter, after: Option<Uuid>, fetch: i64) -> PageQuery {
+fn page(filter: &OrganisationFilter, after: Option<OrganisationId>, fetch: i64) -> PageQuery {
     let mut query = filtered(filter).select(OrganisationRow::as_select());
     if let Some(after) = after {
         query = query.filter(organisations::id.gt(after));
@@ -172,7 +176,7 @@ fn page(filter: &OrganisationFilter, after: Option<Uuid>, fetch: i64) -> PageQue
 pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: &OrganisationFilter,
-    after: Option<Uuid>,
+    after: Option<OrganisationId>,
     fetch: i64,
 ) -> QueryResult<Vec<OrganisationRow>> {
     page(filter, after, fetch).load(conn).await
@@ -208,28 +212,52 @@ pub async fn path_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Opti
         .optional()
 }
 
-/// The paths a list is confined to: the caller's scope and an `under` filter, each looked up once so that the
-/// list query can bind them. `Ok(None)` when `under` names no organisation: the list is empty.
+/// Where a list is confined to: the caller's scope and an `under` filter, each looked up once so that the list
+/// query can bind their paths.
+#[derive(Debug)]
+pub enum Confinement {
+    /// The paths of the scope and of `under`, where given.
+    Within {
+        scope: Option<TreePath>,
+        under: Option<TreePath>,
+    },
+    /// The organisation the caller is scoped to no longer exists.
+    ScopeGone,
+    /// `under` names no organisation: the list is empty.
+    UnderMissing,
+}
+
+/// Looks up the paths a list is confined to.
+pub async fn confinement(
+    conn: &mut AsyncPgConnection,
+    scope: Option<Uuid>,
+    under: Option<Uuid>,
+) -> QueryResult<Confinement> {
+    let scope = match scope {
+        None => None,
+        Some(id) => match path_of(conn, id).await? {
+            Some(path) => Some(path),
+            None => return Ok(Confinement::ScopeGone),
+        },
+    };
+    let under = match under {
+        None => None,
+        Some(id) => match path_of(conn, id).await? {
+            Some(path) => Some(path),
+            None => return Ok(Confinement::UnderMissing),
+        },
+    };
+    Ok(Confinement::Within { scope, under })
+}
+
+/// The lists of other resources still call this; it lives on as `service::subtree_paths`, which maps
+/// [`confinement`] to their answers. Kept here, forwarding, until they call the service.
 pub async fn subtree_paths(
     conn: &mut AsyncPgConnection,
     scope: Option<Uuid>,
     under: Option<Uuid>,
 ) -> Result<Option<(Option<TreePath>, Option<TreePath>)>, crate::error::ApiError> {
-    let scope =
-        match scope {
-            None => None,
-            Some(id) => Some(path_of(conn, id).await?.ok_or_else(|| {
-                crate::error::ApiError::Forbidden("the token's organisation no longer exists".into())
-            })?),
-        };
-    let under = match under {
-        None => None,
-        Some(id) => match path_of(conn, id).await? {
-            Some(path) => Some(path),
-            None => return Ok(None),
-        },
-    };
-    Ok(Some((scope, under)))
+    super::service::subtree_paths(conn, scope, under).await
 }
 
 /// Reads an organisation if it lies inside `scope` (`None`: anywhere).
@@ -246,6 +274,16 @@ pub async fn find_visible(
         .optional()
 }
 
+/// The lock a read takes on an organisation row, held to the end of the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLock {
+    /// Others may read and share-lock it, but not change it: its kind and dissolution stay as read while
+    /// something is placed in it.
+    Share,
+    /// Only this transaction may change it (its children may still be placed and changed).
+    Update,
+}
+
 /// Reads an organisation inside `scope` with a share lock held to the end of the transaction, so that its kind
 /// and dissolution cannot change while something is placed in it.
 pub async fn find_visible_shared(
@@ -253,36 +291,31 @@ pub async fn find_visible_shared(
     id: Uuid,
     scope: Option<Uuid>,
 ) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
-        .filter(organisations::id.eq(id))
-        .filter(within_scope(scope))
-        .select(OrganisationRow::as_select())
-        .for_share()
-        .first(conn)
-        .await
-        .optional()
+    find_visible_locked(conn, OrganisationId(id), scope, RowLock::Share).await
 }
 
-/// Reads an organisation inside `scope` and locks it for the rest of the transaction.
-pub async fn find_visible_for_update(
+/// Reads an organisation inside `scope` and locks its row for the rest of the transaction.
+pub async fn find_visible_locked(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrganisationId,
     scope: Option<Uuid>,
+    lock: RowLock,
 ) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
+    let query = organisations::table
         .filter(organisations::id.eq(id))
         .filter(within_scope(scope))
-        .select(OrganisationRow::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()
+        .select(OrganisationRow::as_select());
+    match lock {
+        RowLock::Share => query.for_share().first(conn).await,
+        RowLock::Update => query.for_no_key_update().first(conn).await,
+    }
+    .optional()
 }
 
 /// The ancestors of an organisation inside `scope`, root first, parent last.
 pub async fn ancestors(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrganisationId,
     scope: Option<Uuid>,
 ) -> QueryResult<Vec<OrganisationRow>> {
     scoped(scope)
@@ -299,7 +332,7 @@ pub async fn ancestors(
 }
 
 /// The distinct kinds of the direct children of an organisation.
-pub async fn child_kinds(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<OrganisationKind>> {
+pub async fn child_kinds(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<Vec<OrganisationKind>> {
     organisations::table
         .filter(organisations::parent_id.eq(id))
         .select(organisations::kind)
@@ -309,7 +342,7 @@ pub async fn child_kinds(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<
 }
 
 /// How many direct children an organisation has.
-pub async fn child_count(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<i64> {
+pub async fn child_count(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<i64> {
     organisations::table
         .filter(organisations::parent_id.eq(id))
         .count()
@@ -325,15 +358,15 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewOrganisation) -> Quer
         .await
 }
 
-/// Writes the changes, bumps the version and returns the stored row.
+/// Writes the values, bumps the version and returns the stored row.
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    changes: &OrganisationChanges,
+    id: OrganisationId,
+    values: &OrganisationValues,
 ) -> QueryResult<OrganisationRow> {
     diesel::update(organisations::table.find(id))
         .set((
-            changes,
+            values,
             organisations::version.eq(organisations::version + 1),
             organisations::updated_at.eq(diesel::dsl::now),
         ))
@@ -367,7 +400,7 @@ pub async fn lock_tree_shape(conn: &mut AsyncPgConnection) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+pub async fn delete(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<usize> {
     diesel::delete(organisations::table.find(id)).execute(conn).await
 }
 
@@ -379,8 +412,12 @@ struct StatusCount {
     members: i64,
 }
 
-/// Members of an organisation and its whole subtree, by status, from the trigger-kept counts.
-pub async fn member_counts(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<(String, i64)>> {
+/// Members of an organisation and its whole subtree, by status, from the trigger-kept counts; statuses with no
+/// member are left out.
+pub async fn member_counts(
+    conn: &mut AsyncPgConnection,
+    id: OrganisationId,
+) -> QueryResult<BTreeMap<MemberStatus, i64>> {
     let rows: Vec<StatusCount> = diesel::sql_query(
         "SELECT c.status, sum(c.members)::bigint AS members \
          FROM organisation_member_counts c JOIN organisations o ON o.id = c.organisation_id \
@@ -389,11 +426,15 @@ pub async fn member_counts(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResul
     .bind::<SqlUuid, _>(id)
     .load(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.status, r.members)).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.members > 0)
+        .filter_map(|r| r.status.parse::<MemberStatus>().ok().map(|s| (s, r.members)))
+        .collect())
 }
 
 /// How many member records (current or past) name this organisation directly.
-pub async fn member_records(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<i64> {
+pub async fn member_records(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<i64> {
     crate::schema::members::table
         .filter(crate::schema::members::organisation_id.eq(id))
         .count()
