@@ -38,7 +38,7 @@ impl Patchable for Organisations {
     }
 
     async fn etag(conn: &mut AsyncPgConnection, row: &OrganisationRow) -> Result<String, ApiError> {
-        let counts = store::member_counts(conn, OrganisationId(row.id)).await?;
+        let counts = store::tree::member_counts(conn, OrganisationId(row.id)).await?;
         Ok(etag_with(row.version, &counts))
     }
 
@@ -97,13 +97,13 @@ impl Patchable for Organisations {
         let parent = placement(conn, actor, moved, values.kind, values.parent_id).await?;
         let id = OrganisationId(row.id);
         if rekinded {
-            if !values.kind.holds_members() && store::member_records(conn, id).await? > 0 {
+            if !values.kind.holds_members() && store::tree::member_records(conn, id).await? > 0 {
                 return Err(ApiError::invalid(
                     "kind",
                     "the organisation has members, and members belong to a base_cell or a cell",
                 ));
             }
-            for child in store::child_kinds(conn, id).await? {
+            for child in store::tree::child_kinds(conn, id).await? {
                 check_placement(child, Some(values.kind))
                     .map_err(|m| ApiError::invalid("kind", format!("a child does not fit: {m}")))?;
             }
@@ -132,7 +132,7 @@ impl Patchable for Organisations {
                         .ok_or_else(|| ApiError::invalid("parent_id", "no organisation with this id"))?,
                 ),
             };
-            store::move_subtree(conn, &row.path, &placed(parent.as_ref(), id)).await?;
+            store::tree::move_subtree(conn, &row.path, &placed(parent.as_ref(), id)).await?;
         }
         Ok(store::update(conn, id, &values).await?)
     }
@@ -146,13 +146,13 @@ impl Removable for Organisations {
     /// Refuses while children, members, evaluations, resolutions or implementations refer to the organisation.
     async fn remove(conn: &mut AsyncPgConnection, row: &OrganisationRow) -> Result<(), ApiError> {
         let id = OrganisationId(row.id);
-        let children = store::child_count(conn, id).await?;
+        let children = store::tree::child_count(conn, id).await?;
         if children > 0 {
             return Err(ApiError::conflict(format!(
                 "the organisation still has {children} child organisation(s); move or delete them first"
             )));
         }
-        let members = store::member_records(conn, id).await?;
+        let members = store::tree::member_records(conn, id).await?;
         if members > 0 {
             return Err(ApiError::conflict(format!(
                 "the organisation has {members} member record(s); transfer them or delete the records first"

@@ -17,7 +17,7 @@ use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::extract::etag_with;
 use crate::resources::organisations::store::{
-    self, Confinement, NewOrganisation, OrganisationFilter, OrganisationRow, OrganisationValues,
+    self, tree::Confinement, NewOrganisation, OrganisationFilter, OrganisationRow, OrganisationValues,
 };
 use crate::resources::organisations::view::Organisation;
 use crate::store::TreePath;
@@ -39,7 +39,7 @@ pub struct Counted {
 
 impl Counted {
     async fn of(conn: &mut AsyncPgConnection, row: OrganisationRow) -> QueryResult<Counted> {
-        let member_counts = store::member_counts(conn, OrganisationId(row.id)).await?;
+        let member_counts = store::tree::member_counts(conn, OrganisationId(row.id)).await?;
         Ok(Counted { row, member_counts })
     }
 
@@ -137,7 +137,7 @@ pub async fn subtree_paths(
     scope: Option<Uuid>,
     under: Option<Uuid>,
 ) -> Result<Option<(Option<TreePath>, Option<TreePath>)>, ApiError> {
-    match store::confinement(conn, scope, under).await? {
+    match store::tree::confinement(conn, scope, under).await? {
         Confinement::Within { scope, under } => Ok(Some((scope, under))),
         Confinement::UnderMissing => Ok(None),
         Confinement::ScopeGone => Err(ApiError::Forbidden("the token's organisation no longer exists".into())),
@@ -187,7 +187,7 @@ pub async fn ancestors(
     id: OrganisationId,
 ) -> Result<Vec<OrganisationRow>, ApiError> {
     visible(conn, actor, id).await?;
-    Ok(store::ancestors(conn, id, actor.scope()).await?)
+    Ok(store::tree::ancestors(conn, id, actor.scope()).await?)
 }
 
 async fn visible(conn: &mut AsyncPgConnection, actor: &Actor, id: OrganisationId) -> Result<OrganisationRow, ApiError> {
@@ -201,7 +201,7 @@ pub async fn create(conn: &mut AsyncPgConnection, actor: &Actor, draft: Draft) -
     actor.require_writer()?;
     let values = draft.parse().map_err(ApiError::Validation)?;
     // A child must not read its parent's path while a move is rewriting it.
-    store::lock_tree_shape(conn).await?;
+    store::tree::lock_tree_shape(conn).await?;
     let parent = placement(conn, actor, true, values.kind, values.parent_id).await?;
     let id = OrganisationId::new();
     let new = NewOrganisation {
@@ -234,7 +234,7 @@ pub async fn update(
     actor.require_writer()?;
     if patch.kind.is_some() || patch.parent_id.is_some() {
         // Every change of the tree's shape takes this lock before any row lock, so that none waits on another.
-        store::lock_tree_shape(conn).await?;
+        store::tree::lock_tree_shape(conn).await?;
     }
     let row = write::update::<Organisations>(conn, actor, id, if_match, patch).await?;
     Ok(Counted::of(conn, row).await?)
