@@ -1,6 +1,54 @@
-//! The organisation tree: kinds, sectors and which kind may sit under which.
+//! The organisation tree: codes, kinds, sectors and which kind may sit under which.
+
+use diesel::expression::AsExpression;
+use diesel::pg::Pg;
+use diesel::serialize::{Output, ToSql};
+use diesel::sql_types::Text;
 
 use super::text_enum;
+
+/// An organisation's unique short code: 1 to 32 characters, no spaces or control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, AsExpression)]
+#[diesel(sql_type = Text)]
+#[serde(transparent)]
+pub struct OrgCode(String);
+
+impl OrgCode {
+    /// The longest code, in characters.
+    pub const MAX_LENGTH: usize = 32;
+
+    /// Parses a code; the error says what a code must be.
+    pub fn parse(code: String) -> Result<OrgCode, &'static str> {
+        if code.trim().is_empty() || code.chars().count() > Self::MAX_LENGTH {
+            Err("must be 1 to 32 characters, not blank")
+        } else if code.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Err("must not contain spaces or control characters")
+        } else {
+            Ok(OrgCode(code))
+        }
+    }
+
+    /// A code read back from the database, where only parsed codes are written.
+    pub fn stored(code: String) -> OrgCode {
+        OrgCode(code)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<OrgCode> for String {
+    fn from(code: OrgCode) -> String {
+        code.0
+    }
+}
+
+impl ToSql<Text, Pg> for OrgCode {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(&self.0, out)
+    }
+}
 
 text_enum! {
     /// The kind of a party organisation.
@@ -152,6 +200,15 @@ mod tests {
         assert!(!BaseCell.is_committee() && !Cell.is_committee());
         assert!(BaseCommittee.is_base() && BaseCell.is_base() && !Cell.is_base() && !SuperiorCommittee.is_base());
         assert!(!BaseCommittee.holds_members() && !PartialCommittee.holds_members());
+    }
+
+    #[test]
+    fn codes_are_short_words_without_spaces() {
+        assert_eq!(OrgCode::parse("TS-XA-1".into()).unwrap().as_str(), "TS-XA-1");
+        assert!(OrgCode::parse("x".repeat(32)).is_ok());
+        for bad in ["", "  ", "TS XA", "TS\tXA", "TS\u{7}", &"x".repeat(33)] {
+            assert!(OrgCode::parse(bad.to_owned()).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

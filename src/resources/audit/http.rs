@@ -2,8 +2,6 @@
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -13,12 +11,11 @@ use crate::auth::Actor;
 use crate::error::ApiError;
 use crate::openapi::responses::*;
 use crate::pagination::{ListQuery, Page, PageParams};
-use crate::schema::audit_events;
+use crate::resources::audit::store::{self, AuditEventRow, AuditFilter};
 use crate::state::AppState;
 
 /// One recorded change.
-#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
-#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEvent {
     pub id: Uuid,
     /// When the change was committed.
@@ -38,6 +35,21 @@ pub struct AuditEvent {
     /// The `X-Request-Id` of the request that made the change.
     #[schema(max_length = 64)]
     pub request_id: String,
+}
+
+impl From<AuditEventRow> for AuditEvent {
+    fn from(row: AuditEventRow) -> Self {
+        AuditEvent {
+            id: row.id,
+            at: row.at,
+            actor: row.actor,
+            action: row.action,
+            resource_type: row.resource_type,
+            resource_id: row.resource_id,
+            changes: row.changes,
+            request_id: row.request_id,
+        }
+    }
 }
 
 /// Filters of the audit trail.
@@ -77,24 +89,16 @@ impl AuditQuery {
     }
 }
 
-fn filtered(f: &AuditQuery) -> audit_events::BoxedQuery<'static, diesel::pg::Pg> {
-    let mut query = audit_events::table.into_boxed();
-    if let Some(t) = &f.resource_type {
-        query = query.filter(audit_events::resource_type.eq(t.clone()));
+impl From<AuditQuery> for AuditFilter {
+    fn from(query: AuditQuery) -> Self {
+        AuditFilter {
+            resource_type: query.resource_type,
+            resource_id: query.resource_id,
+            actor: query.actor,
+            from: query.from,
+            to: query.to,
+        }
     }
-    if let Some(id) = &f.resource_id {
-        query = query.filter(audit_events::resource_id.eq(id.clone()));
-    }
-    if let Some(actor) = &f.actor {
-        query = query.filter(audit_events::actor.eq(actor.clone()));
-    }
-    if let Some(from) = f.from {
-        query = query.filter(audit_events::at.ge(from));
-    }
-    if let Some(to) = f.to {
-        query = query.filter(audit_events::at.lt(to));
-    }
-    query
 }
 
 /// List audit events
@@ -120,22 +124,15 @@ pub async fn list_audit_events(
     actor.require_admin()?;
     let ListQuery { page, filters } = query;
     filters.check()?;
-    let mut rows = filtered(&filters).select(AuditEvent::as_select());
-    if let Some(before) = page.after::<Uuid>()? {
-        rows = rows.filter(audit_events::id.lt(before));
-    }
+    let filter = AuditFilter::from(filters);
+    let before = page.after::<Uuid>()?;
     let mut conn = state.read().await?;
-    let rows = rows
-        .order(audit_events::id.desc())
-        .limit(page.fetch())
-        .load(&mut conn)
-        .await?;
-    let total = if page.count_exact {
-        Some(filtered(&filters).count().get_result(&mut conn).await?)
-    } else {
-        None
+    let rows = store::list(&mut conn, &filter, before, page.fetch()).await?;
+    let total = match page.count_exact {
+        true => Some(store::count(&mut conn, &filter).await?),
+        false => None,
     };
-    Ok(page.finish(rows, |e| e.id, |e| e, total).respond())
+    Ok(page.finish(rows, |e| e.id, AuditEvent::from, total).respond())
 }
 
 /// Registers the audit route.

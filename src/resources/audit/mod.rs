@@ -1,3 +1,4 @@
-//! The audit trail as read over HTTP.
+//! The audit trail as read over HTTP (`http`) and the queries behind it (`store`).
 
 pub mod http;
+pub mod store;

@@ -1,14 +1,12 @@
 //! Liveness and readiness probes, public.
 
 use actix_web::{get, web, HttpResponse};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::embedded_versions;
 use crate::error::ApiError;
 use crate::openapi::responses::Unavailable;
+use crate::resources::health::store::{self, Readiness};
 use crate::state::AppState;
 
 /// A probe's answer.
@@ -30,12 +28,6 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".into() })
 }
 
-diesel::table! {
-    __diesel_schema_migrations (version) {
-        version -> VarChar,
-    }
-}
-
 /// Readiness probe
 ///
 /// The service can serve: the database answers and every migration is applied. Needs no token; 503 otherwise.
@@ -49,19 +41,17 @@ diesel::table! {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.read().await?;
-    let applied: Vec<String> = __diesel_schema_migrations::table
-        .select(__diesel_schema_migrations::version)
-        .load(&mut conn)
-        .await
-        .map_err(|e| {
+    match store::readiness(&mut conn).await {
+        Ok(Readiness::Ready) => Ok(HttpResponse::Ok().json(Health { status: "ready".into() })),
+        Ok(Readiness::MigrationsPending) => {
+            log::warn!("readiness check failed: migrations are pending");
+            Err(ApiError::Unavailable)
+        }
+        Err(e) => {
             log::warn!("readiness check failed: {e}");
-            ApiError::Unavailable
-        })?;
-    if embedded_versions().iter().any(|v| !applied.contains(v)) {
-        log::warn!("readiness check failed: migrations are pending");
-        return Err(ApiError::Unavailable);
+            Err(ApiError::Unavailable)
+        }
     }
-    Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
 }
 
 /// Registers the probes.

@@ -1,3 +1,4 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes: the HTTP layer (`http`) and what readiness reads (`store`).
 
 pub mod http;
+pub mod store;

@@ -1,4 +1,5 @@
-//! The `organisations` table: rows, write forms and the tree queries.
+//! The `organisations` table: rows, write forms, the list and the reads of one organisation; the queries of the
+//! tree's shape are in [`tree`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::sql;
@@ -8,9 +9,12 @@ use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::organisation::{OrganisationKind, Sector};
+use crate::domain::ids::OrganisationId;
+use crate::domain::organisation::{OrgCode, OrganisationKind, Sector};
 use crate::schema::organisations;
 use crate::store::{escape_like, TreePath};
+
+pub mod tree;
 
 /// A stored organisation.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -49,15 +53,15 @@ pub struct NewOrganisation {
     pub note: Option<String>,
 }
 
-/// Every editable column of an organisation, written back whole after a patch was applied to the row.
-#[derive(Debug, AsChangeset)]
+/// Every editable column of an organisation: what a creation sets and a change writes back whole.
+#[derive(Debug, Clone, PartialEq, AsChangeset)]
 #[diesel(table_name = organisations, treat_none_as_null = true)]
-pub struct OrganisationChanges {
-    pub code: String,
+pub struct OrganisationValues {
+    pub code: OrgCode,
     pub name: String,
     pub kind: OrganisationKind,
     pub sector: Option<Sector>,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<OrganisationId>,
     pub established_on: Option<NaiveDate>,
     pub dissolved_on: Option<NaiveDate>,
     pub address: Option<String>,
@@ -67,7 +71,7 @@ pub struct OrganisationChanges {
 /// The filters of the organisation list.
 #[derive(Debug, Default)]
 pub struct OrganisationFilter {
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<OrganisationId>,
     /// Every descendant of the organisation with this path (not itself).
     pub under: Option<TreePath>,
     pub kinds: Option<Vec<OrganisationKind>>,
@@ -160,7 +164,7 @@ fn filtered(filter: &OrganisationFilter) -> organisations::BoxedQuery<'static, P
 type PageQuery = organisations::BoxedQuery<'static, Pg, diesel::dsl::AsSelect<OrganisationRow, Pg>>;
 
 /// The query of one page of organisations after `after` in id order.
-fn page(filter: &OrganisationFilter, after: Option<Uuid>, fetch: i64) -> PageQuery {
+fn page(filter: &OrganisationFilter, after: Option<OrganisationId>, fetch: i64) -> PageQuery {
     let mut query = filtered(filter).select(OrganisationRow::as_select());
     if let Some(after) = after {
         query = query.filter(organisations::id.gt(after));
@@ -172,7 +176,7 @@ fn page(filter: &OrganisationFilter, after: Option<Uuid>, fetch: i64) -> PageQue
 pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: &OrganisationFilter,
-    after: Option<Uuid>,
+    after: Option<OrganisationId>,
     fetch: i64,
 ) -> QueryResult<Vec<OrganisationRow>> {
     page(filter, after, fetch).load(conn).await
@@ -208,28 +212,14 @@ pub async fn path_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Opti
         .optional()
 }
 
-/// The paths a list is confined to: the caller's scope and an `under` filter, each looked up once so that the
-/// list query can bind them. `Ok(None)` when `under` names no organisation: the list is empty.
+/// The lists of other resources still call this; it lives on as `service::subtree_paths`, which maps
+/// [`tree::confinement`] to their answers. Kept here, forwarding, until they call the service.
 pub async fn subtree_paths(
     conn: &mut AsyncPgConnection,
     scope: Option<Uuid>,
     under: Option<Uuid>,
 ) -> Result<Option<(Option<TreePath>, Option<TreePath>)>, crate::error::ApiError> {
-    let scope =
-        match scope {
-            None => None,
-            Some(id) => Some(path_of(conn, id).await?.ok_or_else(|| {
-                crate::error::ApiError::Forbidden("the token's organisation no longer exists".into())
-            })?),
-        };
-    let under = match under {
-        None => None,
-        Some(id) => match path_of(conn, id).await? {
-            Some(path) => Some(path),
-            None => return Ok(None),
-        },
-    };
-    Ok(Some((scope, under)))
+    super::service::subtree_paths(conn, scope, under).await
 }
 
 /// Reads an organisation if it lies inside `scope` (`None`: anywhere).
@@ -246,6 +236,16 @@ pub async fn find_visible(
         .optional()
 }
 
+/// The lock a read takes on an organisation row, held to the end of the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLock {
+    /// Others may read and share-lock it, but not change it: its kind and dissolution stay as read while
+    /// something is placed in it.
+    Share,
+    /// Only this transaction may change it (its children may still be placed and changed).
+    Update,
+}
+
 /// Reads an organisation inside `scope` with a share lock held to the end of the transaction, so that its kind
 /// and dissolution cannot change while something is placed in it.
 pub async fn find_visible_shared(
@@ -253,68 +253,25 @@ pub async fn find_visible_shared(
     id: Uuid,
     scope: Option<Uuid>,
 ) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
-        .filter(organisations::id.eq(id))
-        .filter(within_scope(scope))
-        .select(OrganisationRow::as_select())
-        .for_share()
-        .first(conn)
-        .await
-        .optional()
+    find_visible_locked(conn, OrganisationId(id), scope, RowLock::Share).await
 }
 
-/// Reads an organisation inside `scope` and locks it for the rest of the transaction.
-pub async fn find_visible_for_update(
+/// Reads an organisation inside `scope` and locks its row for the rest of the transaction.
+pub async fn find_visible_locked(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrganisationId,
     scope: Option<Uuid>,
+    lock: RowLock,
 ) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
+    let query = organisations::table
         .filter(organisations::id.eq(id))
         .filter(within_scope(scope))
-        .select(OrganisationRow::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// The ancestors of an organisation inside `scope`, root first, parent last.
-pub async fn ancestors(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    scope: Option<Uuid>,
-) -> QueryResult<Vec<OrganisationRow>> {
-    scoped(scope)
-        .filter(
-            sql::<Bool>("organisations.path @> (SELECT o.path FROM organisations o WHERE o.id = ")
-                .bind::<SqlUuid, _>(id)
-                .sql(") AND organisations.id <> ")
-                .bind::<SqlUuid, _>(id),
-        )
-        .select(OrganisationRow::as_select())
-        .order(sql::<diesel::sql_types::Integer>("nlevel(organisations.path)"))
-        .load(conn)
-        .await
-}
-
-/// The distinct kinds of the direct children of an organisation.
-pub async fn child_kinds(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<OrganisationKind>> {
-    organisations::table
-        .filter(organisations::parent_id.eq(id))
-        .select(organisations::kind)
-        .distinct()
-        .load(conn)
-        .await
-}
-
-/// How many direct children an organisation has.
-pub async fn child_count(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<i64> {
-    organisations::table
-        .filter(organisations::parent_id.eq(id))
-        .count()
-        .get_result(conn)
-        .await
+        .select(OrganisationRow::as_select());
+    match lock {
+        RowLock::Share => query.for_share().first(conn).await,
+        RowLock::Update => query.for_no_key_update().first(conn).await,
+    }
+    .optional()
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewOrganisation) -> QueryResult<OrganisationRow> {
@@ -325,15 +282,15 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewOrganisation) -> Quer
         .await
 }
 
-/// Writes the changes, bumps the version and returns the stored row.
+/// Writes the values, bumps the version and returns the stored row.
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    changes: &OrganisationChanges,
+    id: OrganisationId,
+    values: &OrganisationValues,
 ) -> QueryResult<OrganisationRow> {
     diesel::update(organisations::table.find(id))
         .set((
-            changes,
+            values,
             organisations::version.eq(organisations::version + 1),
             organisations::updated_at.eq(diesel::dsl::now),
         ))
@@ -342,61 +299,6 @@ pub async fn update(
         .await
 }
 
-/// Moves the subtree whose root had path `old` to `new`: every descendant's path is rewritten in one statement.
-pub async fn move_subtree(conn: &mut AsyncPgConnection, old: &TreePath, new: &TreePath) -> QueryResult<usize> {
-    diesel::sql_query(
-        "UPDATE organisations SET path = CASE WHEN path = text2ltree($1) THEN text2ltree($2) \
-         ELSE text2ltree($2) || subpath(path, nlevel(text2ltree($1))) END \
-         WHERE path <@ text2ltree($1)",
-    )
-    .bind::<Text, _>(&old.0)
-    .bind::<Text, _>(&new.0)
-    .execute(conn)
-    .await
-}
-
-/// Serialises changes to the shape of the tree (creations, moves, kind changes), so that two concurrent moves
-/// cannot together make a cycle and no child is placed under a path that a move is rewriting.
-pub async fn lock_tree_shape(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    // An arbitrary constant that names this lock among the transaction-level advisory locks.
-    const TREE_SHAPE_LOCK: i64 = 0x7061_7274_7974;
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-        .bind::<diesel::sql_types::BigInt, _>(TREE_SHAPE_LOCK)
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+pub async fn delete(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<usize> {
     diesel::delete(organisations::table.find(id)).execute(conn).await
-}
-
-#[derive(QueryableByName)]
-struct StatusCount {
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    members: i64,
-}
-
-/// Members of an organisation and its whole subtree, by status, from the trigger-kept counts.
-pub async fn member_counts(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<(String, i64)>> {
-    let rows: Vec<StatusCount> = diesel::sql_query(
-        "SELECT c.status, sum(c.members)::bigint AS members \
-         FROM organisation_member_counts c JOIN organisations o ON o.id = c.organisation_id \
-         WHERE o.path <@ (SELECT r.path FROM organisations r WHERE r.id = $1) GROUP BY c.status",
-    )
-    .bind::<SqlUuid, _>(id)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.status, r.members)).collect())
-}
-
-/// How many member records (current or past) name this organisation directly.
-pub async fn member_records(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<i64> {
-    crate::schema::members::table
-        .filter(crate::schema::members::organisation_id.eq(id))
-        .count()
-        .get_result(conn)
-        .await
 }

@@ -1,0 +1,156 @@
+//! The shape of the organisation tree: what lies above and below an organisation, the confinement of a list to
+//! subtrees, the move of a subtree, and the lock that serialises changes of the shape.
+
+use std::collections::BTreeMap;
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{path_of, scoped, OrganisationRow};
+use crate::domain::ids::OrganisationId;
+use crate::domain::member::MemberStatus;
+use crate::domain::organisation::OrganisationKind;
+use crate::schema::organisations;
+use crate::store::TreePath;
+
+/// Where a list is confined to: the caller's scope and an `under` filter, each looked up once so that the list
+/// query can bind their paths.
+#[derive(Debug)]
+pub enum Confinement {
+    /// The paths of the scope and of `under`, where given.
+    Within {
+        scope: Option<TreePath>,
+        under: Option<TreePath>,
+    },
+    /// The organisation the caller is scoped to no longer exists.
+    ScopeGone,
+    /// `under` names no organisation: the list is empty.
+    UnderMissing,
+}
+
+/// Looks up the paths a list is confined to.
+pub async fn confinement(
+    conn: &mut AsyncPgConnection,
+    scope: Option<Uuid>,
+    under: Option<Uuid>,
+) -> QueryResult<Confinement> {
+    let scope = match scope {
+        None => None,
+        Some(id) => match path_of(conn, id).await? {
+            Some(path) => Some(path),
+            None => return Ok(Confinement::ScopeGone),
+        },
+    };
+    let under = match under {
+        None => None,
+        Some(id) => match path_of(conn, id).await? {
+            Some(path) => Some(path),
+            None => return Ok(Confinement::UnderMissing),
+        },
+    };
+    Ok(Confinement::Within { scope, under })
+}
+
+/// The ancestors of an organisation inside `scope`, root first, parent last.
+pub async fn ancestors(
+    conn: &mut AsyncPgConnection,
+    id: OrganisationId,
+    scope: Option<Uuid>,
+) -> QueryResult<Vec<OrganisationRow>> {
+    scoped(scope)
+        .filter(
+            sql::<Bool>("organisations.path @> (SELECT o.path FROM organisations o WHERE o.id = ")
+                .bind::<SqlUuid, _>(id)
+                .sql(") AND organisations.id <> ")
+                .bind::<SqlUuid, _>(id),
+        )
+        .select(OrganisationRow::as_select())
+        .order(sql::<diesel::sql_types::Integer>("nlevel(organisations.path)"))
+        .load(conn)
+        .await
+}
+
+/// The distinct kinds of the direct children of an organisation.
+pub async fn child_kinds(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<Vec<OrganisationKind>> {
+    organisations::table
+        .filter(organisations::parent_id.eq(id))
+        .select(organisations::kind)
+        .distinct()
+        .load(conn)
+        .await
+}
+
+/// How many direct children an organisation has.
+pub async fn child_count(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<i64> {
+    organisations::table
+        .filter(organisations::parent_id.eq(id))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// Moves the subtree whose root had path `old` to `new`: every descendant's path is rewritten in one statement.
+pub async fn move_subtree(conn: &mut AsyncPgConnection, old: &TreePath, new: &TreePath) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE organisations SET path = CASE WHEN path = text2ltree($1) THEN text2ltree($2) \
+         ELSE text2ltree($2) || subpath(path, nlevel(text2ltree($1))) END \
+         WHERE path <@ text2ltree($1)",
+    )
+    .bind::<Text, _>(&old.0)
+    .bind::<Text, _>(&new.0)
+    .execute(conn)
+    .await
+}
+
+/// Serialises changes to the shape of the tree (creations, moves, kind changes), so that two concurrent moves
+/// cannot together make a cycle and no child is placed under a path that a move is rewriting.
+pub async fn lock_tree_shape(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    // An arbitrary constant that names this lock among the transaction-level advisory locks.
+    const TREE_SHAPE_LOCK: i64 = 0x7061_7274_7974;
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(TREE_SHAPE_LOCK)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+#[derive(QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    members: i64,
+}
+
+/// Members of an organisation and its whole subtree, by status, from the trigger-kept counts; statuses with no
+/// member are left out.
+pub async fn member_counts(
+    conn: &mut AsyncPgConnection,
+    id: OrganisationId,
+) -> QueryResult<BTreeMap<MemberStatus, i64>> {
+    let rows: Vec<StatusCount> = diesel::sql_query(
+        "SELECT c.status, sum(c.members)::bigint AS members \
+         FROM organisation_member_counts c JOIN organisations o ON o.id = c.organisation_id \
+         WHERE o.path <@ (SELECT r.path FROM organisations r WHERE r.id = $1) GROUP BY c.status",
+    )
+    .bind::<SqlUuid, _>(id)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.members > 0)
+        .filter_map(|r| r.status.parse::<MemberStatus>().ok().map(|s| (s, r.members)))
+        .collect())
+}
+
+/// How many member records (current or past) name this organisation directly.
+pub async fn member_records(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<i64> {
+    crate::schema::members::table
+        .filter(crate::schema::members::organisation_id.eq(id))
+        .count()
+        .get_result(conn)
+        .await
+}
