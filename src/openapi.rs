@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{FieldError, Problem};
 use crate::pagination::CountMode;
 use crate::reports::GroupBy;
-use crate::resources::members::store::MemberSort;
+use crate::resources::members::http::MemberSort;
 
 #[derive(OpenApi)]
 #[openapi(

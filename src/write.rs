@@ -89,6 +89,11 @@ pub trait Patchable {
 
 /// A resource that can be deleted.
 pub trait Removable: Patchable {
+    /// Refuses (403) an actor that may change the row but not delete it; by default whoever may change it may.
+    fn may_remove(_actor: &Actor, _row: &Self::Row) -> Result<(), ApiError> {
+        Ok(())
+    }
+
     /// Refuses (409) while something still depends on the row; deletes it otherwise.
     fn remove(conn: &mut AsyncPgConnection, row: &Self::Row) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
@@ -133,6 +138,7 @@ pub async fn delete<P: Removable>(
     if_match: &IfMatch,
 ) -> Result<(), ApiError> {
     let row = P::lock(conn, actor, id).await?;
+    P::may_remove(actor, &row)?;
     if_match.check(&P::etag(conn, &row).await?)?;
     let before = P::view(&row);
     P::remove(conn, &row).await?;

@@ -32,7 +32,7 @@ async fn report_root(
             Ok((Some(id), Some(org.path)))
         }
         None => {
-            let scope = organisations::subtree_paths(conn, actor.scope(), None)
+            let scope = crate::resources::organisations::service::subtree_paths(conn, actor.scope(), None)
                 .await?
                 .and_then(|(scope, _)| scope);
             Ok((actor.scope(), scope))

@@ -190,7 +190,8 @@ pub async fn list<E: Evaluations>(
     fetch: i64,
     count: bool,
 ) -> Result<Option<(Vec<E::Row>, Option<i64>)>, ApiError> {
-    let Some((scope, under)) = organisation_rows::subtree_paths(conn, actor.scope(), under.map(Into::into)).await?
+    let Some((scope, under)) =
+        crate::resources::organisations::service::subtree_paths(conn, actor.scope(), under.map(Into::into)).await?
     else {
         return Ok(None);
     };

@@ -70,7 +70,9 @@ pub struct MemberList {
 pub async fn list(conn: &mut AsyncPgConnection, actor: &Actor, request: &ListRequest) -> Result<MemberList, ApiError> {
     let counted = |n| (request.total == Total::Count).then_some(n);
     let under = request.under.map(Uuid::from);
-    let Some((scope, under)) = organisations::subtree_paths(conn, actor.scope(), under).await? else {
+    let Some((scope, under)) =
+        crate::resources::organisations::service::subtree_paths(conn, actor.scope(), under).await?
+    else {
         return Ok(MemberList {
             rows: Vec::new(),
             total: counted(0),

@@ -21,9 +21,6 @@ use crate::schema::members;
 use crate::schema::sql_types::Ltree;
 use crate::store::{escape_like, TreePath};
 
-// Until src/openapi.rs names it where it lives, in the HTTP layer.
-pub use super::http::MemberSort;
-
 /// A stored member; serialised whole (sensitive fields included) for the audit trail.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = members, check_for_backend(Pg))]

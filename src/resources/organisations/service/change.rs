@@ -144,6 +144,11 @@ impl Patchable for Organisations {
 
 impl Removable for Organisations {
     /// Refuses while children, members, evaluations, resolutions or implementations refer to the organisation.
+    /// The committee above an organisation decides whether it goes.
+    fn may_remove(actor: &Actor, row: &OrganisationRow) -> Result<(), ApiError> {
+        actor.may_decide_about(row.id)
+    }
+
     async fn remove(conn: &mut AsyncPgConnection, row: &OrganisationRow) -> Result<(), ApiError> {
         let id = OrganisationId(row.id);
         let children = store::tree::child_count(conn, id).await?;

@@ -247,7 +247,6 @@ pub async fn delete(
     id: OrganisationId,
     if_match: &IfMatch,
 ) -> Result<(), ApiError> {
-    actor.may_decide_about(id.0)?;
     write::delete::<Organisations>(conn, actor, id, if_match).await
 }
 

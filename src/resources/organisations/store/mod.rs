@@ -212,16 +212,6 @@ pub async fn path_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Opti
         .optional()
 }
 
-/// The lists of other resources still call this; it lives on as `service::subtree_paths`, which maps
-/// [`tree::confinement`] to their answers. Kept here, forwarding, until they call the service.
-pub async fn subtree_paths(
-    conn: &mut AsyncPgConnection,
-    scope: Option<Uuid>,
-    under: Option<Uuid>,
-) -> Result<Option<(Option<TreePath>, Option<TreePath>)>, crate::error::ApiError> {
-    super::service::subtree_paths(conn, scope, under).await
-}
-
 /// Reads an organisation if it lies inside `scope` (`None`: anywhere).
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,

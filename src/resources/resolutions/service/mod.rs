@@ -19,7 +19,7 @@ use crate::auth::Actor;
 use crate::domain::ids::ResolutionId;
 use crate::error::{ApiError, FieldError};
 use crate::pagination::PageRequest;
-use crate::resources::organisations::store as organisations;
+use crate::resources::organisations::service as organisations;
 use crate::store::TreePath;
 pub use implementations::{
     create_implementation, delete_implementation, find_implementation, implementations, update_implementation,
