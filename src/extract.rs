@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
-use crate::write::IfMatch;
+use crate::write::{etag, IfMatch};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -338,20 +338,6 @@ pub struct Preconditions {
     if_none_match: Option<String>,
 }
 
-/// The ETag of a resource at a version.
-pub fn etag(version: i32) -> String {
-    format!("\"{version}\"")
-}
-
-/// The ETag of a representation that adds figures kept outside the resource (an organisation's member counts):
-/// the version, then a digest of the figures.
-pub fn etag_with(version: i32, figures: &impl std::hash::Hash) -> String {
-    use std::hash::Hasher;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    figures.hash(&mut hasher);
-    format!("\"{version}-{:016x}\"", hasher.finish())
-}
-
 fn tags(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').map(str::trim).filter(|t| !t.is_empty())
 }
@@ -451,6 +437,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::write::etag_with;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]

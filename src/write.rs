@@ -11,6 +11,20 @@ use crate::audit::{self, Action};
 use crate::auth::Actor;
 use crate::error::{ApiError, FieldError};
 
+/// The ETag of a resource at a version.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// The ETag of a representation that adds figures kept outside the resource (an organisation's member counts):
+/// the version, then a digest of the figures.
+pub fn etag_with(version: i32, figures: &impl std::hash::Hash) -> String {
+    use std::hash::Hasher;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    figures.hash(&mut hasher);
+    format!("\"{version}-{:016x}\"", hasher.finish())
+}
+
 /// What a write expects the resource to be at: the `If-Match` list of a request, or anything.
 #[derive(Debug, Clone, Default)]
 pub struct IfMatch(Option<String>);

@@ -88,7 +88,7 @@ macro_rules! same_write_steps {
             _: &mut diesel_async::AsyncPgConnection,
             row: &Self::Row,
         ) -> Result<String, $crate::error::ApiError> {
-            Ok($crate::extract::etag(row.version))
+            Ok($crate::write::etag(row.version))
         }
 
         async fn check(

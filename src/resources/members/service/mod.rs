@@ -18,8 +18,8 @@ use crate::domain::ids::{MemberId, OrganisationId};
 use crate::domain::member::{apply_event, check_dates, EventInput, EventType, MemberState, MemberStatus, Refusal};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::etag;
 use crate::resources::organisations::store as organisations;
+use crate::write::etag;
 use crate::write::{self, IfMatch};
 
 /// The resource type the audit trail names.

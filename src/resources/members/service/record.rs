@@ -11,9 +11,9 @@ use crate::domain::ids::MemberId;
 use crate::domain::member::{Gender, PoliticalTheory, PROBATION_MONTHS};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::etag;
 use crate::resources::evaluations::store::member_usage;
 use crate::resources::members::store::{self, history, MemberRow, MemberValues};
+use crate::write::etag;
 use crate::write::{self, Patchable, Removable};
 
 /// A merge patch of a member: an absent field (`None`) stays, `Some(None)` clears it.

@@ -9,10 +9,10 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::organisation::{check_placement, OrgCode};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::etag_with;
 use crate::resources::organisations::store::{self, OrganisationRow, OrganisationValues, RowLock};
 use crate::resources::organisations::view::Organisation;
 use crate::resources::{evaluations, resolutions};
+use crate::write::etag_with;
 use crate::write::{self, Patchable, Removable};
 
 /// The write path's view of organisations.

@@ -15,12 +15,12 @@ use crate::domain::member::MemberStatus;
 use crate::domain::organisation::{check_placement, path_label, OrgCode, OrganisationKind, Sector};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::etag_with;
 use crate::resources::organisations::store::{
     self, tree::Confinement, NewOrganisation, OrganisationFilter, OrganisationRow, OrganisationValues,
 };
 use crate::resources::organisations::view::Organisation;
 use crate::store::TreePath;
+use crate::write::etag_with;
 use crate::write::{self, IfMatch};
 
 mod change;

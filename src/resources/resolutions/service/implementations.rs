@@ -12,11 +12,11 @@ use crate::domain::ids::{ImplementationId, OrganisationId, ResolutionId};
 use crate::domain::resolution::{check_results, may_move, Achievements, ImplementationStatus};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::extract::etag;
 use crate::pagination::PageRequest;
 use crate::resources::organisations::store as organisations;
 use crate::resources::resolutions::store::{self, ImplementationFields, ImplementationRow, ResolutionRow};
 use crate::store::TreePath;
+use crate::write::etag;
 use crate::write::{self, IfMatch, Patchable, Removable};
 
 const RESOURCE: &str = "implementation";

@@ -10,10 +10,10 @@ use crate::auth::Actor;
 use crate::domain::ids::{OrganisationId, ResolutionId};
 use crate::domain::resolution::{check_targets, ResolutionField, ResolutionStatus, Targets};
 use crate::error::{ApiError, FieldError};
-use crate::extract::etag;
 use crate::pagination::PageRequest;
 use crate::resources::organisations::store as organisations;
 use crate::resources::resolutions::store::{self, ResolutionFields, ResolutionFilter, ResolutionRow};
+use crate::write::etag;
 use crate::write::{self, IfMatch, Patchable, Removable};
 
 pub(super) const RESOURCE: &str = "resolution";
