@@ -207,7 +207,11 @@ pub mod responses {
 /// - each `Page_*` list schema refers to its item schema instead of carrying a copy of it;
 /// - every `/api/v1` response declares the `RateLimit-Policy` and `RateLimit` headers (reusable components), and
 ///   every 429 and 503 its `Retry-After`;
-/// - strings whose format fixes their length (`uuid`, `date`, `date-time`) say so with `maxLength`.
+/// - strings whose format fixes their length (`uuid`, `date`, `date-time`) say so with `maxLength`, and so do the
+///   cursor and the headers;
+/// - header parameters are strings, never `null`;
+/// - the 500 problem response is documented on every /api/v1 operation;
+/// - a merge patch may also be sent as `application/json`.
 pub fn finish(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let mut value = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
     finish_value(&mut value);
@@ -253,15 +257,10 @@ fn finish_value(doc: &mut serde_json::Value) {
             .or_insert_with(|| json!({}))
             .as_object_mut()
             .expect("headers is an object");
-        if status.starts_with('2') || status.starts_with('4') {
-            headers.insert("RateLimit-Policy".into(), header_ref("RateLimit-Policy"));
-            headers.insert("RateLimit".into(), header_ref("RateLimit"));
-        }
+        headers.insert("RateLimit-Policy".into(), header_ref("RateLimit-Policy"));
+        headers.insert("RateLimit".into(), header_ref("RateLimit"));
         if status == "429" || status == "503" {
             headers.insert("Retry-After".into(), header_ref("Retry-After"));
-        }
-        if headers.is_empty() {
-            response.remove("headers");
         }
     };
 
@@ -301,9 +300,30 @@ fn finish_value(doc: &mut serde_json::Value) {
         }
     }
 
+    let shared_responses = doc["components"]["responses"].clone();
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, item) in paths.iter_mut() {
             if !path.starts_with("/api/v1/") {
+                // Outside /api/v1 (the probes) there is no rate limit: a shared error response is copied there
+                // without the RateLimit headers.
+                for operation in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+                    for response in operation
+                        .get_mut("responses")
+                        .and_then(Value::as_object_mut)
+                        .into_iter()
+                        .flat_map(|r| r.values_mut())
+                    {
+                        let Some(name) = response["$ref"].as_str().and_then(|r| r.rsplit('/').next()) else {
+                            continue;
+                        };
+                        let mut copy = shared_responses[name].clone();
+                        if let Some(headers) = copy.get_mut("headers").and_then(Value::as_object_mut) {
+                            headers.remove("RateLimit-Policy");
+                            headers.remove("RateLimit");
+                        }
+                        *response = copy;
+                    }
+                }
                 continue;
             }
             for operation in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
@@ -314,6 +334,15 @@ fn finish_value(doc: &mut serde_json::Value) {
                     for (status, response) in responses.iter_mut() {
                         add_headers(response, status);
                         bound_headers(response);
+                    }
+                }
+                // A merge patch is also accepted as plain application/json (api.md 1).
+                if let Some(content) = operation
+                    .pointer_mut("/requestBody/content")
+                    .and_then(Value::as_object_mut)
+                {
+                    if let Some(patch) = content.get("application/merge-patch+json").cloned() {
+                        content.entry("application/json").or_insert(patch);
                     }
                 }
                 for parameter in operation

@@ -142,8 +142,8 @@ pub struct PageParams {
     /// Items per page, 1 to 200.
     #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    #[param(min_length = 1, max_length = 1024, pattern = r"^[A-Za-z0-9_-]+$")]
+    /// The `next_cursor` of the previous page; empty or absent: the first page.
+    #[param(max_length = 1024, pattern = r"^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
     /// `exact` adds `total`, the number of items in the whole list, to the page.
     count: Option<CountMode>,
