@@ -8,9 +8,15 @@ use futures_util::future::{ready, LocalBoxFuture, Ready};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+mod conditional;
+mod strict;
+
+pub use conditional::{Preconditions, MAX_ENTITY_TAG_LIST};
+
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
-use crate::write::{etag, IfMatch};
+use crate::write::etag;
+use strict::parse_strict;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -109,105 +115,6 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         ApiError::Validation(vec![describe(&path, &e.into_inner().to_string())])
     })
-}
-
-/// Parses JSON text into a value, refusing an object that names a key twice: RFC 8259 leaves such an object's
-/// meaning open, and taking the last value silently would hide a client's mistake.
-fn parse_strict(body: &[u8]) -> Result<serde_json::Value, ApiError> {
-    let not_json = |e: serde_json::Error| ApiError::BadRequest {
-        detail: format!("the body is not valid JSON: {e}"),
-        errors: vec![FieldError::new("body", "is not valid JSON")],
-    };
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, StrictValue>(&mut deserializer) {
-        Ok(StrictValue(value)) => deserializer.end().map(|()| value).map_err(not_json),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.classify() == serde_json::error::Category::Data {
-                let message = inner.to_string();
-                let key = message
-                    .strip_prefix(DUPLICATE_KEY)
-                    .and_then(|rest| rest.split('`').next())
-                    .unwrap_or_default();
-                let field = match path.as_str() {
-                    "." | "" => key.to_owned(),
-                    parent => format!("{parent}.{key}"),
-                };
-                return Err(ApiError::invalid(field, "is given more than once"));
-            }
-            Err(not_json(inner))
-        }
-    }
-}
-
-const DUPLICATE_KEY: &str = "duplicate key `";
-
-/// A JSON value whose objects have no key twice.
-struct StrictValue(serde_json::Value);
-
-impl<'de> serde::Deserialize<'de> for StrictValue {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
-    type Value = serde_json::Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(serde_json::Value::Null)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictValue(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(serde_json::Value::Array(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut object = serde_json::Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("{DUPLICATE_KEY}{key}`")));
-            }
-            let StrictValue(value) = map.next_value()?;
-            object.insert(key, value);
-        }
-        Ok(serde_json::Value::Object(object))
-    }
 }
 
 /// Why a text value cannot be stored: PostgreSQL text holds no NUL character, and its dates end in 4713 BC (dates
@@ -332,90 +239,6 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
-/// The conditional request headers of a request: `If-Match` for writes, `If-None-Match` for reads.
-pub struct Preconditions {
-    if_match: Option<String>,
-    if_none_match: Option<String>,
-}
-
-fn tags(list: &str) -> impl Iterator<Item = &str> {
-    list.split(',').map(str::trim).filter(|t| !t.is_empty())
-}
-
-impl Preconditions {
-    /// Refuses a write whose `If-Match` does not match the current version (see [`Self::check_if_match_tag`]).
-    pub fn check_if_match(&self, version: i32) -> Result<(), ApiError> {
-        self.check_if_match_tag(&etag(version))
-    }
-
-    /// Refuses a write whose `If-Match` names neither `current` nor `*` (strong comparison: a weak tag or a tag
-    /// that merely starts like the current one does not match).
-    pub fn check_if_match_tag(&self, current: &str) -> Result<(), ApiError> {
-        self.if_match().check(current)
-    }
-
-    /// What the request's `If-Match` expects, for the write path.
-    pub fn if_match(&self) -> IfMatch {
-        IfMatch::header(self.if_match.clone())
-    }
-
-    /// Whether a read can answer 304: `If-None-Match` names the current version (weak comparison; `*` matches).
-    pub fn not_modified(&self, version: i32) -> bool {
-        self.not_modified_since(&etag(version))
-    }
-
-    /// The 304 answer to a read of a resource at `version`, when `If-None-Match` names it.
-    pub fn not_modified_response(&self, version: i32) -> Option<actix_web::HttpResponse> {
-        self.not_modified_tag_response(&etag(version))
-    }
-
-    /// The 304 answer to a read whose current ETag is `current`, when `If-None-Match` names it.
-    pub fn not_modified_tag_response(&self, current: &str) -> Option<actix_web::HttpResponse> {
-        self.not_modified_since(current).then(|| {
-            actix_web::HttpResponse::NotModified()
-                .insert_header((header::ETAG, current.to_owned()))
-                .finish()
-        })
-    }
-
-    /// Whether a read whose current ETag is `current` can answer 304.
-    pub fn not_modified_since(&self, current: &str) -> bool {
-        self.if_none_match
-            .as_deref()
-            .is_some_and(|list| tags(list).any(|t| t == "*" || t.trim_start_matches("W/") == current))
-    }
-}
-
-/// The longest `If-Match` / `If-None-Match` value accepted, as the OpenAPI document says.
-pub const MAX_ENTITY_TAG_LIST: usize = 1024;
-
-impl FromRequest for Preconditions {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let read = |name: header::HeaderName| -> Result<Option<String>, ApiError> {
-            match req.headers().get(&name) {
-                None => Ok(None),
-                Some(v) if v.len() > MAX_ENTITY_TAG_LIST => Err(ApiError::bad_request(
-                    name.as_str(),
-                    format!("is longer than {MAX_ENTITY_TAG_LIST} characters"),
-                )),
-                Some(v) => v
-                    .to_str()
-                    .map(|s| Some(s.to_owned()))
-                    .map_err(|_| ApiError::bad_request(name.as_str(), "is not a valid entity-tag list")),
-            }
-        };
-        ready((|| {
-            Ok(Preconditions {
-                if_match: read(header::IF_MATCH)?,
-                if_none_match: read(header::IF_NONE_MATCH)?,
-            })
-        })())
-    }
-}
-
 /// A response carrying a resource and its ETag.
 pub fn with_etag<T: serde::Serialize>(
     mut response: actix_web::HttpResponseBuilder,
@@ -437,7 +260,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::write::etag_with;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
@@ -541,46 +363,5 @@ mod tests {
         assert_eq!((problem.status, problem.errors[0].field.as_str()), (400, "active"));
         assert!(check_query_encoding("q=Thanh%20S%C6%A1n&x").is_ok());
         assert!(parse_query::<Query>("limit=5&active=true").is_ok());
-    }
-
-    #[test]
-    fn preconditions_compare_versions() {
-        let p = Preconditions {
-            if_match: Some("\"3\", \"4\"".into()),
-            if_none_match: Some("W/\"4\"".into()),
-        };
-        assert!(p.check_if_match(4).is_ok());
-        assert!(p.check_if_match(5).is_err());
-        assert!(p.not_modified(4));
-        assert!(!p.not_modified(5));
-        let with_counts = etag_with(4, &[("official", 3)]);
-        assert!(with_counts.starts_with("\"4-") && with_counts != etag_with(4, &[("official", 4)]));
-        let read = Preconditions {
-            if_match: Some(with_counts.clone()),
-            if_none_match: Some(with_counts.clone()),
-        };
-        assert!(read.check_if_match_tag(&with_counts).is_ok());
-        assert!(
-            read.check_if_match(4).is_err(),
-            "a tag with figures is not the bare version's"
-        );
-        assert!(read.not_modified_since(&with_counts));
-        assert!(!read.not_modified_since(&etag_with(4, &[("official", 4)])));
-        let forged = Preconditions {
-            if_match: Some("\"3-deadbeef\", W/\"3\"".into()),
-            if_none_match: None,
-        };
-        assert!(forged.check_if_match(3).is_err(), "only an exact current ETag matches");
-        let any = Preconditions {
-            if_match: Some("*".into()),
-            if_none_match: None,
-        };
-        assert!(any.check_if_match(9).is_ok());
-        let none = Preconditions {
-            if_match: None,
-            if_none_match: None,
-        };
-        assert!(none.check_if_match(1).is_ok());
-        assert!(!none.not_modified(1));
     }
 }
