@@ -3,24 +3,28 @@
 //! evaluations (32 clean and strong, 6 of them exemplary, 13 completed tasks well, 1 completed tasks) and the
 //! thematic resolutions of 2013 with their implementations. Loading it twice changes nothing.
 
-use chrono::{Datelike, Months, NaiveDate, Utc};
-use diesel::prelude::*;
+use chrono::{Datelike, Months, NaiveDate};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
-use uuid::Uuid;
 
-use crate::audit;
-use crate::domain::member::{EventType, Gender, MemberStatus, PoliticalTheory};
-use crate::domain::organisation::{path_label, OrganisationKind, Sector};
-use crate::domain::rating::Grade;
-use crate::domain::resolution::{ImplementationStatus, ResolutionField, ResolutionStatus};
+use crate::auth::Actor;
+use crate::domain::identity::{CardNumber, NationalId};
+use crate::domain::ids::{MemberId, OrganisationId, ResolutionId};
+use crate::domain::member::{EventInput, EventType, Gender, PoliticalTheory};
+use crate::domain::organisation::{OrganisationKind, Sector};
+use crate::domain::rating::{Grade, Year};
+use crate::domain::resolution::{
+    Achievements, ImplementationStatus, ResolutionField, ResolutionStatus, Target, Targets,
+};
 use crate::error::ApiError;
-use crate::resources::evaluations::store::{self as evaluations, EvaluationValues};
-use crate::resources::members::store::EventRow;
-use crate::resources::organisations::store::{self as organisations, NewOrganisation, OrganisationRow};
-use crate::resources::resolutions::store::{self as resolutions, ImplementationValues, ResolutionValues};
-use crate::schema::{member_events, members};
-use crate::store::TreePath;
+use crate::resources::evaluations::service as evaluations;
+use crate::resources::evaluations::store::EvaluationValues;
+use crate::resources::members::service::{self as members, Admission, NewEvent};
+use crate::resources::members::store::MemberValues;
+use crate::resources::organisations::service::{self as organisations, Draft};
+use crate::resources::organisations::store::{self as organisation_rows, OrganisationRow};
+use crate::resources::resolutions::service::{self as resolutions, ImplementationKey};
+use crate::resources::resolutions::store::{ImplementationFields, ResolutionFields};
+use crate::write::IfMatch;
 
 /// The code of the demo district; its presence means the demo is loaded.
 pub const DISTRICT_CODE: &str = "TS";
@@ -297,147 +301,90 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = members)]
-struct SeedMember {
-    id: Uuid,
-    full_name: String,
-    gender: Option<Gender>,
-    birth_date: NaiveDate,
-    organisation_id: Uuid,
-    admitted_on: NaiveDate,
-    official_on: Option<NaiveDate>,
-    status: MemberStatus,
-    card_number: Option<String>,
-    national_id: Option<String>,
-    ethnicity: Option<String>,
-    religion: Option<String>,
-    hometown: Option<String>,
-    education_level: Option<String>,
-    qualification: Option<String>,
-    political_theory: PoliticalTheory,
-}
-
-async fn add_organisation(
-    conn: &mut AsyncPgConnection,
-    code: String,
-    name: &str,
-    kind: OrganisationKind,
-    sector: Option<Sector>,
-    parent: Option<&OrganisationRow>,
-    established_on: Option<NaiveDate>,
-) -> Result<OrganisationRow, ApiError> {
-    let id = Uuid::now_v7();
-    let label = path_label(id);
-    let path = parent.map_or_else(|| TreePath(label.clone()), |p| p.path.child(&label));
-    Ok(organisations::insert(
-        conn,
-        &NewOrganisation {
-            id,
-            code,
-            name: name.to_owned(),
-            kind,
-            sector,
-            parent_id: parent.map(|p| p.id),
-            path,
-            established_on,
-            dissolved_on: None,
-            address: Some("huyện Thanh Sơn, tỉnh Phú Thọ".to_owned()),
-            note: None,
-        },
-    )
-    .await?)
-}
-
-/// Loads the demo district unless it is there already.
+/// Loads the demo district unless it is there already. Everything goes through the services, as the command line
+/// system actor: the rules hold and every record is in the audit trail.
 pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<Outcome, ApiError> {
+    let actor = Actor::system("cli", "seed-demo");
     conn.transaction(async |conn| -> Result<_, ApiError> {
         // One loader at a time; the second finds the district and stops.
         diesel::sql_query("SELECT pg_advisory_xact_lock(7061727479)")
             .execute(conn)
             .await?;
-        if organisations::find_by_code(conn, DISTRICT_CODE).await?.is_some() {
+        if organisation_rows::find_by_code(conn, DISTRICT_CODE).await?.is_some() {
             return Ok(Outcome::AlreadyLoaded);
         }
-        let outcome = build(conn).await?;
-        record_in_audit_trail(conn).await?;
-        Ok(outcome)
+        build(conn, &actor).await
     })
     .await
 }
 
-#[derive(QueryableByName)]
-struct Created {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    after: serde_json::Value,
+/// The district's organisations, as the seed places them.
+struct Place<'a> {
+    code: String,
+    name: &'a str,
+    kind: OrganisationKind,
+    sector: Option<Sector>,
+    parent: Option<&'a OrganisationRow>,
+    established_on: Option<NaiveDate>,
 }
 
-/// Every record the demo created goes into the audit trail, as any other creation: the stored row, less the
-/// columns the database derives. The rows this transaction created are the ones stamped with its start time.
-async fn record_in_audit_trail(conn: &mut AsyncPgConnection) -> Result<(), ApiError> {
-    let sources = [
-        ("organisation", "organisations", "- 'path' - 'search'"),
-        ("member", "members", "- 'name_search' - 'sort_name'"),
-        ("evaluation", "evaluations", ""),
-        ("resolution", "resolutions", "- 'search'"),
-        ("implementation", "resolution_implementations", ""),
-    ];
-    for (resource_type, table, derived) in sources {
-        let rows: Vec<Created> = diesel::sql_query(format!(
-            "SELECT t.id::text AS id, to_jsonb(t) {derived} - 'version' - 'created_at' - 'updated_at' AS after \
-             FROM {table} t WHERE t.created_at = now() ORDER BY t.id"
-        ))
-        .load(conn)
-        .await?;
-        let created = rows.into_iter().map(|r| (r.id, r.after)).collect();
-        audit::record_creations(conn, "cli", "seed-demo", resource_type, created).await?;
-    }
-    Ok(())
+async fn add_organisation(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    place: Place<'_>,
+) -> Result<OrganisationRow, ApiError> {
+    let draft = Draft {
+        code: place.code,
+        name: place.name.to_owned(),
+        kind: place.kind,
+        sector: place.sector,
+        parent_id: place.parent.map(|p| OrganisationId(p.id)),
+        established_on: place.established_on,
+        dissolved_on: None,
+        address: Some("huyện Thanh Sơn, tỉnh Phú Thọ".to_owned()),
+        note: None,
+    };
+    Ok(organisations::create(conn, actor, draft).await?.row)
 }
 
-async fn build(conn: &mut AsyncPgConnection) -> Result<Outcome, ApiError> {
+async fn build(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Outcome, ApiError> {
     let mut dice = Dice(0x5448_414e_4853_4f4e);
-    let province = match organisations::find_by_code(conn, "PT").await? {
+    let province = match organisation_rows::find_by_code(conn, "PT").await? {
         Some(p) => p,
         None => {
-            add_organisation(
-                conn,
-                "PT".into(),
-                "Đảng bộ tỉnh Phú Thọ",
-                OrganisationKind::SuperiorCommittee,
-                None,
-                None,
-                Some(day(1930, 3, 1)),
-            )
-            .await?
+            let place = Place {
+                code: "PT".into(),
+                name: "Đảng bộ tỉnh Phú Thọ",
+                kind: OrganisationKind::SuperiorCommittee,
+                sector: None,
+                parent: None,
+                established_on: Some(day(1930, 3, 1)),
+            };
+            add_organisation(conn, actor, place).await?
         }
     };
-    let district = add_organisation(
-        conn,
-        DISTRICT_CODE.into(),
-        "Đảng bộ huyện Thanh Sơn",
-        OrganisationKind::SuperiorCommittee,
-        None,
-        Some(&province),
-        Some(day(1947, 6, 1)),
-    )
-    .await?;
+    let place = Place {
+        code: DISTRICT_CODE.into(),
+        name: "Đảng bộ huyện Thanh Sơn",
+        kind: OrganisationKind::SuperiorCommittee,
+        sector: None,
+        parent: Some(&province),
+        established_on: Some(day(1947, 6, 1)),
+    };
+    let district = add_organisation(conn, actor, place).await?;
     let mut created = 2;
     let mut base = Vec::new();
     let mut holders = Vec::new();
     for (code, name, sector) in COMMUNES {
-        let commune = add_organisation(
-            conn,
-            format!("TS-{code}"),
+        let place = Place {
+            code: format!("TS-{code}"),
             name,
-            OrganisationKind::BaseCommittee,
-            Some(*sector),
-            Some(&district),
-            Some(day(1950 + dice.below(30) as i32, 1 + dice.below(12) as u32, 1)),
-        )
-        .await?;
+            kind: OrganisationKind::BaseCommittee,
+            sector: Some(*sector),
+            parent: Some(&district),
+            established_on: Some(day(1950 + dice.below(30) as i32, 1 + dice.below(12) as u32, 1)),
+        };
+        let commune = add_organisation(conn, actor, place).await?;
         let cells = 6 + dice.below(8) as usize;
         for i in 0..cells {
             let name = format!("Chi bộ khu {}", HAMLETS[(i * 7 + commune.code.len()) % HAMLETS.len()]);
@@ -446,69 +393,85 @@ async fn build(conn: &mut AsyncPgConnection) -> Result<Outcome, ApiError> {
             } else {
                 name
             };
-            let cell = add_organisation(
-                conn,
-                format!("TS-{code}-{:02}", i + 1),
-                &name,
-                OrganisationKind::Cell,
-                Some(*sector),
-                Some(&commune),
-                None,
-            )
-            .await?;
-            holders.push(cell);
+            let place = Place {
+                code: format!("TS-{code}-{:02}", i + 1),
+                name: &name,
+                kind: OrganisationKind::Cell,
+                sector: Some(*sector),
+                parent: Some(&commune),
+                established_on: None,
+            };
+            holders.push(add_organisation(conn, actor, place).await?);
         }
         created += 1 + cells;
         base.push(commune);
     }
     for (code, name, kind, sector, cells) in UNITS {
-        let unit = add_organisation(
-            conn,
-            format!("TS-{code}"),
+        let place = Place {
+            code: format!("TS-{code}"),
             name,
-            *kind,
-            Some(*sector),
-            Some(&district),
-            Some(day(1960 + dice.below(40) as i32, 1 + dice.below(12) as u32, 1)),
-        )
-        .await?;
+            kind: *kind,
+            sector: Some(*sector),
+            parent: Some(&district),
+            established_on: Some(day(1960 + dice.below(40) as i32, 1 + dice.below(12) as u32, 1)),
+        };
+        let unit = add_organisation(conn, actor, place).await?;
         created += 1;
         if cells.is_empty() {
             holders.push(unit.clone());
         }
         for (i, cell_name) in cells.iter().enumerate() {
-            let cell = add_organisation(
-                conn,
-                format!("TS-{code}-{:02}", i + 1),
-                cell_name,
-                OrganisationKind::Cell,
-                Some(*sector),
-                Some(&unit),
-                None,
-            )
-            .await?;
-            holders.push(cell);
+            let place = Place {
+                code: format!("TS-{code}-{:02}", i + 1),
+                name: cell_name,
+                kind: OrganisationKind::Cell,
+                sector: Some(*sector),
+                parent: Some(&unit),
+                established_on: None,
+            };
+            holders.push(add_organisation(conn, actor, place).await?);
             created += 1;
         }
         base.push(unit);
     }
-    let members = add_members(conn, &mut dice, &holders).await?;
-    add_evaluations(conn, &mut dice, &base).await?;
-    add_resolutions(conn, &mut dice, &district, &base).await?;
+    let members = add_members(conn, actor, &mut dice, &holders).await?;
+    add_evaluations(conn, actor, &mut dice, &base).await?;
+    add_resolutions(conn, actor, &mut dice, &district, &base).await?;
     Ok(Outcome::Loaded {
         organisations: created,
         members,
     })
 }
 
-/// Members for every cell and base cell: the article's admissions of 2012 and early 2013, and older members.
+/// Records a lifecycle event of a member, as the command line does: whatever the member's current version.
+async fn record(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    member: MemberId,
+    kind: EventType,
+    on: NaiveDate,
+) -> Result<(), ApiError> {
+    let event = EventInput {
+        kind,
+        on,
+        to_organisation_id: None,
+        mode: None,
+        destination: None,
+        form: None,
+    };
+    let new = NewEvent { event, note: None };
+    members::record_event(conn, actor, member, &IfMatch::any(), new).await?;
+    Ok(())
+}
+
+/// Members for every cell and base cell: the article's admissions of 2012 and early 2013, and older members,
+/// each admitted, recognised as official after probation and, for some of the oldest, exempted.
 async fn add_members(
     conn: &mut AsyncPgConnection,
+    actor: &Actor,
     dice: &mut Dice,
     holders: &[OrganisationRow],
 ) -> Result<usize, ApiError> {
-    let mut rows = Vec::new();
-    let mut events = Vec::new();
     let mut serial = 0usize;
     let today = crate::domain::today();
     for (i, org) in holders.iter().enumerate() {
@@ -557,69 +520,28 @@ async fn add_members(
             let official_on = admitted_on.checked_add_months(Months::new(12)).filter(|d| *d <= today);
             // Some long-standing members are exempt from activities in their old age.
             let exempt = admitted_on.year() < 1980 && dice.below(4) == 0;
-            let status = match (official_on, exempt) {
-                (None, _) => MemberStatus::Probationary,
-                (Some(_), true) => MemberStatus::Exempt,
-                (Some(_), false) => MemberStatus::Official,
-            };
             let theory = match dice.below(100) {
                 0..=39 => PoliticalTheory::None,
                 40..=74 => PoliticalTheory::Elementary,
                 75..=96 => PoliticalTheory::Intermediate,
                 _ => PoliticalTheory::Advanced,
             };
-            let id = Uuid::now_v7();
-            let event = |kind, on, before, after| EventRow {
-                id: Uuid::now_v7(),
-                member_id: id,
-                kind,
-                on_date: on,
-                status_before: before,
-                status_after: after,
-                organisation_id: org.id,
-                to_organisation_id: None,
-                mode: None,
-                destination: None,
-                form: None,
-                note: None,
-                actor: "cli".to_owned(),
-                recorded_at: Utc::now(),
-            };
-            events.push(event(
-                EventType::Admitted,
-                admitted_on,
-                None,
-                MemberStatus::Probationary,
-            ));
-            if let Some(on) = official_on {
-                events.push(event(
-                    EventType::RecognisedOfficial,
-                    on,
-                    Some(MemberStatus::Probationary),
-                    MemberStatus::Official,
-                ));
-                if exempt {
-                    let on = day(2010 + dice.below(12) as i32, 1 + dice.below(12) as u32, 1);
-                    events.push(event(
-                        EventType::Exempted,
-                        on,
-                        Some(MemberStatus::Official),
-                        MemberStatus::Exempt,
-                    ));
+            // An exemption follows the recognition (an event may not predate the member's latest one).
+            let exempted_on = match (official_on, exempt) {
+                (Some(official), true) => {
+                    let drawn = day(2010 + dice.below(12) as i32, 1 + dice.below(12) as u32, 1);
+                    Some(drawn.max(official))
                 }
-            }
+                _ => None,
+            };
             let muong = dice.below(100) < 45;
-            rows.push(SeedMember {
-                id,
+            let values = MemberValues {
                 full_name: name,
                 gender: Some(if male { Gender::Male } else { Gender::Female }),
                 birth_date,
-                organisation_id: org.id,
                 admitted_on,
-                official_on,
-                status,
-                card_number: Some(format!("15{:06}", serial + i)),
-                national_id: Some(national_id),
+                card_number: Some(parsed(CardNumber::parse(format!("15{:06}", serial + i)))),
+                national_id: Some(parsed(NationalId::parse(national_id))),
                 ethnicity: Some(if muong { "Mường" } else { "Kinh" }.to_owned()),
                 religion: Some("Không".to_owned()),
                 hometown: Some(format!(
@@ -629,27 +551,37 @@ async fn add_members(
                 education_level: Some(dice.pick(EDUCATION).to_string()),
                 qualification: (dice.below(3) == 0).then(|| dice.pick(QUALIFICATIONS).to_string()),
                 political_theory: theory,
-            });
+                note: None,
+            };
+            let admission = Admission {
+                organisation_id: OrganisationId(org.id),
+                values,
+            };
+            let member = MemberId(members::admit(conn, actor, admission).await?.id);
+            if let Some(on) = official_on {
+                record(conn, actor, member, EventType::RecognisedOfficial, on).await?;
+            }
+            if let Some(on) = exempted_on {
+                record(conn, actor, member, EventType::Exempted, on).await?;
+            }
         }
     }
-    for chunk in rows.chunks(1000) {
-        diesel::insert_into(members::table).values(chunk).execute(conn).await?;
-    }
-    for chunk in events.chunks(2000) {
-        diesel::insert_into(member_events::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    Ok(rows.len())
+    Ok(serial)
+}
+
+/// A number the seed makes in the right form by construction.
+fn parsed<T>(number: Result<T, String>) -> T {
+    number.expect("the seed makes well-formed numbers")
 }
 
 /// The 2012 evaluations of the article: 32 clean and strong (6 exemplary), 13 well completed, 1 completed.
 async fn add_evaluations(
     conn: &mut AsyncPgConnection,
+    actor: &Actor,
     dice: &mut Dice,
     base: &[OrganisationRow],
 ) -> Result<(), ApiError> {
+    let year = Year::evaluated(2012, crate::domain::today()).map_err(|e| ApiError::Validation(vec![e]))?;
     let mut order: Vec<usize> = (0..base.len()).collect();
     for i in (1..order.len()).rev() {
         order.swap(i, dice.below(i as u64 + 1) as usize);
@@ -668,14 +600,23 @@ async fn add_evaluations(
             decided_on: Some(day(2012, 12, 25)),
             note: None,
         };
-        evaluations::insert(conn, base[index].id, 2012, &values).await?;
+        evaluations::create_for_organisation(conn, actor, OrganisationId(base[index].id), year, values).await?;
     }
     Ok(())
+}
+
+fn target(indicator: &str, target: f64, unit: &str) -> Target {
+    Target {
+        indicator: indicator.to_owned(),
+        target,
+        unit: unit.to_owned(),
+    }
 }
 
 /// The thematic resolutions of 2013, with the base organisations' implementations so far.
 async fn add_resolutions(
     conn: &mut AsyncPgConnection,
+    actor: &Actor,
     dice: &mut Dice,
     district: &OrganisationRow,
     base: &[OrganisationRow],
@@ -686,7 +627,7 @@ async fn add_resolutions(
             "Nghị quyết chuyên đề về nâng cao chất lượng công tác chính trị tư tưởng năm 2013",
             ResolutionField::PoliticalIdeology,
             day(2013, 1, 10),
-            json!([{"indicator": "cán bộ, đảng viên học tập nghị quyết", "target": 95, "unit": "%"}]),
+            vec![target("cán bộ, đảng viên học tập nghị quyết", 95.0, "%")],
             40,
         ),
         (
@@ -694,27 +635,26 @@ async fn add_resolutions(
             "Nghị quyết chuyên đề về công tác phát triển đảng viên năm 2013",
             ResolutionField::MemberDevelopment,
             day(2013, 1, 15),
-            json!([{"indicator": "đảng viên mới được kết nạp", "target": 300, "unit": "đảng viên"},
-                   {"indicator": "khu dân cư có chi bộ", "target": 100, "unit": "%"}]),
+            vec![
+                target("đảng viên mới được kết nạp", 300.0, "đảng viên"),
+                target("khu dân cư có chi bộ", 100.0, "%"),
+            ],
             30,
         ),
     ];
     for (number, title, field, issued_on, targets, started) in plans {
-        let resolution = resolutions::insert(
-            conn,
-            &ResolutionValues {
-                number: number.to_owned(),
-                title: title.to_owned(),
-                issuing_organisation_id: district.id,
-                issued_on,
-                field,
-                summary: None,
-                status: ResolutionStatus::Expired,
-                valid_until: Some(day(2013, 12, 31)),
-                targets,
-            },
-        )
-        .await?;
+        let fields = ResolutionFields {
+            number: number.to_owned(),
+            title: title.to_owned(),
+            issuing_organisation_id: OrganisationId(district.id),
+            issued_on,
+            field,
+            summary: None,
+            status: ResolutionStatus::Expired,
+            valid_until: Some(day(2013, 12, 31)),
+            targets: Targets(targets),
+        };
+        let resolution = ResolutionId(resolutions::create(conn, actor, fields).await?.id);
         for org in base.iter().take(started) {
             let status = match dice.below(3) {
                 0 => ImplementationStatus::Planned,
@@ -722,14 +662,18 @@ async fn add_resolutions(
                 _ => ImplementationStatus::Completed,
             };
             let adopted = issued_on + chrono::Duration::days(10 + dice.below(30) as i64);
-            let values = ImplementationValues {
+            let fields = ImplementationFields {
                 status,
                 plan_adopted_on: Some(adopted),
                 reported_on: (status != ImplementationStatus::Planned).then(|| day(2013, 6, 30)),
                 report: None,
-                results: json!([]),
+                results: Achievements::default(),
             };
-            resolutions::insert_implementation(conn, resolution.id, org.id, &values).await?;
+            let key = ImplementationKey {
+                resolution_id: resolution,
+                organisation_id: OrganisationId(org.id),
+            };
+            resolutions::create_implementation(conn, actor, key, fields).await?;
         }
     }
     Ok(())

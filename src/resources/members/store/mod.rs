@@ -2,7 +2,7 @@
 
 pub mod history;
 
-// The seed and the evaluations name these here.
+// The HTTP layer and the evaluations name these here.
 pub use history::{ended_on, organisation_on, EventRow};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

@@ -9,7 +9,6 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::parse_json;
 use crate::domain::ids::{ImplementationId, OrganisationId, ResolutionId};
 use crate::domain::resolution::{Achievements, ImplementationStatus};
 use crate::schema::sql_types::Ltree;
@@ -55,16 +54,6 @@ pub struct ImplementationFields {
     pub reported_on: Option<NaiveDate>,
     pub report: Option<String>,
     pub results: Achievements,
-}
-
-/// An implementation as the demo seed writes it, its results as JSON; [`insert_implementation`] parses them.
-#[derive(Debug, Clone)]
-pub struct ImplementationValues {
-    pub status: ImplementationStatus,
-    pub plan_adopted_on: Option<NaiveDate>,
-    pub reported_on: Option<NaiveDate>,
-    pub report: Option<String>,
-    pub results: serde_json::Value,
 }
 
 /// How many implementations a resolution has.
@@ -199,29 +188,6 @@ pub async fn insert_implementation_fields(
         .returning(ImplementationRow::as_returning())
         .get_result(conn)
         .await
-}
-
-/// Stores an implementation of the demo seed; results that do not parse are an error.
-pub async fn insert_implementation(
-    conn: &mut AsyncPgConnection,
-    resolution_id: Uuid,
-    organisation_id: Uuid,
-    values: &ImplementationValues,
-) -> QueryResult<ImplementationRow> {
-    let fields = ImplementationFields {
-        status: values.status,
-        plan_adopted_on: values.plan_adopted_on,
-        reported_on: values.reported_on,
-        report: values.report.clone(),
-        results: Achievements(parse_json(&values.results)?),
-    };
-    insert_implementation_fields(
-        conn,
-        ResolutionId(resolution_id),
-        OrganisationId(organisation_id),
-        &fields,
-    )
-    .await
 }
 
 pub async fn update_implementation(

@@ -3,16 +3,14 @@
 mod implementations;
 mod resolutions;
 
-use diesel::QueryResult;
-
 pub use implementations::{
     delete_implementation, implementation, implementation_count, implementations, implementations_count,
-    insert_implementation, insert_implementation_fields, lock_implementation, reported_indicators,
-    update_implementation, ImplementationFields, ImplementationRow, ImplementationValues,
+    insert_implementation_fields, lock_implementation, reported_indicators, update_implementation,
+    ImplementationFields, ImplementationRow,
 };
 pub use resolutions::{
-    count, delete, find, find_with, insert, insert_fields, list, organisation_usage, update, ResolutionFields,
-    ResolutionFilter, ResolutionRow, ResolutionValues,
+    count, delete, find, find_with, insert_fields, list, organisation_usage, update, ResolutionFields,
+    ResolutionFilter, ResolutionRow,
 };
 
 /// Whether a read locks the row it reads for the rest of the transaction.
@@ -22,9 +20,4 @@ pub enum Lock {
     Unlocked,
     /// `FOR NO KEY UPDATE` on the row itself (not on the rows joined to it).
     ForUpdate,
-}
-
-/// A JSON list written by hand, as its items.
-fn parse_json<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> QueryResult<Vec<T>> {
-    serde_json::from_value(value.clone()).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }

@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{parse_json, Lock};
+use super::Lock;
 use crate::domain::ids::{OrganisationId, ResolutionId};
 use crate::domain::resolution::{ResolutionField, ResolutionStatus, Targets};
 use crate::schema::sql_types::Ltree;
@@ -71,20 +71,6 @@ pub struct ResolutionFields {
     pub status: ResolutionStatus,
     pub valid_until: Option<NaiveDate>,
     pub targets: Targets,
-}
-
-/// A resolution as the demo seed writes it, its targets as JSON; [`insert`] parses them.
-#[derive(Debug, Clone)]
-pub struct ResolutionValues {
-    pub number: String,
-    pub title: String,
-    pub issuing_organisation_id: Uuid,
-    pub issued_on: NaiveDate,
-    pub field: ResolutionField,
-    pub summary: Option<String>,
-    pub status: ResolutionStatus,
-    pub valid_until: Option<NaiveDate>,
-    pub targets: serde_json::Value,
 }
 
 /// The filters of the resolution list.
@@ -190,22 +176,6 @@ pub async fn insert_fields(conn: &mut AsyncPgConnection, fields: &ResolutionFiel
         .returning(ResolutionRow::as_returning())
         .get_result(conn)
         .await
-}
-
-/// Stores a resolution of the demo seed; targets that do not parse are an error.
-pub async fn insert(conn: &mut AsyncPgConnection, values: &ResolutionValues) -> QueryResult<ResolutionRow> {
-    let fields = ResolutionFields {
-        number: values.number.clone(),
-        title: values.title.clone(),
-        issuing_organisation_id: OrganisationId(values.issuing_organisation_id),
-        issued_on: values.issued_on,
-        field: values.field,
-        summary: values.summary.clone(),
-        status: values.status,
-        valid_until: values.valid_until,
-        targets: Targets(parse_json(&values.targets)?),
-    };
-    insert_fields(conn, &fields).await
 }
 
 pub async fn update(
