@@ -327,6 +327,10 @@ fn finish_value(doc: &mut serde_json::Value) {
                 continue;
             }
             for operation in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+                // Every /api/v1 operation needs the bearer token (the gate in front of /api/v1 asks for it).
+                if let Some(operation) = operation.as_object_mut() {
+                    operation.entry("security").or_insert_with(|| json!([{"bearer": []}]));
+                }
                 if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
                     responses
                         .entry("500")

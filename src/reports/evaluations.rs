@@ -101,8 +101,7 @@ fn shares(grades: &[Grade], counts: &[(String, i64)], evaluated: i64) -> Vec<Gra
             (String = "text/csv", example = "measure,key,count,percent\r\nbase_organisations,,46,\r\n")
         )),
         ReportErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/evaluations")]
 pub async fn report_evaluations(
@@ -209,8 +208,7 @@ pub struct MemberEvaluationReport {
             (String = "text/csv", example = "measure,key,count,percent\r\nevaluated,,2930,\r\n")
         )),
         ReportErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/member-evaluations")]
 pub async fn report_member_evaluations(

@@ -90,8 +90,7 @@ pub struct AdmissionReport {
         )),
         ReportErrors,
         (status = 422, response = Unprocessable),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/admissions")]
 pub async fn report_admissions(
@@ -206,8 +205,7 @@ pub struct TheoryReport {
             (String = "text/csv", example = "measure,key,count,percent\r\nmembers,,2912,\r\n")
         )),
         ReportErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/political-theory")]
 pub async fn report_political_theory(

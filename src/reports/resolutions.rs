@@ -53,8 +53,7 @@ pub struct ResolutionCoverage {
             (String = "text/csv", example = "organisation_id,code,name,kind,status,plan_adopted_on,reported_on\r\n")
         )),
         ReportErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/resolutions/{id}")]
 pub async fn report_resolution(

@@ -112,8 +112,7 @@ impl From<AuditQuery> for AuditFilter {
         (status = 200, description = "A page of audit events", body = Page<AuditEvent>),
         ListErrors,
         (status = 403, response = Forbidden),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("")]
 pub async fn list_audit_events(

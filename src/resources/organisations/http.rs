@@ -159,8 +159,7 @@ fn respond(mut response: HttpResponseBuilder, counted: Counted) -> HttpResponse 
         (status = 200, description = "A page of organisations", body = Page<Organisation>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("")]
 pub async fn list_organisations(
@@ -202,8 +201,7 @@ pub async fn list_organisations(
                 If-Match on a write compares the version part"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/{id}")]
 pub async fn find_organisation(
@@ -229,8 +227,7 @@ pub async fn find_organisation(
     responses(
         (status = 200, description = "The ancestors, root first; `next_cursor` is always null", body = Page<Organisation>),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/{id}/ancestors")]
 pub async fn list_organisation_ancestors(
@@ -264,8 +261,7 @@ pub async fn list_organisation_ancestors(
             headers(("Location" = String, description = "URL of the new organisation"),
                 ("ETag" = String, description = "Its version, quoted"))),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("")]
 pub async fn create_organisation(
@@ -300,8 +296,7 @@ pub async fn create_organisation(
             headers(("ETag" = String, description = "The new version, quoted"))),
         UpdateErrors,
         (status = 409, response = Conflict),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/{id}")]
 pub async fn update_organisation(
@@ -331,8 +326,7 @@ pub async fn update_organisation(
         (status = 204, description = "Deleted"),
         DeleteErrors,
         (status = 409, response = Conflict),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[delete("/{id}")]
 pub async fn delete_organisation(

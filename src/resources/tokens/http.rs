@@ -51,8 +51,7 @@ pub struct IssuedToken {
         (status = 200, description = "A page of tokens", body = Page<Token>),
         ListErrors,
         (status = 403, response = Forbidden),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("")]
 pub async fn list_tokens(
@@ -84,8 +83,7 @@ pub async fn list_tokens(
         (status = 201, description = "Issued", body = IssuedToken,
             headers(("Location" = String, description = "URL of the token"))),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("")]
 pub async fn create_token(
@@ -113,8 +111,7 @@ pub async fn create_token(
         (status = 200, description = "The token", body = Token),
         ReadErrors,
         (status = 403, response = Forbidden),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/{id}")]
 pub async fn find_token(
@@ -141,8 +138,7 @@ pub async fn find_token(
         (status = 204, description = "Revoked"),
         ReadErrors,
         (status = 403, response = Forbidden),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[delete("/{id}")]
 pub async fn revoke_token(

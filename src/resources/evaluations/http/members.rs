@@ -121,8 +121,7 @@ impl From<UpdateMemberEvaluation> for Regrading {
     responses(
         (status = 200, description = "A page of member evaluations", body = Page<MemberEvaluation>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/member-evaluations")]
 pub async fn list_member_evaluations(
@@ -146,8 +145,7 @@ pub async fn list_member_evaluations(
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/member-evaluations/{id}")]
 pub async fn find_member_evaluation(
@@ -173,8 +171,7 @@ pub async fn find_member_evaluation(
             headers(("Location" = String, description = "URL of the evaluation"),
                 ("ETag" = String, description = "Its version, quoted"))),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/member-evaluations")]
 pub async fn create_member_evaluation(
@@ -212,8 +209,7 @@ pub async fn create_member_evaluation(
         (status = 200, description = "The changed member evaluation", body = MemberEvaluation,
             headers(("ETag" = String, description = "The new version, quoted"))),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/member-evaluations/{id}")]
 pub async fn update_member_evaluation(
@@ -237,8 +233,7 @@ pub async fn update_member_evaluation(
     responses(
         (status = 204, description = "Deleted"),
         DeleteErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[delete("/member-evaluations/{id}")]
 pub async fn delete_member_evaluation(

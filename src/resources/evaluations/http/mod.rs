@@ -41,8 +41,7 @@ pub struct RatingSchemes {
         (status = 200, description = "The schemes, oldest first", body = RatingSchemes),
         (status = 401, response = Unauthorized),
         (status = 429, response = TooManyRequests),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/rating-schemes")]
 pub async fn list_rating_schemes(_actor: Actor) -> HttpResponse {

@@ -146,8 +146,7 @@ impl From<UpdateEvaluation> for Regrading {
     responses(
         (status = 200, description = "A page of evaluations", body = Page<Evaluation>),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/evaluations")]
 pub async fn list_evaluations(
@@ -178,8 +177,7 @@ pub async fn list_evaluations(
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/evaluations/{id}")]
 pub async fn find_evaluation(
@@ -205,8 +203,7 @@ pub async fn find_evaluation(
             headers(("Location" = String, description = "URL of the evaluation"),
                 ("ETag" = String, description = "Its version, quoted"))),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/evaluations")]
 pub async fn create_evaluation(
@@ -250,8 +247,7 @@ pub async fn create_evaluation(
         (status = 200, description = "The changed evaluation", body = Evaluation,
             headers(("ETag" = String, description = "The new version, quoted"))),
         UpdateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/evaluations/{id}")]
 pub async fn update_evaluation(
@@ -275,8 +271,7 @@ pub async fn update_evaluation(
     responses(
         (status = 204, description = "Deleted"),
         DeleteErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[delete("/evaluations/{id}")]
 pub async fn delete_evaluation(

@@ -111,8 +111,7 @@ impl MemberQuery {
         (status = 200, description = "A page of members", body = Page<Member>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("")]
 pub async fn list_members(
@@ -143,8 +142,7 @@ pub async fn list_members(
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/{id}")]
 pub async fn find_member(
@@ -171,8 +169,7 @@ pub async fn find_member(
     responses(
         (status = 200, description = "The history", body = Page<MemberEvent>),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/{id}/events")]
 pub async fn list_member_events(

@@ -218,8 +218,7 @@ impl From<RecordEvent> for NewEvent {
             headers(("Location" = String, description = "URL of the new member"),
                 ("ETag" = String, description = "Its version, quoted"))),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("")]
 pub async fn create_member(
@@ -253,8 +252,7 @@ pub async fn create_member(
             headers(("ETag" = String, description = "The new version, quoted"))),
         UpdateErrors,
         (status = 409, response = Conflict),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/{id}")]
 pub async fn update_member(
@@ -284,8 +282,7 @@ pub async fn update_member(
         (status = 204, description = "Deleted"),
         DeleteErrors,
         (status = 409, response = Conflict),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[delete("/{id}")]
 pub async fn delete_member(
@@ -316,8 +313,7 @@ pub async fn delete_member(
             headers(("ETag" = String, description = "The new version, quoted"))),
         UpdateErrors,
         (status = 409, response = Conflict),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/{id}/events")]
 pub async fn record_member_event(

@@ -146,8 +146,7 @@ fn key(path: web::Path<(ResolutionId, OrganisationId)>) -> ImplementationKey {
     responses(
         (status = 200, description = "A page of implementations", body = Page<Implementation>),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/{id}/implementations")]
 pub async fn list_implementations(
@@ -178,8 +177,7 @@ pub async fn list_implementations(
                 ("ETag" = String, description = "Its version, quoted"))),
         CreateErrors,
         (status = 404, response = NotFound),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("/{id}/implementations")]
 pub async fn create_implementation(
@@ -223,8 +221,7 @@ pub async fn create_implementation(
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/{id}/implementations/{organisation_id}")]
 pub async fn find_implementation(
@@ -256,8 +253,7 @@ pub async fn find_implementation(
             headers(("ETag" = String, description = "The new version, quoted"))),
         UpdateErrors,
         (status = 409, response = Conflict),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/{id}/implementations/{organisation_id}")]
 pub async fn update_implementation(
@@ -290,8 +286,7 @@ pub async fn update_implementation(
     responses(
         (status = 204, description = "Deleted"),
         DeleteErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[delete("/{id}/implementations/{organisation_id}")]
 pub async fn delete_implementation(

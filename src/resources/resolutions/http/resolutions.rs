@@ -214,8 +214,7 @@ impl ResolutionQuery {
         (status = 200, description = "A page of resolutions", body = Page<Resolution>,
             headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
         ListErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("")]
 pub async fn list_resolutions(
@@ -242,8 +241,7 @@ pub async fn list_resolutions(
             headers(("ETag" = String, description = "The current version, quoted"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
         ReadErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/{id}")]
 pub async fn find_resolution(
@@ -272,8 +270,7 @@ pub async fn find_resolution(
             headers(("Location" = String, description = "URL of the new resolution"),
                 ("ETag" = String, description = "Its version, quoted"))),
         CreateErrors,
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[post("")]
 pub async fn create_resolution(
@@ -310,8 +307,7 @@ pub async fn create_resolution(
             headers(("ETag" = String, description = "The new version, quoted"))),
         UpdateErrors,
         (status = 409, response = Conflict),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[patch("/{id}")]
 pub async fn update_resolution(
@@ -344,8 +340,7 @@ pub async fn update_resolution(
         (status = 204, description = "Deleted"),
         DeleteErrors,
         (status = 409, response = Conflict),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[delete("/{id}")]
 pub async fn delete_resolution(
