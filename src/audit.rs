@@ -69,35 +69,11 @@ struct NewAuditEvent<'a> {
     request_id: &'a str,
 }
 
-/// Records one change; call it inside the transaction of the change.
+/// Records one change; call it inside the transaction of the change. The actor's name and request id say who
+/// made it and in which request (or command line run).
 pub async fn record<T: Serialize>(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    action: Action,
-    resource_type: &str,
-    resource_id: impl std::fmt::Display,
-    before: Option<&T>,
-    after: Option<&T>,
-) -> QueryResult<()> {
-    record_as(
-        conn,
-        &actor.identity.name,
-        &actor.request_id,
-        action,
-        resource_type,
-        resource_id,
-        before,
-        after,
-    )
-    .await
-}
-
-/// Records one change made by someone other than an HTTP caller (the command line).
-#[allow(clippy::too_many_arguments)]
-pub async fn record_as<T: Serialize>(
-    conn: &mut AsyncPgConnection,
-    actor: &str,
-    request_id: &str,
     action: Action,
     resource_type: &str,
     resource_id: impl std::fmt::Display,
@@ -108,45 +84,16 @@ pub async fn record_as<T: Serialize>(
     diesel::insert_into(audit_events::table)
         .values(NewAuditEvent {
             id: Uuid::now_v7(),
-            actor,
+            actor: &actor.identity.name,
             action,
             resource_type,
             resource_id: resource_id.to_string(),
             changes: changes(to_value(before), to_value(after)),
-            request_id,
+            request_id: &actor.request_id,
         })
         .execute(conn)
         .await
         .map(|_| ())
-}
-
-/// Records the creation of many resources at once (a bulk load), one event each, in batches.
-pub async fn record_creations(
-    conn: &mut AsyncPgConnection,
-    actor: &str,
-    request_id: &str,
-    resource_type: &str,
-    created: Vec<(String, Value)>,
-) -> QueryResult<()> {
-    let events: Vec<NewAuditEvent<'_>> = created
-        .into_iter()
-        .map(|(resource_id, after)| NewAuditEvent {
-            id: Uuid::now_v7(),
-            actor,
-            action: Action::Create,
-            resource_type,
-            resource_id,
-            changes: changes(None, Some(after)),
-            request_id,
-        })
-        .collect();
-    for chunk in events.chunks(1000) {
-        diesel::insert_into(audit_events::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,29 +7,6 @@ pub mod sql_types {
 }
 
 diesel::table! {
-    use diesel::sql_types::*;
-    use super::sql_types::Ltree;
-
-    organisations (id) {
-        id -> Uuid,
-        code -> Text,
-        name -> Text,
-        kind -> Text,
-        sector -> Nullable<Text>,
-        parent_id -> Nullable<Uuid>,
-        path -> Ltree,
-        established_on -> Nullable<Date>,
-        dissolved_on -> Nullable<Date>,
-        address -> Nullable<Text>,
-        note -> Nullable<Text>,
-        search -> Text,
-        version -> Int4,
-        created_at -> Timestamptz,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
     api_tokens (id) {
         id -> Uuid,
         name -> Text,
@@ -92,8 +69,7 @@ diesel::table! {
         member_id -> Uuid,
         #[sql_name = "type"]
         type_ -> Text,
-        #[sql_name = "on"]
-        on_date -> Date,
+        on -> Date,
         status_before -> Nullable<Text>,
         status_after -> Text,
         organisation_id -> Uuid,
@@ -126,8 +102,8 @@ diesel::table! {
         qualification -> Nullable<Text>,
         political_theory -> Text,
         note -> Nullable<Text>,
-        name_search -> Text,
-        sort_name -> Text,
+        name_search -> Nullable<Text>,
+        sort_name -> Nullable<Text>,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -139,6 +115,29 @@ diesel::table! {
         organisation_id -> Uuid,
         status -> Text,
         members -> Int4,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Ltree;
+
+    organisations (id) {
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        sector -> Nullable<Text>,
+        parent_id -> Nullable<Uuid>,
+        path -> Ltree,
+        established_on -> Nullable<Date>,
+        dissolved_on -> Nullable<Date>,
+        address -> Nullable<Text>,
+        note -> Nullable<Text>,
+        search -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -170,7 +169,7 @@ diesel::table! {
         status -> Text,
         valid_until -> Nullable<Date>,
         targets -> Jsonb,
-        search -> Text,
+        search -> Nullable<Text>,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

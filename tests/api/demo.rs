@@ -75,12 +75,27 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
             + coverage["completed"].as_i64().unwrap(),
         30
     );
-    // Every record the demo created is in the audit trail, members with their sensitive fields included.
+    // Every record the demo created is in the audit trail, members with their sensitive fields included, and
+    // every lifecycle event after the admission too: the demo goes through the same operations as the API.
     assert_eq!(
         app.db
-            .count("SELECT count(*) AS n FROM audit_events WHERE request_id = 'seed-demo' AND resource_type = 'member'")
+            .count(
+                "SELECT count(*) AS n FROM audit_events \
+                 WHERE request_id = 'seed-demo' AND resource_type = 'member' AND action = 'create'"
+            )
             .await,
         members
+    );
+    assert_eq!(
+        app.db
+            .count(
+                "SELECT count(*) AS n FROM audit_events \
+                 WHERE request_id = 'seed-demo' AND resource_type = 'member' AND action = 'event'"
+            )
+            .await,
+        app.db
+            .count("SELECT count(*) AS n FROM member_events WHERE type <> 'admitted'")
+            .await
     );
     assert_eq!(
         app.db.count("SELECT count(*) AS n FROM audit_events WHERE request_id = 'seed-demo' AND resource_type = 'organisation'").await,

@@ -18,6 +18,7 @@ pub struct EventRow {
     pub member_id: Uuid,
     #[diesel(column_name = type_)]
     pub kind: EventType,
+    #[diesel(column_name = on)]
     pub on_date: NaiveDate,
     pub status_before: Option<MemberStatus>,
     pub status_after: MemberStatus,
@@ -44,7 +45,7 @@ pub async fn events(conn: &mut AsyncPgConnection, member_id: MemberId) -> QueryR
     member_events::table
         .filter(member_events::member_id.eq(member_id))
         .select(EventRow::as_select())
-        .order((member_events::on_date, member_events::id))
+        .order((member_events::on, member_events::id))
         .load(conn)
         .await
 }
@@ -53,7 +54,7 @@ pub async fn events(conn: &mut AsyncPgConnection, member_id: MemberId) -> QueryR
 pub async fn last_event_on(conn: &mut AsyncPgConnection, member_id: MemberId) -> QueryResult<Option<NaiveDate>> {
     member_events::table
         .filter(member_events::member_id.eq(member_id))
-        .select(diesel::dsl::max(member_events::on_date))
+        .select(diesel::dsl::max(member_events::on))
         .first(conn)
         .await
 }
@@ -66,7 +67,7 @@ pub async fn first_event_after_admission(
     member_events::table
         .filter(member_events::member_id.eq(member_id))
         .filter(member_events::type_.ne(EventType::Admitted))
-        .select(diesel::dsl::min(member_events::on_date))
+        .select(diesel::dsl::min(member_events::on))
         .first(conn)
         .await
 }
@@ -78,7 +79,7 @@ pub async fn redate_admission(conn: &mut AsyncPgConnection, member_id: MemberId,
             .filter(member_events::member_id.eq(member_id))
             .filter(member_events::type_.eq(EventType::Admitted)),
     )
-    .set(member_events::on_date.eq(on))
+    .set(member_events::on.eq(on))
     .execute(conn)
     .await
 }
@@ -89,7 +90,7 @@ pub async fn ended_on(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryRes
     member_events::table
         .filter(member_events::member_id.eq(member_id))
         .filter(member_events::status_after.eq_any(ended))
-        .select(diesel::dsl::min(member_events::on_date))
+        .select(diesel::dsl::min(member_events::on))
         .first(conn)
         .await
 }
@@ -103,8 +104,8 @@ pub async fn organisation_on(
 ) -> QueryResult<Option<Uuid>> {
     member_events::table
         .filter(member_events::member_id.eq(member_id))
-        .filter(member_events::on_date.le(on))
-        .order((member_events::on_date.desc(), member_events::id.desc()))
+        .filter(member_events::on.le(on))
+        .order((member_events::on.desc(), member_events::id.desc()))
         .select((member_events::organisation_id, member_events::to_organisation_id))
         .first::<(Uuid, Option<Uuid>)>(conn)
         .await

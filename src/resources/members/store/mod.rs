@@ -42,9 +42,10 @@ pub struct MemberRow {
     pub qualification: Option<String>,
     pub political_theory: PoliticalTheory,
     pub note: Option<String>,
-    /// Derived by the database from the name, for the list in Vietnamese order.
+    /// Derived by the database from the name, for the list in Vietnamese order (a generated column, which the
+    /// catalogue, and so the schema, calls nullable; it never is).
     #[serde(skip_serializing)]
-    pub sort_name: String,
+    pub sort_name: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -118,7 +119,7 @@ impl MemberCursor {
     pub fn of(order: MemberOrder, row: &MemberRow) -> Self {
         match order {
             MemberOrder::Created => MemberCursor::Created(row.id),
-            MemberOrder::Name => MemberCursor::Name(row.sort_name.clone(), row.id),
+            MemberOrder::Name => MemberCursor::Name(row.sort_name.clone().unwrap_or_default(), row.id),
             MemberOrder::AdmittedOn => MemberCursor::AdmittedOn(row.admitted_on, row.id),
         }
     }
