@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::auth::Actor;
 use crate::domain::identity::{CardNumber, NationalId};
-use crate::domain::ids::{MemberId, OrganisationId, ResolutionId};
+use crate::domain::ids::{MemberId, OrganisationId};
 use crate::domain::member::{EventInput, EventType, Gender, PoliticalTheory};
 use crate::domain::organisation::{OrganisationKind, Sector};
 use crate::domain::rating::{Grade, Year};
@@ -654,7 +654,7 @@ async fn add_resolutions(
             valid_until: Some(day(2013, 12, 31)),
             targets: Targets(targets),
         };
-        let resolution = ResolutionId(resolutions::create(conn, actor, fields).await?.id);
+        let resolution = resolutions::create(conn, actor, fields).await?.id;
         for org in base.iter().take(started) {
             let status = match dice.below(3) {
                 0 => ImplementationStatus::Planned,

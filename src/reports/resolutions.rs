@@ -70,11 +70,10 @@ pub async fn report_resolution(
     let today = today();
     match format {
         ReportFormat::Json => {
-            let totals =
-                report::coverage_totals(&mut conn, ResolutionId(resolution.id), &issuer, &scope, today).await?;
+            let totals = report::coverage_totals(&mut conn, resolution.id, &issuer, &scope, today).await?;
             Ok(HttpResponse::Ok().json(ResolutionCoverage {
-                resolution_id: resolution.id,
-                number: resolution.number,
+                resolution_id: resolution.id.0,
+                number: resolution.fields.number,
                 organisations: totals.organisations,
                 planned: totals.planned,
                 in_progress: totals.in_progress,
@@ -83,7 +82,7 @@ pub async fn report_resolution(
             }))
         }
         ReportFormat::Csv => {
-            let rows = report::coverage_rows(&mut conn, ResolutionId(resolution.id), &issuer, &scope, today).await?;
+            let rows = report::coverage_rows(&mut conn, resolution.id, &issuer, &scope, today).await?;
             let body = csv::render(
                 &[
                     "organisation_id",

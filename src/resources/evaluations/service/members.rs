@@ -44,14 +44,14 @@ async fn counted_organisation(
         .await?
         .ok_or_else(|| ApiError::invalid("member_id", "no member with this id"))?;
     let ended = member_rows::ended_on(conn, member.id).await?;
-    if member.admitted_on > year.last_day() || ended.is_some_and(|e| e <= year.first_day()) {
+    if member.values.admitted_on > year.last_day() || ended.is_some_and(|e| e <= year.first_day()) {
         return Err(ApiError::invalid(
             "member_id",
             format!("was not a party member in {year}"),
         ));
     }
     let scheme = year.scheme();
-    if !scheme.evaluates_member_admitted(year.get(), member.admitted_on) {
+    if !scheme.evaluates_member_admitted(year.get(), member.values.admitted_on) {
         return Err(ApiError::invalid(
             "member_id",
             format!(

@@ -116,7 +116,7 @@ pub async fn admit(conn: &mut AsyncPgConnection, actor: &Actor, admission: Admis
         actor,
         &row,
         EventType::Admitted,
-        row.admitted_on,
+        row.values.admitted_on,
         None,
         MemberStatus::Probationary,
     );
@@ -167,9 +167,11 @@ pub async fn record_event(
     let today = today();
     let state = MemberState {
         status: row.status,
-        admitted_on: row.admitted_on,
+        admitted_on: row.values.admitted_on,
         organisation_id: row.organisation_id,
-        last_event_on: history::last_event_on(conn, id).await?.unwrap_or(row.admitted_on),
+        last_event_on: history::last_event_on(conn, id)
+            .await?
+            .unwrap_or(row.values.admitted_on),
     };
     let transition = apply_event(&state, &event, today).map_err(|refusal| match refusal {
         Refusal::State(detail) => ApiError::conflict(detail),

@@ -55,21 +55,7 @@ impl Patchable for MemberRecord {
     }
 
     fn values(row: &MemberRow) -> MemberValues {
-        MemberValues {
-            full_name: row.full_name.clone(),
-            gender: row.gender,
-            birth_date: row.birth_date,
-            admitted_on: row.admitted_on,
-            card_number: row.card_number.clone(),
-            national_id: row.national_id.clone(),
-            ethnicity: row.ethnicity.clone(),
-            religion: row.religion.clone(),
-            hometown: row.hometown.clone(),
-            education_level: row.education_level.clone(),
-            qualification: row.qualification.clone(),
-            political_theory: row.political_theory,
-            note: row.note.clone(),
-        }
+        row.values.clone()
     }
 
     fn merge(current: &MemberValues, p: MemberPatch) -> Result<MemberValues, Vec<FieldError>> {
@@ -108,7 +94,7 @@ impl Patchable for MemberRecord {
         values: &MemberValues,
     ) -> Result<(), ApiError> {
         check_values(values, today())?;
-        if values.admitted_on != row.admitted_on {
+        if values.admitted_on != row.values.admitted_on {
             check_new_admission_date(conn, row, values.admitted_on).await?;
         }
         Ok(())
@@ -116,7 +102,7 @@ impl Patchable for MemberRecord {
 
     async fn store(conn: &mut AsyncPgConnection, row: &MemberRow, values: MemberValues) -> Result<MemberRow, ApiError> {
         let id = MemberId::from(row.id);
-        if values.admitted_on != row.admitted_on {
+        if values.admitted_on != row.values.admitted_on {
             history::redate_admission(conn, id, values.admitted_on).await?;
         }
         Ok(store::update(conn, id, &values).await?)

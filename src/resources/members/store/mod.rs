@@ -26,22 +26,12 @@ use crate::store::{escape_like, TreePath};
 #[diesel(table_name = members, check_for_backend(Pg))]
 pub struct MemberRow {
     pub id: Uuid,
-    pub full_name: String,
-    pub gender: Option<Gender>,
-    pub birth_date: NaiveDate,
     pub organisation_id: Uuid,
-    pub admitted_on: NaiveDate,
     pub official_on: Option<NaiveDate>,
     pub status: MemberStatus,
-    pub card_number: Option<CardNumber>,
-    pub national_id: Option<NationalId>,
-    pub ethnicity: Option<String>,
-    pub religion: Option<String>,
-    pub hometown: Option<String>,
-    pub education_level: Option<String>,
-    pub qualification: Option<String>,
-    pub political_theory: PoliticalTheory,
-    pub note: Option<String>,
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub values: MemberValues,
     /// Derived by the database from the name, for the list in Vietnamese order (a generated column, which the
     /// catalogue, and so the schema, calls nullable; it never is).
     #[serde(skip_serializing)]
@@ -52,8 +42,8 @@ pub struct MemberRow {
 }
 
 /// The values a client edits: the whole set is written back after a patch is applied.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset)]
-#[diesel(table_name = members, treat_none_as_null = true)]
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable, Serialize)]
+#[diesel(table_name = members, treat_none_as_null = true, check_for_backend(Pg))]
 pub struct MemberValues {
     pub full_name: String,
     pub gender: Option<Gender>,
@@ -120,7 +110,7 @@ impl MemberCursor {
         match order {
             MemberOrder::Created => MemberCursor::Created(row.id),
             MemberOrder::Name => MemberCursor::Name(row.sort_name.clone().unwrap_or_default(), row.id),
-            MemberOrder::AdmittedOn => MemberCursor::AdmittedOn(row.admitted_on, row.id),
+            MemberOrder::AdmittedOn => MemberCursor::AdmittedOn(row.values.admitted_on, row.id),
         }
     }
 }

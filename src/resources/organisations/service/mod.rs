@@ -205,17 +205,9 @@ pub async fn create(conn: &mut AsyncPgConnection, actor: &Actor, draft: Draft) -
     let parent = placement(conn, actor, true, values.kind, values.parent_id).await?;
     let id = OrganisationId::new();
     let new = NewOrganisation {
-        id: id.0,
+        id,
         path: placed(parent.as_ref().map(|p| &p.path), id),
-        code: values.code.into(),
-        name: values.name,
-        kind: values.kind,
-        sector: values.sector,
-        parent_id: values.parent_id.map(Uuid::from),
-        established_on: values.established_on,
-        dissolved_on: values.dissolved_on,
-        address: values.address,
-        note: values.note,
+        values,
     };
     let row = store::insert(conn, &new).await?;
     let view = Organisation::from_row(row.clone(), today());

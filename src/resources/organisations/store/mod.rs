@@ -36,25 +36,18 @@ pub struct OrganisationRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The values of a new organisation.
+/// A new organisation: its id, its place in the tree and its values.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = organisations)]
 pub struct NewOrganisation {
-    pub id: Uuid,
-    pub code: String,
-    pub name: String,
-    pub kind: OrganisationKind,
-    pub sector: Option<Sector>,
-    pub parent_id: Option<Uuid>,
+    pub id: OrganisationId,
     pub path: TreePath,
-    pub established_on: Option<NaiveDate>,
-    pub dissolved_on: Option<NaiveDate>,
-    pub address: Option<String>,
-    pub note: Option<String>,
+    #[diesel(embed)]
+    pub values: OrganisationValues,
 }
 
 /// Every editable column of an organisation: what a creation sets and a change writes back whole.
-#[derive(Debug, Clone, PartialEq, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
 #[diesel(table_name = organisations, treat_none_as_null = true)]
 pub struct OrganisationValues {
     pub code: OrgCode,

@@ -150,7 +150,7 @@ fn check_fields(v: &ImplementationFields, resolution: &ResolutionRow) -> Vec<Fie
     for (field, date) in [("plan_adopted_on", v.plan_adopted_on), ("reported_on", v.reported_on)] {
         match date {
             Some(d) if d > today => errors.push(FieldError::new(field, "must not be in the future")),
-            Some(d) if d < resolution.issued_on => {
+            Some(d) if d < resolution.fields.issued_on => {
                 errors.push(FieldError::new(field, "must not be before the resolution was issued"))
             }
             _ => {}
@@ -159,7 +159,7 @@ fn check_fields(v: &ImplementationFields, resolution: &ResolutionRow) -> Vec<Fie
     if v.report.as_deref().is_some_and(|r| r.chars().count() > 20_000) {
         errors.push(FieldError::new("report", "must be at most 20000 characters"));
     }
-    errors.extend(check_results(&v.results.0, &resolution.targets.0));
+    errors.extend(check_results(&v.results.0, &resolution.fields.targets.0));
     errors
 }
 

@@ -171,7 +171,7 @@ impl Patchable for Resolutions {
     }
 
     fn values(row: &ResolutionRow) -> ResolutionFields {
-        row.fields()
+        row.fields.clone()
     }
 
     fn merge(current: &ResolutionFields, p: ResolutionPatch) -> Result<ResolutionFields, Vec<FieldError>> {
@@ -205,7 +205,7 @@ impl Patchable for Resolutions {
     ) -> Result<(), ApiError> {
         valid(check_fields(values))?;
         // Results are reported against the targets: a target that results still report on stays.
-        check_reported_kept(conn, row.resolution_id(), &values.targets).await
+        check_reported_kept(conn, row.id, &values.targets).await
     }
 
     async fn store(
@@ -213,7 +213,7 @@ impl Patchable for Resolutions {
         row: &ResolutionRow,
         values: ResolutionFields,
     ) -> Result<ResolutionRow, ApiError> {
-        Ok(store::update(conn, row.resolution_id(), &values).await?)
+        Ok(store::update(conn, row.id, &values).await?)
     }
 
     fn view(row: &ResolutionRow) -> ResolutionRow {
@@ -223,13 +223,13 @@ impl Patchable for Resolutions {
 
 impl Removable for Resolutions {
     async fn remove(conn: &mut AsyncPgConnection, row: &ResolutionRow) -> Result<(), ApiError> {
-        let implementations = store::implementation_count(conn, row.resolution_id()).await?;
+        let implementations = store::implementation_count(conn, row.id).await?;
         if implementations > 0 {
             return Err(ApiError::conflict(format!(
                 "the resolution has {implementations} implementation record(s); delete them first"
             )));
         }
-        store::delete(conn, row.resolution_id()).await?;
+        store::delete(conn, row.id).await?;
         Ok(())
     }
 }

@@ -20,47 +20,18 @@ use crate::store::{escape_like, TreePath};
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = resolutions, check_for_backend(Pg))]
 pub struct ResolutionRow {
-    // A `Uuid` until the coverage report takes a `ResolutionId`.
-    pub id: Uuid,
-    pub number: String,
-    pub title: String,
-    pub issuing_organisation_id: OrganisationId,
-    pub issued_on: NaiveDate,
-    pub field: ResolutionField,
-    pub summary: Option<String>,
-    pub status: ResolutionStatus,
-    pub valid_until: Option<NaiveDate>,
-    pub targets: Targets,
+    pub id: ResolutionId,
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub fields: ResolutionFields,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl ResolutionRow {
-    /// The resolution's id.
-    pub fn resolution_id(&self) -> ResolutionId {
-        ResolutionId(self.id)
-    }
-
-    /// The values a change may touch, as stored.
-    pub fn fields(&self) -> ResolutionFields {
-        ResolutionFields {
-            number: self.number.clone(),
-            title: self.title.clone(),
-            issuing_organisation_id: self.issuing_organisation_id,
-            issued_on: self.issued_on,
-            field: self.field,
-            summary: self.summary.clone(),
-            status: self.status,
-            valid_until: self.valid_until,
-            targets: self.targets.clone(),
-        }
-    }
-}
-
 /// The values of a resolution, written whole.
-#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
-#[diesel(table_name = resolutions, treat_none_as_null = true)]
+#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset, Queryable, Selectable, Serialize)]
+#[diesel(table_name = resolutions, treat_none_as_null = true, check_for_backend(Pg))]
 pub struct ResolutionFields {
     pub number: String,
     pub title: String,
