@@ -306,7 +306,7 @@ async fn add_members(
                 organisation_id: OrganisationId(org.id),
                 values,
             };
-            let member = MemberId(members::admit(conn, actor, admission).await?.id);
+            let member = members::admit(conn, actor, admission).await?.id;
             if let Some(on) = official_on {
                 record(conn, actor, member, EventType::RecognisedOfficial, on).await?;
             }

@@ -64,7 +64,7 @@ async fn counted_organisation(
     let organisation_id = member_rows::organisation_on(conn, member.id, counted_on)
         .await?
         .unwrap_or(member.organisation_id);
-    Ok(organisation_id.into())
+    Ok(organisation_id)
 }
 
 impl Patchable for MemberEvaluations {

@@ -75,11 +75,11 @@ impl Member {
     pub fn for_actor(row: MemberRow, actor: &Actor) -> Self {
         let sensitive = actor.sees_sensitive_fields();
         Member {
-            id: row.id,
+            id: row.id.0,
             full_name: row.values.full_name,
             gender: row.values.gender,
             birth_date: row.values.birth_date,
-            organisation_id: row.organisation_id,
+            organisation_id: row.organisation_id.0,
             admitted_on: row.values.admitted_on,
             official_on: row.official_on,
             status: row.status,
@@ -137,8 +137,8 @@ impl From<EventRow> for MemberEvent {
             on: e.on_date,
             status_before: e.status_before,
             status_after: e.status_after,
-            organisation_id: e.organisation_id,
-            to_organisation_id: e.to_organisation_id,
+            organisation_id: e.organisation_id.0,
+            to_organisation_id: e.to_organisation_id.map(|o| o.0),
             mode: e.mode,
             destination: e.destination,
             form: e.form,

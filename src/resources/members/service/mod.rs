@@ -168,7 +168,7 @@ pub async fn record_event(
     let state = MemberState {
         status: row.status,
         admitted_on: row.values.admitted_on,
-        organisation_id: row.organisation_id,
+        organisation_id: row.organisation_id.0,
         last_event_on: history::last_event_on(conn, id)
             .await?
             .unwrap_or(row.values.admitted_on),
@@ -181,10 +181,10 @@ pub async fn record_event(
         place(conn, actor, "to_organisation_id", to.into(), today).await?;
     }
     let official_on = transition.official_on.or(row.official_on);
-    let organisation_id = transition.organisation_id.unwrap_or(row.organisation_id).into();
+    let organisation_id = transition.organisation_id.map_or(row.organisation_id, OrganisationId);
     let updated = store::apply_transition(conn, id, transition.status, official_on, organisation_id).await?;
     let entry = EventRow {
-        to_organisation_id: event.to_organisation_id,
+        to_organisation_id: event.to_organisation_id.map(OrganisationId),
         mode: event.mode,
         destination: event.destination,
         form: event.form,

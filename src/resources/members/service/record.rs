@@ -101,7 +101,7 @@ impl Patchable for MemberRecord {
     }
 
     async fn store(conn: &mut AsyncPgConnection, row: &MemberRow, values: MemberValues) -> Result<MemberRow, ApiError> {
-        let id = MemberId::from(row.id);
+        let id = row.id;
         if values.admitted_on != row.values.admitted_on {
             history::redate_admission(conn, id, values.admitted_on).await?;
         }
@@ -121,7 +121,7 @@ impl Removable for MemberRecord {
                 "the member has {evaluations} evaluation record(s); delete them first"
             )));
         }
-        store::delete(conn, row.id.into()).await?;
+        store::delete(conn, row.id).await?;
         Ok(())
     }
 }
@@ -132,7 +132,7 @@ async fn check_new_admission_date(
     row: &MemberRow,
     admitted_on: NaiveDate,
 ) -> Result<(), ApiError> {
-    if let Some(first) = history::first_event_after_admission(conn, row.id.into()).await? {
+    if let Some(first) = history::first_event_after_admission(conn, row.id).await? {
         if admitted_on > first {
             return Err(ApiError::invalid(
                 "admitted_on",

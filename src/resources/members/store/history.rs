@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{MemberId, OrganisationId};
 use crate::domain::member::{DisciplineForm, EventType, MemberStatus, TransferMode};
 use crate::schema::member_events;
 
@@ -15,15 +15,15 @@ use crate::schema::member_events;
 #[diesel(table_name = member_events, check_for_backend(Pg))]
 pub struct EventRow {
     pub id: Uuid,
-    pub member_id: Uuid,
+    pub member_id: MemberId,
     #[diesel(column_name = type_)]
     pub kind: EventType,
     #[diesel(column_name = on)]
     pub on_date: NaiveDate,
     pub status_before: Option<MemberStatus>,
     pub status_after: MemberStatus,
-    pub organisation_id: Uuid,
-    pub to_organisation_id: Option<Uuid>,
+    pub organisation_id: OrganisationId,
+    pub to_organisation_id: Option<OrganisationId>,
     pub mode: Option<TransferMode>,
     pub destination: Option<String>,
     pub form: Option<DisciplineForm>,
@@ -85,7 +85,7 @@ pub async fn redate_admission(conn: &mut AsyncPgConnection, member_id: MemberId,
 }
 
 /// The day a member's membership ended (transferred out, expelled, removed, deceased), if it has.
-pub async fn ended_on(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryResult<Option<NaiveDate>> {
+pub async fn ended_on(conn: &mut AsyncPgConnection, member_id: MemberId) -> QueryResult<Option<NaiveDate>> {
     let ended: Vec<MemberStatus> = MemberStatus::ALL.iter().copied().filter(|s| !s.is_current()).collect();
     member_events::table
         .filter(member_events::member_id.eq(member_id))
@@ -99,15 +99,15 @@ pub async fn ended_on(conn: &mut AsyncPgConnection, member_id: Uuid) -> QueryRes
 /// receiving organisation of a transfer or the organisation of any other entry.
 pub async fn organisation_on(
     conn: &mut AsyncPgConnection,
-    member_id: Uuid,
+    member_id: MemberId,
     on: NaiveDate,
-) -> QueryResult<Option<Uuid>> {
+) -> QueryResult<Option<OrganisationId>> {
     member_events::table
         .filter(member_events::member_id.eq(member_id))
         .filter(member_events::on.le(on))
         .order((member_events::on.desc(), member_events::id.desc()))
         .select((member_events::organisation_id, member_events::to_organisation_id))
-        .first::<(Uuid, Option<Uuid>)>(conn)
+        .first::<(OrganisationId, Option<OrganisationId>)>(conn)
         .await
         .optional()
         .map(|entry| entry.map(|(organisation, to)| to.unwrap_or(organisation)))

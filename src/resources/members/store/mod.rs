@@ -25,8 +25,8 @@ use crate::store::{escape_like, TreePath};
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = members, check_for_backend(Pg))]
 pub struct MemberRow {
-    pub id: Uuid,
-    pub organisation_id: Uuid,
+    pub id: MemberId,
+    pub organisation_id: OrganisationId,
     pub official_on: Option<NaiveDate>,
     pub status: MemberStatus,
     #[diesel(embed)]
@@ -84,9 +84,9 @@ pub enum MemberOrder {
 /// Where a page of members starts: after this row in the list's order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum MemberCursor {
-    Created(Uuid),
-    Name(String, Uuid),
-    AdmittedOn(NaiveDate, Uuid),
+    Created(MemberId),
+    Name(String, MemberId),
+    AdmittedOn(NaiveDate, MemberId),
 }
 
 impl MemberCursor {
