@@ -12,6 +12,7 @@ use futures_util::future::{ready, Ready};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::domain::ids::OrganisationId;
 use crate::domain::text_enum;
 use crate::error::ApiError;
 use crate::gate::Authentication;
@@ -110,9 +111,9 @@ impl Actor {
     /// organisation strictly below its own (or about any, when it has no scope), never about the organisation
     /// its token is scoped to: that organisation's kind, place in the tree, dissolution and yearly grades are
     /// decided above it. The caller has already found the organisation within the actor's subtree.
-    pub fn may_decide_about(&self, organisation_id: Uuid) -> Result<(), ApiError> {
+    pub fn may_decide_about(&self, organisation_id: OrganisationId) -> Result<(), ApiError> {
         self.require_writer()?;
-        if self.scope() == Some(organisation_id) {
+        if self.scope() == Some(organisation_id.0) {
             return Err(ApiError::Forbidden(
                 "the committee above an organisation decides about it; its own token cannot".into(),
             ));
@@ -198,12 +199,12 @@ mod tests {
 
     #[test]
     fn only_the_committee_above_decides_about_an_organisation() {
-        let own = Uuid::now_v7();
-        let below = Uuid::now_v7();
-        assert!(actor(Role::Editor, Some(own)).may_decide_about(below).is_ok());
-        let refused = actor(Role::Editor, Some(own)).may_decide_about(own).unwrap_err();
+        let own = OrganisationId::new();
+        let below = OrganisationId::new();
+        assert!(actor(Role::Editor, Some(own.0)).may_decide_about(below).is_ok());
+        let refused = actor(Role::Editor, Some(own.0)).may_decide_about(own).unwrap_err();
         assert!(matches!(refused, ApiError::Forbidden(_)));
-        assert!(actor(Role::Viewer, Some(own)).may_decide_about(below).is_err());
+        assert!(actor(Role::Viewer, Some(own.0)).may_decide_about(below).is_err());
         assert!(actor(Role::Viewer, None).may_decide_about(below).is_err());
         assert!(actor(Role::Admin, None).may_decide_about(own).is_ok());
     }

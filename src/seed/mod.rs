@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::auth::Actor;
 use crate::domain::identity::{CardNumber, NationalId};
-use crate::domain::ids::{MemberId, OrganisationId};
+use crate::domain::ids::MemberId;
 use crate::domain::member::{EventInput, EventType, Gender, PoliticalTheory};
 use crate::domain::organisation::{OrganisationKind, Sector};
 use crate::domain::rating::{Grade, Year};
@@ -87,7 +87,7 @@ async fn add_organisation(
         name: place.name.to_owned(),
         kind: place.kind,
         sector: place.sector,
-        parent_id: place.parent.map(|p| OrganisationId(p.id)),
+        parent_id: place.parent.map(|p| p.id),
         established_on: place.established_on,
         dissolved_on: None,
         address: Some("huyện Thanh Sơn, tỉnh Phú Thọ".to_owned()),
@@ -303,7 +303,7 @@ async fn add_members(
                 note: None,
             };
             let admission = Admission {
-                organisation_id: OrganisationId(org.id),
+                organisation_id: org.id,
                 values,
             };
             let member = members::admit(conn, actor, admission).await?.id;
@@ -349,7 +349,7 @@ async fn add_evaluations(
             decided_on: Some(day(2012, 12, 25)),
             note: None,
         };
-        evaluations::create_for_organisation(conn, actor, OrganisationId(base[index].id), year, values).await?;
+        evaluations::create_for_organisation(conn, actor, base[index].id, year, values).await?;
     }
     Ok(())
 }
@@ -395,7 +395,7 @@ async fn add_resolutions(
         let fields = ResolutionFields {
             number: number.to_owned(),
             title: title.to_owned(),
-            issuing_organisation_id: OrganisationId(district.id),
+            issuing_organisation_id: district.id,
             issued_on,
             field,
             summary: None,
@@ -420,7 +420,7 @@ async fn add_resolutions(
             };
             let key = ImplementationKey {
                 resolution_id: resolution,
-                organisation_id: OrganisationId(org.id),
+                organisation_id: org.id,
             };
             resolutions::create_implementation(conn, actor, key, fields).await?;
         }

@@ -68,12 +68,12 @@ impl Organisation {
     pub fn from_row(row: OrganisationRow, today: NaiveDate) -> Self {
         Organisation {
             active: row.dissolved_on.is_none_or(|d| d > today),
-            id: row.id,
+            id: row.id.0,
             code: row.code,
             name: row.name,
             kind: row.kind,
             sector: row.sector,
-            parent_id: row.parent_id,
+            parent_id: row.parent_id.map(|p| p.0),
             established_on: row.established_on,
             dissolved_on: row.dissolved_on,
             address: row.address,

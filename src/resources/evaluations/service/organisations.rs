@@ -47,7 +47,7 @@ async fn evaluated_organisation(
             format!("base organisations and cells are evaluated, not a {}", org.kind),
         ));
     }
-    actor.may_decide_about(id.into())?;
+    actor.may_decide_about(id)?;
     if org.established_on.is_some_and(|e| e > year.last_day())
         || org.dissolved_on.is_some_and(|d| d <= year.first_day())
     {
@@ -70,7 +70,7 @@ impl Patchable for OrganisationEvaluations {
     /// An organisation's own token cannot grade it: the committee above decides (403).
     async fn lock(conn: &mut AsyncPgConnection, actor: &Actor, id: EvaluationId) -> Result<EvaluationRow, ApiError> {
         let row = locked::<Self>(conn, actor, id).await?;
-        actor.may_decide_about(row.organisation_id.into())?;
+        actor.may_decide_about(row.organisation_id)?;
         Ok(row)
     }
 

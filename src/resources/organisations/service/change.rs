@@ -38,7 +38,7 @@ impl Patchable for Organisations {
     }
 
     async fn etag(conn: &mut AsyncPgConnection, row: &OrganisationRow) -> Result<String, ApiError> {
-        let counts = store::tree::member_counts(conn, OrganisationId(row.id)).await?;
+        let counts = store::tree::member_counts(conn, row.id).await?;
         Ok(etag_with(row.version, &counts))
     }
 
@@ -48,7 +48,7 @@ impl Patchable for Organisations {
             name: row.name.clone(),
             kind: row.kind,
             sector: row.sector,
-            parent_id: row.parent_id.map(OrganisationId),
+            parent_id: row.parent_id,
             established_on: row.established_on,
             dissolved_on: row.dissolved_on,
             address: row.address.clone(),
@@ -86,7 +86,7 @@ impl Patchable for Organisations {
         row: &OrganisationRow,
         values: &OrganisationValues,
     ) -> Result<(), ApiError> {
-        let moved = values.parent_id != row.parent_id.map(OrganisationId);
+        let moved = values.parent_id != row.parent_id;
         let rekinded = values.kind != row.kind;
         if moved || rekinded || values.dissolved_on != row.dissolved_on {
             actor.may_decide_about(row.id)?;
@@ -95,7 +95,7 @@ impl Patchable for Organisations {
             return Ok(());
         }
         let parent = placement(conn, actor, moved, values.kind, values.parent_id).await?;
-        let id = OrganisationId(row.id);
+        let id = row.id;
         if rekinded {
             if !values.kind.holds_members() && store::tree::member_records(conn, id).await? > 0 {
                 return Err(ApiError::invalid(
@@ -122,8 +122,8 @@ impl Patchable for Organisations {
         row: &OrganisationRow,
         values: OrganisationValues,
     ) -> Result<OrganisationRow, ApiError> {
-        let id = OrganisationId(row.id);
-        if values.parent_id != row.parent_id.map(OrganisationId) {
+        let id = row.id;
+        if values.parent_id != row.parent_id {
             let parent = match values.parent_id {
                 None => None,
                 Some(parent) => Some(
@@ -150,7 +150,7 @@ impl Removable for Organisations {
     }
 
     async fn remove(conn: &mut AsyncPgConnection, row: &OrganisationRow) -> Result<(), ApiError> {
-        let id = OrganisationId(row.id);
+        let id = row.id;
         let children = store::tree::child_count(conn, id).await?;
         if children > 0 {
             return Err(ApiError::conflict(format!(

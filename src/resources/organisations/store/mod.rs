@@ -20,12 +20,12 @@ pub mod tree;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organisations, check_for_backend(Pg))]
 pub struct OrganisationRow {
-    pub id: Uuid,
+    pub id: OrganisationId,
     pub code: String,
     pub name: String,
     pub kind: OrganisationKind,
     pub sector: Option<Sector>,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<OrganisationId>,
     pub path: TreePath,
     pub established_on: Option<NaiveDate>,
     pub dissolved_on: Option<NaiveDate>,

@@ -170,7 +170,10 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: ResolutionId) -> QueryResu
 }
 
 /// How many resolutions an organisation issued and how many implementations it recorded.
-pub async fn organisation_usage(conn: &mut AsyncPgConnection, organisation_id: Uuid) -> QueryResult<(i64, i64)> {
+pub async fn organisation_usage(
+    conn: &mut AsyncPgConnection,
+    organisation_id: OrganisationId,
+) -> QueryResult<(i64, i64)> {
     let issued = resolutions::table
         .filter(resolutions::issuing_organisation_id.eq(organisation_id))
         .count()
