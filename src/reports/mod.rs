@@ -13,6 +13,7 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::domain::ids::OrganisationId;
 use crate::error::ApiError;
 use crate::resources::organisations::store as organisations;
 use crate::store::TreePath;
@@ -26,7 +27,7 @@ async fn report_root(
 ) -> Result<(Option<Uuid>, Option<TreePath>), ApiError> {
     match organisation_id {
         Some(id) => {
-            let org = organisations::find_visible(conn, id, actor.scope())
+            let org = organisations::find_visible(conn, OrganisationId(id), actor.scope())
                 .await?
                 .ok_or_else(|| ApiError::not_found("organisation"))?;
             Ok((Some(id), Some(org.path)))

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Action};
 use crate::auth::{generate_token, hash_token, Actor, Role};
+use crate::domain::ids::OrganisationId;
 use crate::error::{ApiError, FieldError};
 use crate::resources::organisations::store as organisations;
 use crate::resources::tokens::store::{self as model, NewToken, TokenKey, TokenRow};
@@ -75,7 +76,10 @@ pub async fn issue(
         _ => {}
     }
     if let Some(id) = organisation_id {
-        if organisations::find_visible(conn, id, None).await?.is_none() {
+        if organisations::find_visible(conn, OrganisationId(id), None)
+            .await?
+            .is_none()
+        {
             errors.push(FieldError::new("organisation_id", "no organisation with this id"));
         }
     }

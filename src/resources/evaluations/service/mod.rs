@@ -289,7 +289,7 @@ async fn visible<E: Evaluations>(
     let row = E::find(conn, id, lock)
         .await?
         .ok_or_else(|| ApiError::not_found(E::RESOURCE))?;
-    organisation_rows::find_visible(conn, E::organisation(&row).into(), actor.scope())
+    organisation_rows::find_visible(conn, E::organisation(&row), actor.scope())
         .await?
         .ok_or_else(|| ApiError::not_found(E::RESOURCE))?;
     Ok(row)

@@ -38,7 +38,7 @@ async fn evaluated_organisation(
     id: OrganisationId,
     year: Year,
 ) -> Result<(), ApiError> {
-    let org = organisation_rows::find_visible(conn, id.into(), actor.scope())
+    let org = organisation_rows::find_visible(conn, id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::invalid("organisation_id", "no organisation with this id"))?;
     if !(org.kind.is_base() || org.kind.holds_members()) {

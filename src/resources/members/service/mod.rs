@@ -239,7 +239,7 @@ async fn place(
     id: OrganisationId,
     today: NaiveDate,
 ) -> Result<(), ApiError> {
-    let org = organisations::find_visible_shared(conn, id.into(), actor.scope())
+    let org = organisations::find_visible_locked(conn, id, actor.scope(), organisations::RowLock::Share)
         .await?
         .ok_or_else(|| ApiError::invalid(field, "no organisation with this id"))?;
     if !org.kind.holds_members() {

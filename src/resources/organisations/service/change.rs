@@ -127,7 +127,7 @@ impl Patchable for Organisations {
             let parent = match values.parent_id {
                 None => None,
                 Some(parent) => Some(
-                    store::path_of(conn, parent.0)
+                    store::path_of(conn, parent)
                         .await?
                         .ok_or_else(|| ApiError::invalid("parent_id", "no organisation with this id"))?,
                 ),

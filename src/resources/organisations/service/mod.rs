@@ -191,7 +191,7 @@ pub async fn ancestors(
 }
 
 async fn visible(conn: &mut AsyncPgConnection, actor: &Actor, id: OrganisationId) -> Result<OrganisationRow, ApiError> {
-    store::find_visible(conn, id.0, actor.scope())
+    store::find_visible(conn, id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::not_found(RESOURCE))
 }
@@ -269,7 +269,7 @@ async fn placement(
             None
         }
         Some(id) => Some(
-            store::find_visible(conn, id.0, scope)
+            store::find_visible(conn, id, scope)
                 .await?
                 .ok_or_else(|| ApiError::invalid("parent_id", "no organisation with this id"))?,
         ),

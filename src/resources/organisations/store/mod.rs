@@ -196,7 +196,7 @@ pub async fn find_by_code(conn: &mut AsyncPgConnection, code: &str) -> QueryResu
 }
 
 /// The tree path of an organisation.
-pub async fn path_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<TreePath>> {
+pub async fn path_of(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<Option<TreePath>> {
     organisations::table
         .find(id)
         .select(organisations::path)
@@ -208,7 +208,7 @@ pub async fn path_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Opti
 /// Reads an organisation if it lies inside `scope` (`None`: anywhere).
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrganisationId,
     scope: Option<Uuid>,
 ) -> QueryResult<Option<OrganisationRow>> {
     scoped(scope)
@@ -227,16 +227,6 @@ pub enum RowLock {
     Share,
     /// Only this transaction may change it (its children may still be placed and changed).
     Update,
-}
-
-/// Reads an organisation inside `scope` with a share lock held to the end of the transaction, so that its kind
-/// and dissolution cannot change while something is placed in it.
-pub async fn find_visible_shared(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    scope: Option<Uuid>,
-) -> QueryResult<Option<OrganisationRow>> {
-    find_visible_locked(conn, OrganisationId(id), scope, RowLock::Share).await
 }
 
 /// Reads an organisation inside `scope` and locks its row for the rest of the transaction.

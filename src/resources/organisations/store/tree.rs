@@ -39,14 +39,14 @@ pub async fn confinement(
 ) -> QueryResult<Confinement> {
     let scope = match scope {
         None => None,
-        Some(id) => match path_of(conn, id).await? {
+        Some(id) => match path_of(conn, OrganisationId(id)).await? {
             Some(path) => Some(path),
             None => return Ok(Confinement::ScopeGone),
         },
     };
     let under = match under {
         None => None,
-        Some(id) => match path_of(conn, id).await? {
+        Some(id) => match path_of(conn, OrganisationId(id)).await? {
             Some(path) => Some(path),
             None => return Ok(Confinement::UnderMissing),
         },

@@ -79,7 +79,7 @@ pub async fn create_implementation(
         issuer,
         ..
     } = visible(conn, actor, key.resolution_id, Lock::Unlocked).await?;
-    let organisation = organisations::find_visible(conn, key.organisation_id.0, actor.scope())
+    let organisation = organisations::find_visible(conn, key.organisation_id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::invalid("organisation_id", "no organisation with this id"))?;
     if organisation.path == issuer || !organisation.path.is_within(&issuer) {

@@ -107,7 +107,7 @@ fn check_fields(v: &ResolutionFields) -> Vec<FieldError> {
 /// Checks that the issuer exists, is a committee and lies in the actor's subtree.
 async fn check_issuer(conn: &mut AsyncPgConnection, actor: &Actor, id: OrganisationId) -> Result<(), ApiError> {
     let scope = scope_path(conn, actor).await?;
-    let issuer = organisations::find_visible(conn, id.0, None).await?;
+    let issuer = organisations::find_visible(conn, id, None).await?;
     let Some(issuer) = issuer.filter(|o| may_read(scope.as_ref(), &o.path)) else {
         return Err(ApiError::invalid(
             "issuing_organisation_id",
