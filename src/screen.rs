@@ -113,13 +113,22 @@ impl<T> Screened<T> {
                     self.framing = self.chunk_byte(chunk, byte);
                 }
                 Framing::Head => {
-                    // A head is kept whole until it can be judged.
+                    // A head is kept whole until it can be judged; pipelined heads are judged one after another.
                     self.head.extend_from_slice(data);
                     data = &[];
-                    self.judge_head();
-                    if !matches!(self.framing, Framing::Head) {
-                        let rest = std::mem::take(&mut self.head);
-                        self.feed(&rest);
+                    loop {
+                        let held = self.head.len();
+                        self.judge_head();
+                        match self.framing {
+                            // A bodiless request passed: what follows it is the next head.
+                            Framing::Head if self.head.len() < held && !self.head.is_empty() => {}
+                            Framing::Head => break,
+                            _ => {
+                                let rest = std::mem::take(&mut self.head);
+                                self.feed(&rest);
+                                break;
+                            }
+                        }
                     }
                 }
             }
@@ -325,6 +334,17 @@ mod tests {
         for piece in [1, 2, 7, 64, traffic.len()] {
             assert_eq!(screened(traffic, piece), traffic.to_vec(), "pieces of {piece}");
         }
+    }
+
+    #[test]
+    fn pipelined_requests_without_bodies_all_pass_and_a_bad_one_among_them_is_replaced() {
+        let two = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(screened(two, two.len()), two.to_vec());
+        let three = b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+        assert_eq!(screened(three, three.len()), three.to_vec());
+        let good = b"GET /a HTTP/1.1\r\n\r\n".to_vec();
+        let traffic = [good.clone(), b"GET /\xff HTTP/1.1\r\n\r\n".to_vec()].concat();
+        assert_eq!(screened(&traffic, traffic.len()), [good, stand_in(400)].concat());
     }
 
     #[test]
