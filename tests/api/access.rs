@@ -883,6 +883,9 @@ async fn an_organisations_own_token_changes_its_description_but_not_its_place() 
         json!({"kind": "base_cell"}),
         json!({"parent_id": other}),
         json!({"dissolved_on": "2025-07-01"}),
+        json!({"established_on": "2025-01-01"}),
+        json!({"code": "TS-OWN"}),
+        json!({"sector": "commune"}),
     ] {
         app.patch(&path, &own, change.clone()).await.problem(403);
     }

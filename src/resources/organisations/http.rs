@@ -284,8 +284,8 @@ pub async fn create_organisation(
 ///
 /// Changes an organisation (JSON merge patch). Changing `parent_id` moves its whole subtree; a move that would make
 /// a cycle, or a parent whose kind does not admit the child, answers 422. A token scoped to the organisation itself
-/// may change only its descriptive fields (`name`, `address`, `note`): its `kind`, `parent_id` and `dissolved_on`
-/// are decided by the committee above (403).
+/// may change only its descriptive fields (`name`, `address`, `note`): its `code`, `kind`, `sector`, `parent_id`,
+/// `established_on` and `dissolved_on` are decided by the committee above (403).
 #[utoipa::path(
     tag = "organisations",
     params(("id" = Uuid, Path, description = "Organisation id"),

@@ -88,7 +88,16 @@ impl Patchable for Organisations {
     ) -> Result<(), ApiError> {
         let moved = values.parent_id != row.parent_id;
         let rekinded = values.kind != row.kind;
-        if moved || rekinded || values.dissolved_on != row.dissolved_on {
+        // Its own token may change what describes it (name, address, note); everything else (its code, kind,
+        // sector, place, and the lifetime that decides which years' reports and grades it is in) is decided by
+        // the committee above.
+        let descriptive_only = OrganisationValues {
+            name: row.name.clone(),
+            address: row.address.clone(),
+            note: row.note.clone(),
+            ..values.clone()
+        } == Self::values(row);
+        if !descriptive_only {
             actor.may_decide_about(row.id)?;
         }
         if !(moved || rekinded) {

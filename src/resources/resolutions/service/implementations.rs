@@ -21,6 +21,10 @@ use crate::write::{self, IfMatch, Patchable, Removable};
 
 const RESOURCE: &str = "implementation";
 
+/// Results are checked against the resolution's targets: its row is share-locked while an implementation is
+/// written, so that a concurrent change of the targets waits (and cannot drop an indicator being reported on).
+const RESOLUTION_STAYS: Lock = Lock::Share;
+
 /// Names an implementation: the resolution and the implementing organisation.
 #[derive(Debug, Clone, Copy)]
 pub struct ImplementationKey {
@@ -78,7 +82,7 @@ pub async fn create_implementation(
         row: resolution,
         issuer,
         ..
-    } = visible(conn, actor, key.resolution_id, Lock::Unlocked).await?;
+    } = visible(conn, actor, key.resolution_id, RESOLUTION_STAYS).await?;
     let organisation = organisations::find_visible(conn, key.organisation_id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::invalid("organisation_id", "no organisation with this id"))?;
@@ -188,7 +192,7 @@ impl Patchable for Implementations {
         };
         let Visible {
             row: resolution, scope, ..
-        } = visible(conn, actor, locked.resolution_id, Lock::Unlocked).await?;
+        } = visible(conn, actor, locked.resolution_id, RESOLUTION_STAYS).await?;
         let implementation = in_scope(found, scope.as_ref())?;
         Ok(Implementing {
             resolution,

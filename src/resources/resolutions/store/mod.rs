@@ -20,4 +20,6 @@ pub enum Lock {
     Unlocked,
     /// `FOR NO KEY UPDATE` on the row itself (not on the rows joined to it).
     ForUpdate,
+    /// `FOR SHARE` on the row itself: it cannot change (its targets stay as read) until the transaction ends.
+    Share,
 }

@@ -119,23 +119,20 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// Like [`find`]; with [`Lock::ForUpdate`], locks the resolution's row (not its issuer's) for the transaction.
+/// Like [`find`], with the resolution's row (not its issuer's) locked as `lock` says for the transaction.
 pub async fn find_with(
     conn: &mut AsyncPgConnection,
     id: ResolutionId,
     lock: Lock,
 ) -> QueryResult<Option<(ResolutionRow, TreePath)>> {
-    if lock == Lock::ForUpdate {
-        let locked = resolutions::table
-            .find(id)
-            .select(resolutions::id)
-            .for_no_key_update()
-            .first::<Uuid>(conn)
-            .await
-            .optional()?;
-        if locked.is_none() {
-            return Ok(None);
-        }
+    let row = resolutions::table.find(id).select(resolutions::id);
+    let locked = match lock {
+        Lock::Unlocked => Some(id.0),
+        Lock::ForUpdate => row.for_no_key_update().first::<Uuid>(conn).await.optional()?,
+        Lock::Share => row.for_share().first::<Uuid>(conn).await.optional()?,
+    };
+    if locked.is_none() {
+        return Ok(None);
     }
     find(conn, id.0).await
 }
