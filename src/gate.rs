@@ -125,14 +125,23 @@ impl Gate {
     }
 
     /// Authenticates a caller: the allowance it was counted against and what is known of its token, or the
-    /// refusal (429, or 503 when the database cannot be asked).
+    /// refusal (429, or 503 when the database cannot be asked) with the allowance the caller is left with.
     async fn admit(
         &self,
         state: &AppState,
         token: Result<Option<String>, String>,
         address: &str,
-    ) -> Result<(Allowance, Authentication), ApiError> {
-        let by_address = || self.count(&format!("ip:{address}"));
+    ) -> Result<(Allowance, Authentication), (ApiError, Allowance)> {
+        let count = |key: String| {
+            self.count(&key).map_err(|error| {
+                let reset = match error {
+                    ApiError::TooManyRequests(wait) => wait,
+                    _ => 0,
+                };
+                (error, Allowance { remaining: 0, reset })
+            })
+        };
+        let by_address = || count(format!("ip:{address}"));
         let token = match token {
             Ok(Some(token)) => token,
             Ok(None) => return Ok((by_address()?, refused("a bearer token is required"))),
@@ -141,7 +150,7 @@ impl Gate {
         let hash = hash_token(&token);
         if let Some(identity) = self.valid.get(&hash) {
             return Ok((
-                self.count(&format!("token:{}", identity.name))?,
+                count(format!("token:{}", identity.name))?,
                 Authentication::Valid(identity),
             ));
         }
@@ -149,12 +158,16 @@ impl Gate {
         if self.unknown.contains_key(&hash) {
             return Ok((allowance, refused("the token is unknown or revoked")));
         }
-        let mut conn = state.read().await?;
-        match crate::resources::tokens::store::find_active(&mut conn, &hash).await? {
+        let unavailable = |error: ApiError| (error, allowance);
+        let mut conn = state.read().await.map_err(unavailable)?;
+        let found = crate::resources::tokens::store::find_active(&mut conn, &hash)
+            .await
+            .map_err(|e| unavailable(e.into()))?;
+        match found {
             Some(identity) => {
                 self.valid.insert(hash, identity.clone());
                 Ok((
-                    self.count(&format!("token:{}", identity.name))?,
+                    count(format!("token:{}", identity.name))?,
                     Authentication::Valid(identity),
                 ))
             }
@@ -220,15 +233,9 @@ pub async fn middleware(
             write_headers(response.headers_mut(), &gate.policy(), allowance);
             Ok(response)
         }
-        Err(error) => {
+        Err((error, allowance)) => {
             let mut response = req.into_response(error.error_response());
-            if let ApiError::TooManyRequests(wait) = error {
-                let allowance = Allowance {
-                    remaining: 0,
-                    reset: wait,
-                };
-                write_headers(response.headers_mut(), &gate.policy(), allowance);
-            }
+            write_headers(response.headers_mut(), &gate.policy(), allowance);
             Ok(response)
         }
     }

@@ -17,12 +17,13 @@ pub fn etag(version: i32) -> String {
 }
 
 /// The ETag of a representation that adds figures kept outside the resource (an organisation's member counts):
-/// the version, then a digest of the figures.
-pub fn etag_with(version: i32, figures: &impl std::hash::Hash) -> String {
-    use std::hash::Hasher;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    figures.hash(&mut hasher);
-    format!("\"{version}-{:016x}\"", hasher.finish())
+/// the version, then a digest of the figures' JSON. SHA-256, so that the tag of a representation stays the same
+/// across builds and instances.
+pub fn etag_with(version: i32, figures: &impl serde::Serialize) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(serde_json::to_vec(figures).unwrap_or_default());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("\"{version}-{hex}\"")
 }
 
 /// What a write expects the resource to be at: the `If-Match` list of a request, or anything.

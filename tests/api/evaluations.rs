@@ -352,6 +352,21 @@ async fn a_member_evaluation_counts_where_the_member_was_that_year() {
         )
         .await;
     assert_eq!(after.ok(201)["organisation_id"], t.base_cell.as_str());
+    // The base cell's own editor sees the member now, but 2018 counts in the cell, outside its subtree.
+    let receiving = app.token("base-cell", "editor", Some(&t.base_cell)).await;
+    app.post(
+        MEMBER_EVALS,
+        &receiving,
+        json!({"member_id": member, "year": 2018, "grade": "good"}),
+    )
+    .await
+    .problem_on(422, "member_id");
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM member_evaluations WHERE year = 2018")
+            .await,
+        0
+    );
     // A member with evaluations is not deleted with them silently.
     app.delete(&format!("/api/v1/members/{member}"), &app.admin)
         .await

@@ -117,6 +117,23 @@ async fn a_statement_past_the_timeout_answers_503() {
 }
 
 #[actix_web::test]
+async fn a_token_that_cannot_be_looked_up_answers_503_with_the_rate_limit() {
+    let app = spawn_app_with(&[("PARTYBASE_STATEMENT_TIMEOUT_MS", "300")]).await;
+    let mut holder = diesel_async::AsyncPgConnection::establish(&app.db.url).await.unwrap();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let reply = app.get(ORGS, &app.admin).await;
+    reply.problem(503);
+    assert_eq!(reply.header("ratelimit-policy"), Some("\"default\";q=600;w=60"));
+    assert!(reply
+        .header("ratelimit")
+        .is_some_and(|v| v.starts_with("\"default\";r=599;")));
+    holder.batch_execute("ROLLBACK").await.unwrap();
+}
+
+#[actix_web::test]
 async fn a_target_that_results_report_on_stays() {
     let app = spawn_app().await;
     let district = app.organisation("TS", "superior_committee", None).await;

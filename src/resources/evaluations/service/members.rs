@@ -9,6 +9,7 @@ use crate::domain::rating::{Subject, Year};
 use crate::error::{ApiError, FieldError};
 use crate::resources::evaluations::store::{self, MemberEvaluationRow, MemberEvaluationValues};
 use crate::resources::members::store as member_rows;
+use crate::resources::organisations::store as organisation_rows;
 use crate::write::{self, Patchable};
 
 /// The evaluations of members, each recorded for the organisation the member was in at the end of the year.
@@ -64,6 +65,17 @@ async fn counted_organisation(
     let organisation_id = member_rows::organisation_on(conn, member.id, counted_on)
         .await?
         .unwrap_or(member.organisation_id);
+    // The evaluation is recorded where it counts, which must lie in the actor's subtree too: an organisation the
+    // member has since left outside it is recorded by a committee that holds that organisation.
+    if organisation_rows::find_visible(conn, organisation_id, actor.scope())
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::invalid(
+            "member_id",
+            format!("was in an organisation outside this token's subtree in {year}"),
+        ));
+    }
     Ok(organisation_id)
 }
 
