@@ -15,7 +15,7 @@ use crate::gate;
 use crate::openapi::ApiDoc;
 use crate::reports;
 use crate::request_id::{self, REQUEST_ID_HEADER};
-use crate::resources::{audit, evaluations, health, members, organisations, resolutions, tokens};
+use crate::resources::{audit, evaluations, health, members, organisations, reorganisations, resolutions, tokens};
 use crate::state::AppState;
 
 /// Registers every documented route.
@@ -25,6 +25,7 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .wrap(from_fn(gate::middleware))
             .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .service(scope("/organisations").configure(organisations::http::routes))
+            .service(scope("/reorganisations").configure(reorganisations::http::routes))
             .service(scope("/members").configure(members::http::routes))
             .service(scope("/resolutions").configure(resolutions::http::routes))
             .service(scope("/reports").configure(reports::routes))

@@ -18,7 +18,8 @@ use crate::resources::members::http::MemberSort;
             Errors are RFC 9457 `application/problem+json` documents."
     ),
     tags(
-        (name = "organisations", description = "The organisation tree"),
+        (name = "organisations", description = "The organisation tree, today and as it stood on any past day"),
+        (name = "reorganisations", description = "Dated decisions that reshape the tree in one step: organisations created, moved, ended and succeeded, members transferred"),
         (name = "members", description = "Party members, their admission, lifecycle and history"),
         (name = "resolutions", description = "Thematic resolutions and how each organisation implements them"),
         (name = "evaluations", description = "Yearly quality evaluations of base organisations and members, and the rating schemes"),

@@ -28,6 +28,7 @@ diesel::table! {
         resource_id -> Text,
         changes -> Jsonb,
         request_id -> Text,
+        reorganisation_id -> Nullable<Uuid>,
     }
 }
 
@@ -80,6 +81,7 @@ diesel::table! {
         note -> Nullable<Text>,
         actor -> Text,
         recorded_at -> Timestamptz,
+        reorganisation_id -> Nullable<Uuid>,
     }
 }
 
@@ -119,6 +121,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    organisation_successions (organisation_id, successor_id) {
+        organisation_id -> Uuid,
+        successor_id -> Uuid,
+        reorganisation_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Ltree;
+
+    organisation_versions (organisation_id, valid_during) {
+        organisation_id -> Uuid,
+        valid_during -> Daterange,
+        parent_id -> Nullable<Uuid>,
+        name -> Text,
+        kind -> Text,
+        path -> Ltree,
+        reorganisation_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Ltree;
 
@@ -135,6 +160,31 @@ diesel::table! {
         address -> Nullable<Text>,
         note -> Nullable<Text>,
         search -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reorganisation_organisations (reorganisation_id, organisation_id) {
+        reorganisation_id -> Uuid,
+        organisation_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    reorganisations (id) {
+        id -> Uuid,
+        decision_number -> Text,
+        decided_on -> Date,
+        effective_on -> Date,
+        note -> Nullable<Text>,
+        operations -> Jsonb,
+        created -> Int4,
+        moved -> Int4,
+        ended -> Int4,
+        members_transferred -> Int4,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -177,12 +227,19 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> organisations (organisation_id));
+diesel::joinable!(audit_events -> reorganisations (reorganisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
 diesel::joinable!(member_evaluations -> organisations (organisation_id));
 diesel::joinable!(member_events -> members (member_id));
+diesel::joinable!(member_events -> reorganisations (reorganisation_id));
 diesel::joinable!(members -> organisations (organisation_id));
 diesel::joinable!(organisation_member_counts -> organisations (organisation_id));
+diesel::joinable!(organisation_successions -> reorganisations (reorganisation_id));
+diesel::joinable!(organisation_versions -> organisations (organisation_id));
+diesel::joinable!(organisation_versions -> reorganisations (reorganisation_id));
+diesel::joinable!(reorganisation_organisations -> organisations (organisation_id));
+diesel::joinable!(reorganisation_organisations -> reorganisations (reorganisation_id));
 diesel::joinable!(resolution_implementations -> organisations (organisation_id));
 diesel::joinable!(resolution_implementations -> resolutions (resolution_id));
 diesel::joinable!(resolutions -> organisations (issuing_organisation_id));
@@ -195,7 +252,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_events,
     members,
     organisation_member_counts,
+    organisation_successions,
+    organisation_versions,
     organisations,
+    reorganisation_organisations,
+    reorganisations,
     resolution_implementations,
     resolutions,
 );

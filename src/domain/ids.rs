@@ -109,6 +109,10 @@ id_type!(
     /// The id of an API token.
     TokenId
 );
+id_type!(
+    /// The id of a reorganisation.
+    ReorganisationId
+);
 
 #[cfg(test)]
 mod tests {

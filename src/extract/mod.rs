@@ -35,11 +35,12 @@ const READ_ONLY_FIELDS: &[&str] = &[
     "status",
 ];
 
-/// A JSON request body (`application/json` or `application/merge-patch+json`), at most [`BODY_LIMIT`] bytes.
-/// A body that is not JSON answers 400; JSON that does not fit `T` answers 422 naming the field.
-pub struct ApiJson<T>(pub T);
+/// A JSON request body (`application/json` or `application/merge-patch+json`), at most `LIMIT` bytes
+/// ([`BODY_LIMIT`] unless a route says more). A body that is not JSON answers 400; JSON that does not fit `T`
+/// answers 422 naming the field.
+pub struct ApiJson<T, const LIMIT: usize = BODY_LIMIT>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<T, LIMIT> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -56,15 +57,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             content_type?;
-            if declared_length.is_some_and(|n| n > BODY_LIMIT) {
-                return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
+            if declared_length.is_some_and(|n| n > LIMIT) {
+                return Err(ApiError::PayloadTooLarge(LIMIT));
             }
             let read = async {
                 let mut body = Vec::new();
                 while let Some(chunk) = payload.next().await {
                     let chunk = chunk.map_err(|e| ApiError::bad_request("body", format!("cannot be read: {e}")))?;
-                    if body.len() + chunk.len() > BODY_LIMIT {
-                        return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
+                    if body.len() + chunk.len() > LIMIT {
+                        return Err(ApiError::PayloadTooLarge(LIMIT));
                     }
                     body.extend_from_slice(&chunk);
                 }

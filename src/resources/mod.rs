@@ -6,5 +6,6 @@ pub mod evaluations;
 pub mod health;
 pub mod members;
 pub mod organisations;
+pub mod reorganisations;
 pub mod resolutions;
 pub mod tokens;

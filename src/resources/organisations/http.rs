@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpResponse, HttpResponseBuilder};
 use chrono::NaiveDate;
 use diesel_async::AsyncConnection;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::organisation::{OrganisationKind, Sector};
 use crate::domain::today;
 use crate::error::ApiError;
-use crate::extract::{double_option, ApiJson, Preconditions};
+use crate::extract::{double_option, ApiJson, ApiQuery, Preconditions};
 use crate::openapi::responses::*;
 use crate::pagination::{comma_list, ListQuery, Page, PageParams};
 use crate::resources::organisations::service::{self, Counted, Criteria, Draft, Patch};
@@ -107,6 +107,50 @@ pub struct OrganisationQuery {
     /// Accent- and case-insensitive text in the name or code: `thanh son` finds `Thanh Sơn`.
     #[param(example = "thanh son", max_length = 200, pattern = r"^[^\x00]*$")]
     q: Option<String>,
+    /// The tree as it stood at the end of this day: organisations established by then and not yet dissolved, each
+    /// under the parent, with the name and kind it had then; `under` and `parent_id` follow that day's tree, and
+    /// `active=false` selects none. Without it, today's tree.
+    #[param(example = "2024-12-31")]
+    as_of: Option<NaiveDate>,
+}
+
+/// The day a read of one organisation looks at.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfQuery {
+    /// The tree as it stood at the end of this day (default: today). An organisation that did not exist on that
+    /// day answers 404.
+    #[param(example = "2024-12-31")]
+    as_of: Option<NaiveDate>,
+}
+
+/// One dated version of an organisation's place and identity.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"valid_from": "1997-01-01", "valid_to": "2025-07-01",
+    "parent_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e00", "name": "Chi bộ khu 3", "kind": "cell",
+    "reorganisation_id": null}))]
+pub struct OrganisationVersion {
+    /// The first day of this version; `null` when the organisation's establishment is not recorded.
+    pub valid_from: Option<NaiveDate>,
+    /// The day the next version (or the organisation's dissolution) took effect; `null` while still valid.
+    pub valid_to: Option<NaiveDate>,
+    /// The parent in this version; `null` for a root.
+    pub parent_id: Option<Uuid>,
+    #[schema(max_length = 200)]
+    pub name: String,
+    pub kind: OrganisationKind,
+    /// The reorganisation that made this version; `null` when it came from a plain change of the organisation
+    /// (or from its creation).
+    pub reorganisation_id: Option<Uuid>,
+}
+
+/// An organisation's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationHistory {
+    /// The versions, oldest first.
+    #[schema(max_items = 100000)]
+    pub items: Vec<OrganisationVersion>,
 }
 
 impl From<CreateOrganisation> for Draft {
@@ -178,11 +222,13 @@ pub async fn list_organisations(
         sector: filters.sector,
         active: filters.active,
         q: filters.q,
+        as_of: filters.as_of,
     };
     let after = page.after::<OrganisationId>()?;
     let mut conn = state.read().await?;
+    let day = criteria.as_of.unwrap_or_else(today);
     let (rows, total) = service::list(&mut conn, &actor, criteria, after, page.fetch(), page.count_exact).await?;
-    let today = today();
+    let today = day;
     Ok(page
         .finish(rows, |r| r.id, |r| Organisation::from_row(r, today), total)
         .respond())
@@ -191,14 +237,16 @@ pub async fn list_organisations(
 /// Read an organisation
 ///
 /// Reads one organisation with the member counts of its subtree. `If-None-Match` with the current ETag answers 304.
+/// With `as_of`, the organisation as it stood at the end of that day (its parent, name and kind then), without
+/// member counts and without an ETag: a view of the past is not a version a write can name.
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = Uuid, Path, description = "Organisation id"),
+    params(("id" = Uuid, Path, description = "Organisation id"), AsOfQuery,
         ("If-None-Match" = Option<String>, Header, description = "An ETag; 304 when it is still current")),
     responses(
         (status = 200, description = "The organisation with its member counts", body = Organisation,
-            headers(("ETag" = String, description = "The version and a digest of the member counts, quoted; \
-                If-Match on a write compares the version part"))),
+            headers(("ETag" = String, description = "The version and a digest of the member counts, quoted \
+                (absent with `as_of`)"))),
         (status = 304, description = "Not modified since the ETag given in If-None-Match"),
         ReadErrors,
     )
@@ -208,9 +256,14 @@ pub async fn find_organisation(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
+    query: ApiQuery<AsOfQuery>,
     preconditions: Preconditions,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.read().await?;
+    if let Some(day) = query.0.as_of {
+        let row = service::find_on(&mut conn, &actor, OrganisationId(*id), day).await?;
+        return Ok(HttpResponse::Ok().json(Organisation::from_row(row, day)));
+    }
     let counted = service::find(&mut conn, &actor, OrganisationId(*id)).await?;
     if let Some(not_modified) = preconditions.not_modified_tag_response(&counted.etag()) {
         return Ok(not_modified);
@@ -220,10 +273,11 @@ pub async fn find_organisation(
 
 /// List an organisation's ancestors
 ///
-/// Lists the ancestors of an organisation inside the token's subtree: the root first, the parent last.
+/// Lists the ancestors of an organisation inside the token's subtree: the root first, the parent last. With
+/// `as_of`, the ancestors it had at the end of that day, as they stood then.
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = Uuid, Path, description = "Organisation id")),
+    params(("id" = Uuid, Path, description = "Organisation id"), AsOfQuery),
     responses(
         (status = 200, description = "The ancestors, root first; `next_cursor` is always null", body = Page<Organisation>),
         ReadErrors,
@@ -234,10 +288,11 @@ pub async fn list_organisation_ancestors(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<Uuid>,
+    query: ApiQuery<AsOfQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.read().await?;
-    let today = today();
-    let items = service::ancestors(&mut conn, &actor, OrganisationId(*id))
+    let today = query.0.as_of.unwrap_or_else(today);
+    let items = service::ancestors(&mut conn, &actor, OrganisationId(*id), query.0.as_of)
         .await?
         .into_iter()
         .map(|r| Organisation::from_row(r, today))
@@ -247,6 +302,40 @@ pub async fn list_organisation_ancestors(
         next_cursor: None,
         total: None,
     }))
+}
+
+/// Read an organisation's history
+///
+/// Lists the dated versions of an organisation's place and identity (its parent, name and kind), oldest first:
+/// each plain change and each reorganisation that changed one of them starts a version.
+#[utoipa::path(
+    tag = "organisations",
+    params(("id" = Uuid, Path, description = "Organisation id")),
+    responses(
+        (status = 200, description = "The versions, oldest first", body = OrganisationHistory),
+        ReadErrors,
+    )
+)]
+#[get("/{id}/history")]
+pub async fn list_organisation_history(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.read().await?;
+    let items = service::history(&mut conn, &actor, OrganisationId(*id))
+        .await?
+        .into_iter()
+        .map(|v| OrganisationVersion {
+            valid_from: v.valid_from,
+            valid_to: v.valid_to,
+            parent_id: v.parent_id.map(Uuid::from),
+            name: v.name,
+            kind: v.kind,
+            reorganisation_id: v.reorganisation_id,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(OrganisationHistory { items }))
 }
 
 /// Create an organisation
@@ -348,6 +437,7 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_organisations)
         .service(create_organisation)
         .service(list_organisation_ancestors)
+        .service(list_organisation_history)
         .service(find_organisation)
         .service(update_organisation)
         .service(delete_organisation);

@@ -41,7 +41,7 @@ pub struct Organisation {
     pub established_on: Option<NaiveDate>,
     /// The day it ceased to exist; it is inactive from that day on.
     pub dissolved_on: Option<NaiveDate>,
-    /// Not dissolved as of today (Vietnam time). Read-only.
+    /// Not dissolved as of today (Vietnam time), or as of the `as_of` day of a read of the past. Read-only.
     pub active: bool,
     #[schema(
         example = "Xã Tinh Nhuệ, huyện Thanh Sơn, Phú Thọ",
@@ -51,6 +51,12 @@ pub struct Organisation {
     pub address: Option<String>,
     #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
+    /// The ended organisations whose work this one carries on, linked by reorganisations. Read-only.
+    #[schema(max_items = 10000)]
+    pub predecessor_ids: Vec<Uuid>,
+    /// The organisations that carry on this one's work since it ended, linked by reorganisations. Read-only.
+    #[schema(max_items = 10000)]
+    pub successor_ids: Vec<Uuid>,
     /// Members of this organisation and every organisation below it, by status; present wherever one
     /// organisation is returned (read, create, change), absent in lists. Statuses with no member are absent.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,6 +84,8 @@ impl Organisation {
             dissolved_on: row.dissolved_on,
             address: row.address,
             note: row.note,
+            predecessor_ids: row.predecessor_ids,
+            successor_ids: row.successor_ids,
             member_counts: None,
             version: row.version,
             created_at: row.created_at,

@@ -11,7 +11,7 @@ use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::resources::organisations::store::{self, OrganisationRow, OrganisationValues, RowLock};
 use crate::resources::organisations::view::Organisation;
-use crate::resources::{evaluations, resolutions};
+use crate::resources::{evaluations, reorganisations, resolutions};
 use crate::write::etag_with;
 use crate::write::{self, Patchable, Removable};
 
@@ -182,6 +182,12 @@ impl Removable for Organisations {
         if issued + implemented > 0 {
             return Err(ApiError::conflict(format!(
                 "the organisation has issued {issued} resolution(s) and recorded {implemented} implementation(s)"
+            )));
+        }
+        let reorganisations = reorganisations::store::organisation_usage(conn, id.0).await?;
+        if reorganisations > 0 {
+            return Err(ApiError::conflict(format!(
+                "the organisation is named by {reorganisations} reorganisation(s), whose records keep it"
             )));
         }
         store::delete(conn, id).await?;

@@ -16,7 +16,7 @@ use crate::domain::organisation::{check_placement, path_label, OrgCode, Organisa
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::resources::organisations::store::{
-    self, tree::Confinement, NewOrganisation, OrganisationFilter, OrganisationRow, OrganisationValues,
+    self, through_time, tree::Confinement, NewOrganisation, OrganisationFilter, OrganisationRow, OrganisationValues,
 };
 use crate::resources::organisations::view::Organisation;
 use crate::store::TreePath;
@@ -128,6 +128,8 @@ pub struct Criteria {
     pub active: Option<bool>,
     /// Text in the name or code.
     pub q: Option<String>,
+    /// The tree as it stood at the end of this day (`None`: today's tree).
+    pub as_of: Option<NaiveDate>,
 }
 
 /// The paths a list is confined to, the caller's scope and an `under` filter: `Ok(None)` when `under` names no
@@ -156,6 +158,32 @@ pub async fn list(
     let Some((scope, under)) = subtree_paths(conn, actor.scope(), criteria.under.map(Uuid::from)).await? else {
         return Ok((Vec::new(), count.then_some(0)));
     };
+    if let Some(day) = criteria.as_of {
+        // `under` names the subtree of its place on that day; before it existed there is none.
+        let under = match criteria.under {
+            None => None,
+            Some(root) => match through_time::path_on(conn, root, day).await? {
+                Some(path) => Some(path),
+                None => return Ok((Vec::new(), count.then_some(0))),
+            },
+        };
+        let filter = OrganisationFilter {
+            parent_id: criteria.parent_id,
+            under,
+            kinds: criteria.kinds,
+            sector: criteria.sector,
+            active: criteria.active,
+            q: criteria.q,
+            scope,
+            today: day,
+        };
+        let rows = through_time::list_on(conn, &filter, day, after, fetch).await?;
+        let total = match count {
+            true => Some(through_time::count_on(conn, &filter, day).await?),
+            false => None,
+        };
+        return Ok((rows, total));
+    }
     let filter = OrganisationFilter {
         parent_id: criteria.parent_id,
         under,
@@ -180,14 +208,89 @@ pub async fn find(conn: &mut AsyncPgConnection, actor: &Actor, id: OrganisationI
     Ok(Counted::of(conn, row).await?)
 }
 
-/// The ancestors of an organisation the actor sees, inside its scope: the root first, the parent last.
+/// An organisation the actor sees (by today's tree) as it stood at the end of `day`: 404 when it did not exist
+/// then.
+pub async fn find_on(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: OrganisationId,
+    day: NaiveDate,
+) -> Result<OrganisationRow, ApiError> {
+    let scope = scope_path(conn, actor).await?;
+    through_time::find_on(conn, id, day, scope.as_ref())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no organisation with this id existed on {day}")))
+}
+
+/// The ancestors of an organisation the actor sees, inside its scope: the root first, the parent last; with
+/// `as_of`, as they stood at the end of that day.
 pub async fn ancestors(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: OrganisationId,
+    as_of: Option<NaiveDate>,
 ) -> Result<Vec<OrganisationRow>, ApiError> {
-    visible(conn, actor, id).await?;
-    Ok(store::tree::ancestors(conn, id, actor.scope()).await?)
+    match as_of {
+        None => {
+            visible(conn, actor, id).await?;
+            Ok(store::tree::ancestors(conn, id, actor.scope()).await?)
+        }
+        Some(day) => {
+            let row = find_on(conn, actor, id, day).await?;
+            let scope = scope_path(conn, actor).await?;
+            Ok(through_time::ancestors_on(conn, &row.path, day, scope.as_ref()).await?)
+        }
+    }
+}
+
+/// One dated version of an organisation's place and identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub parent_id: Option<OrganisationId>,
+    pub name: String,
+    pub kind: OrganisationKind,
+    pub reorganisation_id: Option<Uuid>,
+}
+
+/// The dated versions of an organisation's parent, name and kind, oldest first. The stored versions also change
+/// when an ancestor moves (the path changes); those that differ only in the path are shown as one. The first
+/// starts on the day the organisation was established (unknown: `None`), the last ends on the day it was dissolved
+/// (still in the tree: `None`).
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: OrganisationId,
+) -> Result<Vec<Version>, ApiError> {
+    let row = visible(conn, actor, id).await?;
+    let mut shown: Vec<Version> = Vec::new();
+    for v in through_time::versions(conn, id).await? {
+        let version = Version {
+            valid_from: v.from.or(row.established_on),
+            valid_to: v.to.or(row.dissolved_on),
+            parent_id: v.parent_id.map(OrganisationId),
+            name: v.name,
+            kind: v.kind,
+            reorganisation_id: v.reorganisation_id,
+        };
+        match shown.last_mut() {
+            Some(last)
+                if (&last.parent_id, &last.name, last.kind) == (&version.parent_id, &version.name, version.kind) =>
+            {
+                last.valid_to = version.valid_to;
+            }
+            _ => shown.push(version),
+        }
+    }
+    Ok(shown)
+}
+
+/// Today's path of the caller's subtree (`None`: unscoped); 403 when its organisation no longer exists.
+async fn scope_path(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Option<TreePath>, ApiError> {
+    Ok(subtree_paths(conn, actor.scope(), None)
+        .await?
+        .and_then(|(scope, _)| scope))
 }
 
 async fn visible(conn: &mut AsyncPgConnection, actor: &Actor, id: OrganisationId) -> Result<OrganisationRow, ApiError> {

@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -14,6 +15,7 @@ use crate::domain::organisation::{OrgCode, OrganisationKind, Sector};
 use crate::schema::organisations;
 use crate::store::{escape_like, TreePath};
 
+pub mod through_time;
 pub mod tree;
 
 /// A stored organisation.
@@ -34,7 +36,20 @@ pub struct OrganisationRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The ended organisations whose work this one carries on.
+    #[diesel(select_expression = sql::<Array<SqlUuid>>(PREDECESSORS))]
+    #[diesel(select_expression_type = SqlLiteral<Array<SqlUuid>>)]
+    pub predecessor_ids: Vec<Uuid>,
+    /// The organisations that carry on this one's work after it ended.
+    #[diesel(select_expression = sql::<Array<SqlUuid>>(SUCCESSORS))]
+    #[diesel(select_expression_type = SqlLiteral<Array<SqlUuid>>)]
+    pub successor_ids: Vec<Uuid>,
 }
+
+const PREDECESSORS: &str =
+    "ARRAY(SELECT s.organisation_id FROM organisation_successions s WHERE s.successor_id = organisations.id ORDER BY 1)";
+const SUCCESSORS: &str =
+    "ARRAY(SELECT s.successor_id FROM organisation_successions s WHERE s.organisation_id = organisations.id ORDER BY 1)";
 
 /// A new organisation: its id, its place in the tree and its values.
 #[derive(Debug, Insertable)]
@@ -264,6 +279,18 @@ pub async fn update(
     diesel::update(organisations::table.find(id))
         .set((
             values,
+            organisations::version.eq(organisations::version + 1),
+            organisations::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(OrganisationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Bumps the version of an organisation whose shown links changed (its predecessors or successors).
+pub async fn touch(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<OrganisationRow> {
+    diesel::update(organisations::table.find(id))
+        .set((
             organisations::version.eq(organisations::version + 1),
             organisations::updated_at.eq(diesel::dsl::now),
         ))

@@ -1,0 +1,10 @@
+ALTER TABLE member_events DROP COLUMN reorganisation_id;
+ALTER TABLE audit_events DROP COLUMN reorganisation_id;
+DROP TABLE organisation_successions;
+DROP TRIGGER organisations_versions_update ON organisations;
+DROP TRIGGER organisations_versions_insert ON organisations;
+DROP FUNCTION organisation_versions_keep();
+DROP TABLE organisation_versions;
+DROP TABLE reorganisation_organisations;
+DROP TABLE reorganisations;
+DROP FUNCTION pb_uuid_v7();
