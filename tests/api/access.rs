@@ -909,3 +909,71 @@ async fn an_organisations_own_token_changes_its_description_but_not_its_place() 
         .await
         .ok(200);
 }
+
+#[actix_web::test]
+async fn the_tree_through_time_and_reorganisations() {
+    const REORGS: &str = "/api/v1/reorganisations";
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let stored = "SELECT (SELECT count(*) FROM reorganisations) * 1000000 \
+                  + (SELECT coalesce(sum(version), 0) FROM organisations) AS n";
+    for (i, caller) in CALLERS.into_iter().enumerate() {
+        let token = w.token(caller);
+        let target = w.target(caller).to_owned();
+        let read = unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { 200 });
+        for path in [
+            format!("{ORGS}/{target}?as_of=2024-12-31"),
+            format!("{ORGS}/{target}/ancestors?as_of=2024-12-31"),
+            format!("{ORGS}/{target}/history"),
+        ] {
+            let reply = app.call(Method::GET, &path, token, None, &[]).await;
+            check(caller, &path, &reply, read);
+        }
+        let reply = app
+            .call(Method::GET, &format!("{ORGS}?as_of=2024-12-31"), token, None, &[])
+            .await;
+        check(caller, "list as of", &reply, unauthenticated(caller).unwrap_or(200));
+        let reply = app.call(Method::GET, REORGS, token, None, &[]).await;
+        check(
+            caller,
+            "list reorganisations",
+            &reply,
+            unauthenticated(caller).unwrap_or(200),
+        );
+
+        // A reorganisation that creates a cell under the target: the editor decides inside its subtree only.
+        let before = app.db.count(stored).await;
+        let body = json!({"decision_number": format!("{i}-QĐ"), "decided_on": "2025-06-20",
+                          "effective_on": "2025-07-01",
+                          "create": [{"code": format!("R-{i}"), "name": "Chi bộ mới", "kind": "cell",
+                                      "parent_id": target}]});
+        let reply = app.call(Method::POST, REORGS, token, Some(&body), &[]).await;
+        let expected = unauthenticated(caller).unwrap_or(match caller {
+            "viewer" => 403,
+            "editor_out" => 422,
+            _ => 201,
+        });
+        check(caller, "create reorganisation", &reply, expected);
+        if expected != 201 {
+            assert_eq!(
+                app.db.count(stored).await,
+                before,
+                "refused reorganisation by {caller} changed something"
+            );
+            continue;
+        }
+        let id = reply.body["id"].as_str().unwrap().to_owned();
+        // It named only organisations of the district, which every scoped caller's subtree holds.
+        for reader in CALLERS {
+            let reply = app
+                .call(Method::GET, &format!("{REORGS}/{id}"), w.token(reader), None, &[])
+                .await;
+            check(
+                reader,
+                "find reorganisation",
+                &reply,
+                unauthenticated(reader).unwrap_or(200),
+            );
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod health;
 mod members;
 mod openapi;
 mod organisations;
+mod reorganisations;
 mod reports;
 mod resolutions;
 mod tokens;

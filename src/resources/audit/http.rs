@@ -35,6 +35,8 @@ pub struct AuditEvent {
     /// The `X-Request-Id` of the request that made the change.
     #[schema(max_length = 64)]
     pub request_id: String,
+    /// The reorganisation the change was part of; `null` for other changes.
+    pub reorganisation_id: Option<Uuid>,
 }
 
 impl From<AuditEventRow> for AuditEvent {
@@ -48,6 +50,7 @@ impl From<AuditEventRow> for AuditEvent {
             resource_id: row.resource_id,
             changes: row.changes,
             request_id: row.request_id,
+            reorganisation_id: row.reorganisation_id,
         }
     }
 }
@@ -71,6 +74,8 @@ pub struct AuditQuery {
     from: Option<DateTime<Utc>>,
     /// Changes before this instant (RFC 3339).
     to: Option<DateTime<Utc>>,
+    /// The changes one reorganisation made.
+    reorganisation_id: Option<Uuid>,
 }
 
 impl AuditQuery {
@@ -97,6 +102,7 @@ impl From<AuditQuery> for AuditFilter {
             actor: query.actor,
             from: query.from,
             to: query.to,
+            reorganisation_id: query.reorganisation_id,
         }
     }
 }

@@ -21,6 +21,7 @@ pub struct AuditEventRow {
     pub resource_id: String,
     pub changes: serde_json::Value,
     pub request_id: String,
+    pub reorganisation_id: Option<Uuid>,
 }
 
 /// The filters of the audit trail; each given one must hold.
@@ -33,6 +34,7 @@ pub struct AuditFilter {
     pub from: Option<DateTime<Utc>>,
     /// Before this instant.
     pub to: Option<DateTime<Utc>>,
+    pub reorganisation_id: Option<Uuid>,
 }
 
 fn filtered(filter: &AuditFilter) -> audit_events::BoxedQuery<'static, Pg> {
@@ -51,6 +53,9 @@ fn filtered(filter: &AuditFilter) -> audit_events::BoxedQuery<'static, Pg> {
     }
     if let Some(to) = filter.to {
         query = query.filter(audit_events::at.lt(to));
+    }
+    if let Some(reorganisation) = filter.reorganisation_id {
+        query = query.filter(audit_events::reorganisation_id.eq(reorganisation));
     }
     query
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::service::{self, Applied, AppliedOperations, CreateOp, Decision, MoveOp, SuccessorOp, Target, TransferOp};
+use super::operations::{AppliedOperations, CreateOp, Decision, MoveOp, SuccessorOp, Target, TransferOp};
+use super::service::{self, Applied, Criteria};
 use super::store::Header;
 use crate::auth::Actor;
 use crate::domain::ids::{OrganisationId, ReorganisationId};
@@ -417,17 +418,12 @@ pub async fn list_reorganisations(
     let ListQuery { page, filters } = query;
     let after = page.after::<ReorganisationId>()?;
     let mut conn = state.read().await?;
-    let (rows, total) = service::list(
-        &mut conn,
-        &actor,
-        filters.under.map(OrganisationId),
-        filters.effective_from,
-        filters.effective_to,
-        after,
-        page.fetch(),
-        page.count_exact,
-    )
-    .await?;
+    let criteria = Criteria {
+        under: filters.under.map(OrganisationId),
+        effective_from: filters.effective_from,
+        effective_to: filters.effective_to,
+    };
+    let (rows, total) = service::list(&mut conn, &actor, criteria, after, page.fetch(), page.count_exact).await?;
     Ok(page
         .finish(rows, |a| ReorganisationId(a.row.id), Reorganisation::from, total)
         .respond())

@@ -2,5 +2,6 @@
 //! rows with the set-based statements (`store`).
 
 pub mod http;
+pub mod operations;
 pub mod service;
 pub mod store;

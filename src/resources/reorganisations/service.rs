@@ -13,15 +13,15 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::store::{self, Counts, Header, ReorganisationFilter, ReorganisationRow};
+use super::operations::{
+    AppliedOperations, CreatedOrganisation, Decision, MembersTransferred, MovedOrganisation, SuccessorLink, Target,
+};
+use super::store::{self, Counts, ReorganisationFilter, ReorganisationRow};
 use crate::audit::{self, Action};
 use crate::auth::Actor;
 use crate::domain::ids::{OrganisationId, ReorganisationId};
-use crate::domain::organisation::{OrganisationKind, Sector};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::resources::organisations::service::{self as organisations, subtree_paths, Draft, Patch};
@@ -31,120 +31,6 @@ use crate::write::IfMatch;
 
 /// The resource type the audit trail and the problems name.
 pub const RESOURCE: &str = "reorganisation";
-
-/// Where an operation points: an existing organisation, or one created by the same reorganisation (its `ref`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Id(OrganisationId),
-    Ref(String),
-}
-
-/// A new organisation; `established_on` is the reorganisation's `effective_on`.
-#[derive(Debug, Clone)]
-pub struct CreateOp {
-    pub label: Option<String>,
-    pub code: String,
-    pub name: String,
-    pub kind: OrganisationKind,
-    pub sector: Option<Sector>,
-    pub parent: Target,
-    pub address: Option<String>,
-}
-
-/// An organisation moved, with its whole subtree, under another parent; `kind` is its kind from then on.
-#[derive(Debug, Clone)]
-pub struct MoveOp {
-    pub organisation_id: OrganisationId,
-    pub to_parent: Target,
-    pub kind: Option<OrganisationKind>,
-}
-
-/// Every current member of one organisation transferred to another.
-#[derive(Debug, Clone)]
-pub struct TransferOp {
-    pub from: OrganisationId,
-    pub to: Target,
-}
-
-/// An ended organisation and one that carries on its work.
-#[derive(Debug, Clone)]
-pub struct SuccessorOp {
-    pub organisation_id: OrganisationId,
-    pub successor: Target,
-}
-
-/// A reorganisation as a request gives it.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    pub header: Header,
-    pub create: Vec<CreateOp>,
-    pub moves: Vec<MoveOp>,
-    pub transfers: Vec<TransferOp>,
-    pub end: Vec<OrganisationId>,
-    pub successors: Vec<SuccessorOp>,
-}
-
-/// A creation as applied.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CreatedOrganisation {
-    /// The client's label, when it gave one.
-    #[serde(rename = "ref")]
-    #[schema(max_length = 64)]
-    pub label: Option<String>,
-    /// The new organisation.
-    pub organisation_id: Uuid,
-    #[schema(max_length = 32)]
-    pub code: String,
-    #[schema(max_length = 200)]
-    pub name: String,
-    pub kind: OrganisationKind,
-    pub sector: Option<Sector>,
-    pub parent_id: Uuid,
-    #[schema(max_length = 500)]
-    pub address: Option<String>,
-}
-
-/// A move as applied.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MovedOrganisation {
-    pub organisation_id: Uuid,
-    pub to_parent_id: Uuid,
-    /// Its kind from then on.
-    pub kind: OrganisationKind,
-}
-
-/// A transfer as applied.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MembersTransferred {
-    pub from_organisation_id: Uuid,
-    pub to_organisation_id: Uuid,
-    /// How many members it transferred.
-    #[schema(minimum = 0)]
-    pub members: i64,
-}
-
-/// A successor link as applied.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SuccessorLink {
-    pub organisation_id: Uuid,
-    pub successor_id: Uuid,
-}
-
-/// The operations as applied, every `ref` resolved to an id.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct AppliedOperations {
-    #[schema(max_items = 100000)]
-    pub create: Vec<CreatedOrganisation>,
-    #[serde(rename = "move")]
-    #[schema(max_items = 100000)]
-    pub moves: Vec<MovedOrganisation>,
-    #[schema(max_items = 100000)]
-    pub transfer_members: Vec<MembersTransferred>,
-    #[schema(max_items = 100000)]
-    pub end: Vec<Uuid>,
-    #[schema(max_items = 100000)]
-    pub successors: Vec<SuccessorLink>,
-}
 
 /// A reorganisation applied (or, in a dry run, as it would be).
 #[derive(Debug)]
@@ -726,25 +612,32 @@ async fn link(
     Ok(())
 }
 
+/// The filters of a reorganisation list.
+#[derive(Debug, Default)]
+pub struct Criteria {
+    /// Only those that name an organisation of this subtree.
+    pub under: Option<OrganisationId>,
+    pub effective_from: Option<NaiveDate>,
+    pub effective_to: Option<NaiveDate>,
+}
+
 /// One page of the reorganisations the actor sees, and their number when `count`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    under: Option<OrganisationId>,
-    effective_from: Option<NaiveDate>,
-    effective_to: Option<NaiveDate>,
+    criteria: Criteria,
     after: Option<ReorganisationId>,
     fetch: i64,
     count: bool,
 ) -> Result<(Vec<Applied>, Option<i64>), ApiError> {
-    let Some((scope, under)) = subtree_paths(conn, actor.scope(), under.map(Uuid::from)).await? else {
+    let Some((scope, under)) = subtree_paths(conn, actor.scope(), criteria.under.map(Uuid::from)).await? else {
         return Ok((Vec::new(), count.then_some(0)));
     };
     let filter = ReorganisationFilter {
         scope,
         under,
-        effective_from,
-        effective_to,
+        effective_from: criteria.effective_from,
+        effective_to: criteria.effective_to,
     };
     let rows = store::list(conn, &filter, after, fetch).await?;
     let total = match count {

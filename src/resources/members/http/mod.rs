@@ -127,6 +127,8 @@ pub struct MemberEvent {
     #[schema(max_length = 64)]
     pub actor: String,
     pub recorded_at: DateTime<Utc>,
+    /// The reorganisation that transferred the member with its organisation; `null` for other entries.
+    pub reorganisation_id: Option<Uuid>,
 }
 
 impl From<EventRow> for MemberEvent {
@@ -145,6 +147,7 @@ impl From<EventRow> for MemberEvent {
             note: e.note,
             actor: e.actor,
             recorded_at: e.recorded_at,
+            reorganisation_id: e.reorganisation_id,
         }
     }
 }

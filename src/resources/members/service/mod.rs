@@ -227,6 +227,7 @@ fn history_entry(
         note: None,
         actor: actor.identity.name.clone(),
         recorded_at: Utc::now(),
+        reorganisation_id: None,
     }
 }
 

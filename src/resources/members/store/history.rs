@@ -30,6 +30,9 @@ pub struct EventRow {
     pub note: Option<String>,
     pub actor: String,
     pub recorded_at: DateTime<Utc>,
+    /// Set by the database on entries a reorganisation writes (see `reorganisations::store::begin`).
+    #[diesel(skip_insertion)]
+    pub reorganisation_id: Option<Uuid>,
 }
 /// Adds an entry to a member's history.
 pub async fn insert_event(conn: &mut AsyncPgConnection, event: &EventRow) -> QueryResult<()> {
