@@ -163,13 +163,13 @@ pub struct NewReorganisation {
 /// What a reorganisation did, counted.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReorganisationSummary {
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub created: i32,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub moved: i32,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub ended: i32,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub members_transferred: i32,
 }
 

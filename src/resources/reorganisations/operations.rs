@@ -96,7 +96,7 @@ pub struct MembersTransferred {
     pub from_organisation_id: Uuid,
     pub to_organisation_id: Uuid,
     /// How many members it transferred.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub members: i64,
 }
 
