@@ -14,6 +14,7 @@ mod members;
 mod openapi;
 mod organisations;
 mod reports;
+mod reports_through_time;
 mod resolutions;
 mod tokens;
 mod writes;
