@@ -204,9 +204,8 @@ pub struct MemberEvaluationReport {
 /// excellent members (at most 20% of those graded good, from 2018). Each evaluation counts in the organisation it
 /// was recorded for, placed as the tree stood at the end of the year; the base organisations are those of that day,
 /// with their names then. An organisation that did not exist at the end of the year counts nothing. As CSV
-/// (`text/csv`):
-/// `measure,key,count,percent` rows for `evaluated`, each `grade`, and each `quota_breach` (key: the organisation's
-/// code; count: its excellent members; percent: excellent over good).
+/// (`text/csv`): `measure,key,count,percent` rows for `evaluated`, each `grade`, and each `quota_breach` (key: the
+/// organisation's code; count: its excellent members; percent: excellent over good).
 #[utoipa::path(
     tag = "reports",
     params(EvaluationReportQuery),

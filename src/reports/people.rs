@@ -236,11 +236,17 @@ pub async fn report_political_theory(
     let (organisation_id, counts) = match q.as_of {
         None => {
             let (organisation_id, root) = report_root(&mut conn, &actor, q.organisation_id).await?;
-            (organisation_id, report::political_theory(&mut conn, root.as_ref()).await?)
+            (
+                organisation_id,
+                report::political_theory(&mut conn, root.as_ref()).await?,
+            )
         }
         Some(day) => {
             let (organisation_id, root) = report_root_during(&mut conn, &actor, q.organisation_id, day, day).await?;
-            (organisation_id, report::political_theory_on(&mut conn, root.as_deref(), day).await?)
+            (
+                organisation_id,
+                report::political_theory_on(&mut conn, root.as_deref(), day).await?,
+            )
         }
     };
     let members: i64 = counts.iter().map(|c| c.count).sum();
