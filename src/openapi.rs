@@ -23,7 +23,8 @@ use crate::resources::members::http::MemberSort;
         (name = "members", description = "Party members, their admission, lifecycle and history"),
         (name = "resolutions", description = "Thematic resolutions and how each organisation implements them"),
         (name = "evaluations", description = "Yearly quality evaluations of base organisations and members, and the rating schemes"),
-        (name = "reports", description = "Figures a committee publishes, as JSON or CSV (`Accept: text/csv`)"),
+        (name = "reports", description = "Figures a committee publishes, as JSON or CSV (`Accept: text/csv`). \
+            Reports on a year, a period or a past day count the tree as it stood then"),
         (name = "tokens", description = "API tokens (admin only)"),
         (name = "audit", description = "The audit trail of every change (admin only)"),
         (name = "health", description = "Liveness and readiness probes (no token needed)"),

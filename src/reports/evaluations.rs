@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{csv_row, report_root, CSV_COLUMNS};
+use super::{csv_row, report_root_during, CSV_COLUMNS};
 use crate::auth::Actor;
 use crate::csv::{self, ReportFormat};
 use crate::domain::rating::{scheme_for, Grade, Subject};
@@ -25,7 +25,8 @@ pub struct EvaluationReportQuery {
     /// The year evaluated.
     #[param(example = 2012, minimum = 1930, maximum = 2200)]
     year: i32,
-    /// The organisation whose subtree is counted; default: the token's subtree, or everything.
+    /// The organisation whose subtree is counted, as the tree stood at the end of the year; default: the token's
+    /// subtree, or everything.
     organisation_id: Option<Uuid>,
 }
 
@@ -50,7 +51,8 @@ pub struct EvaluationReport {
     pub scheme: String,
     /// The subtree counted; `null` for the whole registry.
     pub organisation_id: Option<Uuid>,
-    /// Base organisations (`base_committee`, `base_cell`) of the subtree that existed in the year.
+    /// Base organisations (`base_committee`, `base_cell`) of the subtree that existed in the year, by their kind
+    /// and place at its end.
     #[schema(example = 46, minimum = 0, maximum = 2147483647)]
     pub base_organisations: i64,
     /// How many of them were evaluated.
@@ -90,8 +92,11 @@ fn shares(grades: &[Grade], counts: &[(String, i64)], evaluated: i64) -> Vec<Gra
 
 /// Report organisation evaluations for a year
 ///
-/// How the base organisations of a subtree were graded in a year. As CSV (`text/csv`): `measure,key,count,percent`
-/// rows for `base_organisations`, `evaluated`, each `grade` and `exemplary`.
+/// How the base organisations of a subtree were graded in a year, with the tree as it stood at the end of that
+/// year: each organisation counts with the kind and the place it had on 31 December, so a district ended since
+/// still answers for its past, and a cell made a base cell later is not a base organisation of an earlier year.
+/// An organisation that did not exist at the end of the year counts nothing (all counts 0). As CSV (`text/csv`):
+/// `measure,key,count,percent` rows for `base_organisations`, `evaluated`, each `grade` and `exemplary`.
 #[utoipa::path(
     tag = "reports",
     params(EvaluationReportQuery),
@@ -114,9 +119,9 @@ pub async fn report_evaluations(
     let (first, last) = year_bounds(q.year)?;
     let scheme = scheme_for(q.year);
     let mut conn = state.read().await?;
-    let (organisation_id, root) = report_root(&mut conn, &actor, q.organisation_id).await?;
-    let base_organisations = report::base_organisations(&mut conn, root.as_ref(), first, last).await?;
-    let rows = report::organisation_grades(&mut conn, root.as_ref(), q.year, first, last).await?;
+    let (organisation_id, root) = report_root_during(&mut conn, &actor, q.organisation_id, last, last).await?;
+    let base_organisations = report::base_organisations(&mut conn, root.as_deref(), first, last).await?;
+    let rows = report::organisation_grades(&mut conn, root.as_deref(), q.year, first, last).await?;
     let evaluated: i64 = rows.iter().map(|r| r.count).sum();
     let exemplary: i64 = rows.iter().map(|r| r.exemplary).sum();
     let counts: Vec<(String, i64)> = rows.into_iter().map(|r| (r.grade, r.count)).collect();
@@ -196,9 +201,11 @@ pub struct MemberEvaluationReport {
 /// Report member evaluations for a year
 ///
 /// How the members of a subtree were graded in a year, with the base organisations that exceed the quota of
-/// excellent members (at most 20% of those graded good, from 2018). As CSV (`text/csv`):
-/// `measure,key,count,percent` rows for `evaluated`, each `grade`, and each `quota_breach` (key: the organisation's
-/// code; count: its excellent members; percent: excellent over good).
+/// excellent members (at most 20% of those graded good, from 2018). Each evaluation counts in the organisation it
+/// was recorded for, placed as the tree stood at the end of the year; the base organisations are those of that day,
+/// with their names then. An organisation that did not exist at the end of the year counts nothing. As CSV
+/// (`text/csv`): `measure,key,count,percent` rows for `evaluated`, each `grade`, and each `quota_breach` (key: the
+/// organisation's code; count: its excellent members; percent: excellent over good).
 #[utoipa::path(
     tag = "reports",
     params(EvaluationReportQuery),
@@ -218,18 +225,18 @@ pub async fn report_member_evaluations(
     format: ReportFormat,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    year_bounds(q.year)?;
+    let (_, last) = year_bounds(q.year)?;
     let scheme = scheme_for(q.year);
     let mut conn = state.read().await?;
-    let (organisation_id, root) = report_root(&mut conn, &actor, q.organisation_id).await?;
-    let counts: Vec<(String, i64)> = report::member_grades(&mut conn, root.as_ref(), q.year)
+    let (organisation_id, root) = report_root_during(&mut conn, &actor, q.organisation_id, last, last).await?;
+    let counts: Vec<(String, i64)> = report::member_grades(&mut conn, root.as_deref(), q.year, last)
         .await?
         .into_iter()
         .map(|r| (r.key, r.count))
         .collect();
     let evaluated = counts.iter().map(|(_, n)| n).sum();
     let quota_breaches = if scheme.member_quota {
-        report::quota_breaches(&mut conn, root.as_ref(), q.year)
+        report::quota_breaches(&mut conn, root.as_deref(), q.year, last)
             .await?
             .into_iter()
             .map(|b| QuotaBreach {

@@ -9,6 +9,7 @@ pub mod store;
 
 pub use people::GroupBy;
 
+use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -39,6 +40,25 @@ async fn report_root(
             Ok((actor.scope(), scope))
         }
     }
+}
+
+/// The subtree a report on the past counts, as the tree stood then: the root [`report_root`] picks, with the paths
+/// it had on the days of `[first, last]` when it existed; `None` for the whole registry. A root that did not exist
+/// then has no path, and the report counts nothing. The root must be visible to the caller today; its subtree of
+/// the time is counted whole, wherever those organisations sit now.
+async fn report_root_during(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    organisation_id: Option<Uuid>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<(Option<Uuid>, Option<Vec<TreePath>>), ApiError> {
+    let (root, _) = report_root(conn, actor, organisation_id).await?;
+    let paths = match root {
+        Some(id) => Some(store::root_paths(conn, OrganisationId(id), first, last).await?),
+        None => None,
+    };
+    Ok((root, paths))
 }
 
 /// One row of an aggregate report's CSV.

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{csv_row, report_root, CSV_COLUMNS};
+use super::{csv_row, report_root, report_root_during, CSV_COLUMNS};
 use crate::auth::Actor;
 use crate::csv::{self, ReportFormat};
 use crate::domain::member::PoliticalTheory;
 use crate::domain::report::percent;
+use crate::domain::today;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::openapi::responses::*;
@@ -27,7 +28,8 @@ pub enum GroupBy {
     Quarter,
     /// Keys `YYYY`.
     Year,
-    /// Keys: the id of the base organisation the member was admitted into (with its `name`).
+    /// Keys: the id of the base organisation the member was admitted into, as the tree stood on the admission day
+    /// (with its `name` on the latest admission day counted for it).
     Organisation,
 }
 
@@ -42,7 +44,8 @@ pub struct AdmissionQuery {
     /// Last day counted.
     #[param(example = "2012-12-31")]
     to: NaiveDate,
-    /// The organisation whose subtree is counted; default: the token's subtree, or everything.
+    /// The organisation whose subtree is counted, as the tree stood on each admission day; default: the token's
+    /// subtree, or everything.
     organisation_id: Option<Uuid>,
     /// Without it, only the total.
     group_by: Option<GroupBy>,
@@ -78,7 +81,10 @@ pub struct AdmissionReport {
 
 /// Report admissions between two dates
 ///
-/// Members admitted between two dates (`to` not before `from`, 422), counted where they were admitted. As CSV
+/// Members admitted between two dates (`to` not before `from`, 422), counted where they were admitted, as the tree
+/// stood on the admission day: an admission counts under the organisations above the one admitted into on that
+/// day (a district ended since still answers for its past), and `group_by=organisation` names the base
+/// organisation of that day. An organisation that did not exist at any time of the period counts none. As CSV
 /// (`text/csv`): `measure,key,count,percent` rows for the `total` and each `group`.
 #[utoipa::path(
     tag = "reports",
@@ -110,8 +116,8 @@ pub async fn report_admissions(
         GroupBy::Organisation => AdmissionGrouping::Organisation,
     });
     let mut conn = state.read().await?;
-    let (organisation_id, root) = report_root(&mut conn, &actor, q.organisation_id).await?;
-    let groups = report::admissions(&mut conn, root.as_ref(), q.from, q.to, grouping).await?;
+    let (organisation_id, root) = report_root_during(&mut conn, &actor, q.organisation_id, q.from, q.to).await?;
+    let groups = report::admissions(&mut conn, root.as_deref(), q.from, q.to, grouping).await?;
     let total = groups.iter().map(|g| g.count).sum();
     let groups = if grouping.is_some() {
         groups
@@ -157,6 +163,11 @@ pub async fn report_admissions(
 pub struct TheoryQuery {
     /// The organisation whose subtree is counted; default: the token's subtree, or everything.
     organisation_id: Option<Uuid>,
+    /// Count the members current at the end of this day, from their histories (their status after the last
+    /// entry by then, in the organisation it puts them in), under the organisation's subtree as the tree stood
+    /// that day; nothing when the organisation did not exist then. Default: today, from the members as they are.
+    #[param(example = "2012-12-31")]
+    as_of: Option<NaiveDate>,
 }
 
 /// A level with its count and share.
@@ -182,7 +193,10 @@ pub struct Share {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TheoryReport {
     pub organisation_id: Option<Uuid>,
-    /// Current members: probationary, official, exempt.
+    /// The day counted: `as_of`, or today.
+    #[schema(example = "2012-12-31")]
+    pub as_of: NaiveDate,
+    /// Members current on that day: probationary, official, exempt.
     #[schema(example = 2912, minimum = 0, maximum = 2147483647)]
     pub members: i64,
     /// Every level, with 0 where none; percent of `members`, rounded half-up to 2 decimals.
@@ -194,7 +208,10 @@ pub struct TheoryReport {
 
 /// Report political theory training
 ///
-/// Political theory training of the current members of a subtree. As CSV (`text/csv`): `measure,key,count,percent`
+/// Political theory training of the current members of a subtree. With `as_of`, the members current at the end of
+/// that day, each counted in the organisation their history puts them in then, under the subtree as the tree stood
+/// that day: a district ended since still answers for its past, and a root that did not exist then counts no one.
+/// Levels are the members' recorded levels (they have no history). As CSV (`text/csv`): `measure,key,count,percent`
 /// rows for `members`, each `level` and `intermediate_or_higher`.
 #[utoipa::path(
     tag = "reports",
@@ -214,9 +231,24 @@ pub async fn report_political_theory(
     query: ApiQuery<TheoryQuery>,
     format: ReportFormat,
 ) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
     let mut conn = state.read().await?;
-    let (organisation_id, root) = report_root(&mut conn, &actor, query.0.organisation_id).await?;
-    let counts = report::political_theory(&mut conn, root.as_ref()).await?;
+    let (organisation_id, counts) = match q.as_of {
+        None => {
+            let (organisation_id, root) = report_root(&mut conn, &actor, q.organisation_id).await?;
+            (
+                organisation_id,
+                report::political_theory(&mut conn, root.as_ref()).await?,
+            )
+        }
+        Some(day) => {
+            let (organisation_id, root) = report_root_during(&mut conn, &actor, q.organisation_id, day, day).await?;
+            (
+                organisation_id,
+                report::political_theory_on(&mut conn, root.as_deref(), day).await?,
+            )
+        }
+    };
     let members: i64 = counts.iter().map(|c| c.count).sum();
     let count_of = |level: PoliticalTheory| counts.iter().find(|c| c.key == level.as_str()).map_or(0, |c| c.count);
     let levels: Vec<LevelShare> = PoliticalTheory::ALL
@@ -230,6 +262,7 @@ pub async fn report_political_theory(
     let higher = count_of(PoliticalTheory::Intermediate) + count_of(PoliticalTheory::Advanced);
     let report = TheoryReport {
         organisation_id,
+        as_of: q.as_of.unwrap_or_else(today),
         members,
         levels,
         intermediate_or_higher: Share {
@@ -253,7 +286,10 @@ pub async fn report_political_theory(
                 report.intermediate_or_higher.count,
                 Some(report.intermediate_or_higher.percent),
             ));
-            Ok(csv::respond("political-theory.csv", csv::render(&CSV_COLUMNS, rows)))
+            Ok(csv::respond(
+                &format!("political-theory-{}.csv", report.as_of),
+                csv::render(&CSV_COLUMNS, rows),
+            ))
         }
     }
 }

@@ -3,14 +3,20 @@
 //! Each query is a file in `queries/` with fixed parameters. The subtree root path is one of them, `NULL` for
 //! everywhere: statements without a cached plan are planned with their values, so `$n IS NULL OR path <@ $n`
 //! folds to the one condition that applies, and the planner sizes the subtree from the path it is given.
+//!
+//! The reports on a year or a period count the tree as it stood then, from `organisation_versions`: their root is
+//! the array of the paths the root organisation had at the time ([`root_paths`]), matched with `path <@ ANY(...)`,
+//! which the GiST index on (path, valid_during) serves together with the day. An empty array (the root did not
+//! exist then) matches nothing. A pattern on the root's label (`path ~ '*.label.*'`) would need no lookup of the
+//! root, but the index can only test it against signatures and reads the whole index for it.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::ids::ResolutionId;
+use crate::domain::ids::{OrganisationId, ResolutionId};
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::resolution::ImplementationStatus;
 use crate::schema::sql_types::Ltree;
@@ -25,10 +31,33 @@ pub struct KeyCount {
     pub count: i64,
 }
 
-/// Base organisations that existed at some point of `[first, last]` under `root`.
+/// The paths organisation `id` had on the days of `[first, last]` when it existed: one for a day, more when it
+/// moved during a period, none when it did not exist then.
+pub async fn root_paths(
+    conn: &mut AsyncPgConnection,
+    id: OrganisationId,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> QueryResult<Vec<TreePath>> {
+    #[derive(QueryableByName)]
+    struct P {
+        #[diesel(sql_type = Ltree)]
+        path: TreePath,
+    }
+    let rows: Vec<P> = diesel::sql_query(include_str!("queries/root_paths.sql"))
+        .bind::<SqlUuid, _>(id.0)
+        .bind::<Date, _>(first)
+        .bind::<Date, _>(last)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|p| p.path).collect())
+}
+
+/// Base organisations that existed at some point of `[first, last]`, placed where they stood on `last`, under
+/// `root` (the root's paths of that day; `None`: everywhere).
 pub async fn base_organisations(
     conn: &mut AsyncPgConnection,
-    root: Option<&TreePath>,
+    root: Option<&[TreePath]>,
     first: NaiveDate,
     last: NaiveDate,
 ) -> QueryResult<i64> {
@@ -40,7 +69,7 @@ pub async fn base_organisations(
     let n: N = diesel::sql_query(include_str!("queries/base_organisations.sql"))
         .bind::<Date, _>(last)
         .bind::<Date, _>(first)
-        .bind::<Nullable<Ltree>, _>(root)
+        .bind::<Nullable<Array<Ltree>>, _>(root)
         .get_result(conn)
         .await?;
     Ok(n.n)
@@ -57,9 +86,10 @@ pub struct GradeCount {
     pub exemplary: i64,
 }
 
+/// The evaluations of `year` over the base organisations of [`base_organisations`].
 pub async fn organisation_grades(
     conn: &mut AsyncPgConnection,
-    root: Option<&TreePath>,
+    root: Option<&[TreePath]>,
     year: i32,
     first: NaiveDate,
     last: NaiveDate,
@@ -68,20 +98,23 @@ pub async fn organisation_grades(
         .bind::<Integer, _>(year)
         .bind::<Date, _>(last)
         .bind::<Date, _>(first)
-        .bind::<Nullable<Ltree>, _>(root)
+        .bind::<Nullable<Array<Ltree>>, _>(root)
         .load(conn)
         .await
 }
 
-/// The member evaluations of a year by grade, over members evaluated in organisations under `root`.
+/// The member evaluations of a year by grade, over members evaluated in organisations that stood under `root`
+/// (the root's paths on `last`; `None`: everywhere) on `last`, the last day of the year.
 pub async fn member_grades(
     conn: &mut AsyncPgConnection,
-    root: Option<&TreePath>,
+    root: Option<&[TreePath]>,
     year: i32,
+    last: NaiveDate,
 ) -> QueryResult<Vec<KeyCount>> {
     diesel::sql_query(include_str!("queries/member_grades.sql"))
         .bind::<Integer, _>(year)
-        .bind::<Nullable<Ltree>, _>(root)
+        .bind::<Date, _>(last)
+        .bind::<Nullable<Array<Ltree>>, _>(root)
         .load(conn)
         .await
 }
@@ -101,18 +134,21 @@ pub struct QuotaBreach {
     pub good: i64,
 }
 
-/// The base organisations under `root` that breach the excellent quota in `year`, in code order. The query starts
-/// from the base organisations of the subtree and walks down their subtrees on the path index: at national scale a
-/// district's report reads only the district's rows. A root below base level (a cell) has no base organisation
-/// of its own to breach the quota, so its report lists none rather than judge a base organisation on part of it.
+/// The base organisations under `root` that breach the excellent quota in `year`, in code order, with the tree
+/// (kinds, places and names) of `last`, the last day of the year. The query starts from the base organisations of
+/// the subtree and walks down their subtrees on the path index: at national scale a district's report reads only
+/// the district's rows. A root below base level (a cell) has no base organisation of its own to breach the quota,
+/// so its report lists none rather than judge a base organisation on part of it.
 pub async fn quota_breaches(
     conn: &mut AsyncPgConnection,
-    root: Option<&TreePath>,
+    root: Option<&[TreePath]>,
     year: i32,
+    last: NaiveDate,
 ) -> QueryResult<Vec<QuotaBreach>> {
     diesel::sql_query(include_str!("queries/quota_breaches.sql"))
         .bind::<Integer, _>(year)
-        .bind::<Nullable<Ltree>, _>(root)
+        .bind::<Date, _>(last)
+        .bind::<Nullable<Array<Ltree>>, _>(root)
         .load(conn)
         .await
 }
@@ -138,11 +174,12 @@ pub struct AdmissionGroup {
     pub count: i64,
 }
 
-/// Admissions with the admission date in `[from, to]` into organisations under `root`, counted from the
-/// admission entries of the members' histories (so a later transfer does not move an admission).
+/// Admissions with the admission date in `[from, to]` into organisations that stood under `root` (the root's paths
+/// during the period; `None`: everywhere) on the admission day, counted from the admission entries of the members'
+/// histories (so a later transfer does not move an admission).
 pub async fn admissions(
     conn: &mut AsyncPgConnection,
-    root: Option<&TreePath>,
+    root: Option<&[TreePath]>,
     from: NaiveDate,
     to: NaiveDate,
     grouping: Option<AdmissionGrouping>,
@@ -157,7 +194,7 @@ pub async fn admissions(
     diesel::sql_query(include_str!("queries/admissions.sql"))
         .bind::<Date, _>(from)
         .bind::<Date, _>(to)
-        .bind::<Nullable<Ltree>, _>(root)
+        .bind::<Nullable<Array<Ltree>>, _>(root)
         .bind::<Text, _>(grouping)
         .load(conn)
         .await
@@ -169,6 +206,30 @@ pub async fn political_theory(conn: &mut AsyncPgConnection, root: Option<&TreePa
         .bind::<Nullable<Ltree>, _>(root)
         .load(conn)
         .await
+}
+
+/// Members current on `day` by political theory level, counted where their history places them on that day: under
+/// `root` (the root's paths of that day) as the tree stood then, or, with `None`, in the whole registry.
+pub async fn political_theory_on(
+    conn: &mut AsyncPgConnection,
+    root: Option<&[TreePath]>,
+    day: NaiveDate,
+) -> QueryResult<Vec<KeyCount>> {
+    match root {
+        Some(paths) => {
+            diesel::sql_query(include_str!("queries/political_theory_on.sql"))
+                .bind::<Date, _>(day)
+                .bind::<Array<Ltree>, _>(paths)
+                .load(conn)
+                .await
+        }
+        None => {
+            diesel::sql_query(include_str!("queries/political_theory_everywhere_on.sql"))
+                .bind::<Date, _>(day)
+                .load(conn)
+                .await
+        }
+    }
 }
 
 /// One row of the coverage report: an active base organisation under the issuer and how far it got.

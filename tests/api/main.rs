@@ -15,6 +15,7 @@ mod openapi;
 mod organisations;
 mod reorganisations;
 mod reports;
+mod reports_through_time;
 mod resolutions;
 mod tokens;
 mod writes;

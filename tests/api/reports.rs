@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::common::{spawn_app, TestApp};
 
-async fn evaluate<S, B>(app: &TestApp<S>, org: &str, year: i32, grade: &str, exemplary: bool)
+pub(crate) async fn evaluate<S, B>(app: &TestApp<S>, org: &str, year: i32, grade: &str, exemplary: bool)
 where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
@@ -25,7 +25,7 @@ fn grade(report: &Value, name: &str) -> (i64, f64) {
     (g["count"].as_i64().unwrap(), g["percent"].as_f64().unwrap())
 }
 
-fn csv_lines(raw: &[u8]) -> Vec<String> {
+pub(crate) fn csv_lines(raw: &[u8]) -> Vec<String> {
     let text = String::from_utf8(raw.to_vec()).unwrap();
     assert!(text.starts_with('\u{feff}'), "a byte order mark for spreadsheets");
     text.trim_start_matches('\u{feff}')

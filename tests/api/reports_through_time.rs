@@ -1,0 +1,416 @@
+//! Reports on a year, a period or a past day count the tree as it stood then: a district's 2012 figures stay the
+//! same after the 2025 reorganisation ended it, moved its cells under a new commune and made them base cells.
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::Method;
+use serde_json::{json, Value};
+
+use crate::common::{spawn_app, TestApp};
+use crate::reports::{csv_lines, evaluate};
+
+/// Admits a member and returns its id.
+async fn admit<S, B>(app: &TestApp<S>, name: &str, org: &str, admitted_on: &str, level: &str) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let body = json!({"full_name": name, "birth_date": "1985-04-02", "organisation_id": org,
+                      "admitted_on": admitted_on, "political_theory": level});
+    app.post("/api/v1/members", &app.admin, body).await.ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn grade_member<S, B>(app: &TestApp<S>, member: &str, year: i32, grade: &str)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let body = json!({"member_id": member, "year": year, "grade": grade});
+    app.post("/api/v1/member-evaluations", &app.admin, body).await.ok(201);
+}
+
+/// Every report a district publishes about 2012 (and the quota of 2024, the last year before the reform), as JSON
+/// and one as CSV: what must not change when the tree changes later.
+async fn district_reports<S, B>(app: &TestApp<S>, org: &str) -> Vec<Value>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut reports = Vec::new();
+    for query in [
+        format!("evaluations?year=2012&organisation_id={org}"),
+        format!("member-evaluations?year=2012&organisation_id={org}"),
+        format!("member-evaluations?year=2024&organisation_id={org}"),
+        format!("admissions?from=2012-01-01&to=2012-12-31&group_by=organisation&organisation_id={org}"),
+        format!("admissions?from=2012-01-01&to=2012-12-31&group_by=month&organisation_id={org}"),
+        format!("political-theory?as_of=2012-12-31&organisation_id={org}"),
+    ] {
+        let reply = app.get(&format!("/api/v1/reports/{query}"), &app.admin).await;
+        reports.push(reply.ok(200).clone());
+    }
+    let csv = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/member-evaluations?year=2024&organisation_id={org}"),
+            Some(&app.admin),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    reports.push(json!(csv_lines(&csv.raw)));
+    reports
+}
+
+fn count_of(report: &Value, grade: &str) -> i64 {
+    report["grades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["grade"] == grade)
+        .unwrap()["count"]
+        .as_i64()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_districts_2012_reports_answer_the_same_after_the_2025_reorganisation_ended_it() {
+    let app = spawn_app().await;
+    let province = app.organisation("PT", "superior_committee", None).await;
+    let district = app.organisation("TS", "superior_committee", Some(&province)).await;
+    let commune_a = app.organisation("TS-A", "base_committee", Some(&district)).await;
+    let commune_b = app.organisation("TS-B", "base_committee", Some(&district)).await;
+    let cell_a1 = app.organisation("TS-A-1", "cell", Some(&commune_a)).await;
+    let cell_a2 = app.organisation("TS-A-2", "cell", Some(&commune_a)).await;
+    let cell_b1 = app.organisation("TS-B-1", "cell", Some(&commune_b)).await;
+    let school = app.organisation("TS-THPT", "base_cell", Some(&district)).await;
+
+    // Eight members admitted in the first half of 2012: five in commune A's cells, two in B's, one at the school.
+    let mut members = Vec::new();
+    for (i, (org, day, level)) in [
+        (&cell_a1, "2012-02-01", "elementary"),
+        (&cell_a1, "2012-02-20", "none"),
+        (&cell_a1, "2012-03-05", "intermediate"),
+        (&cell_a2, "2012-04-10", "elementary"),
+        (&cell_a2, "2012-05-02", "advanced"),
+        (&cell_b1, "2012-03-15", "none"),
+        (&cell_b1, "2012-06-01", "intermediate"),
+        (&school, "2012-04-20", "elementary"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        members.push(admit(&app, &format!("Đinh Văn {i}"), org, day, level).await);
+    }
+    // 2012: the three base organisations graded; a village cell's evaluation is not a base organisation's.
+    evaluate(&app, &commune_a, 2012, "clean_strong", true).await;
+    evaluate(&app, &commune_b, 2012, "well_completed", false).await;
+    evaluate(&app, &school, 2012, "completed", false).await;
+    evaluate(&app, &cell_a1, 2012, "weak", false).await;
+    for (member, grade_2012, grade_2024) in [
+        (0, "excellent", "excellent"),
+        (1, "good", "excellent"),
+        (2, "good", "good"),
+        (3, "good", "good"),
+        (4, "completed", "good"),
+        (5, "good", "good"),
+        (6, "not_completed", "good"),
+        (7, "excellent", "good"),
+    ] {
+        grade_member(&app, &members[member], 2012, grade_2012).await;
+        grade_member(&app, &members[member], 2024, grade_2024).await;
+    }
+
+    let before = district_reports(&app, &district).await;
+    let [evaluations, members_2012, members_2024, by_organisation, by_month, theory, _] = &before[..] else {
+        unreachable!()
+    };
+    assert_eq!(evaluations["base_organisations"], 3);
+    assert_eq!(evaluations["evaluated"], 3);
+    assert_eq!(evaluations["exemplary"], 1);
+    assert_eq!(
+        count_of(evaluations, "weak"),
+        0,
+        "the cell is not a base organisation in 2012"
+    );
+    assert_eq!(members_2012["evaluated"], 8);
+    assert_eq!(count_of(members_2012, "good"), 4);
+    assert_eq!(members_2012["quota_breaches"], json!([]));
+    // 2024: commune A has 2 excellent against 3 good (over 20%), commune B and the school none.
+    let breaches = members_2024["quota_breaches"].as_array().unwrap();
+    assert_eq!(breaches.len(), 1);
+    assert_eq!(breaches[0]["organisation_id"], commune_a.as_str());
+    assert_eq!(
+        (breaches[0]["excellent"].as_i64(), breaches[0]["good"].as_i64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(by_organisation["total"], 8);
+    let groups: Vec<(String, i64)> = by_organisation["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap().to_owned(), g["count"].as_i64().unwrap()))
+        .collect();
+    let mut expected = vec![(commune_a.clone(), 5), (commune_b.clone(), 2), (school.clone(), 1)];
+    expected.sort();
+    assert_eq!(groups, expected);
+    assert_eq!(by_month["groups"].as_array().unwrap().len(), 5);
+    assert_eq!(theory["members"], 8);
+    assert_eq!(theory["as_of"], "2012-12-31");
+
+    // 1 July 2025: the district and its communes end; one new commune under the province takes the old communes'
+    // cells as base cells; the school moves under the province.
+    let reform = json!({
+        "decision_number": "1234-QĐ/TU", "decided_on": "2025-06-20", "effective_on": "2025-07-01",
+        "create": [{"ref": "new", "code": "PT-XA-MOI", "name": "Đảng bộ xã Mới", "kind": "superior_committee",
+                    "sector": "commune", "parent_id": province}],
+        "move": [{"organisation_id": cell_a1, "to_parent_ref": "new", "kind": "base_cell"},
+                 {"organisation_id": cell_a2, "to_parent_ref": "new", "kind": "base_cell"},
+                 {"organisation_id": cell_b1, "to_parent_ref": "new", "kind": "base_cell"},
+                 {"organisation_id": school, "to_parent_id": province}],
+        "end": [commune_a, commune_b, district],
+        "successors": [{"organisation_id": commune_a, "successor_ref": "new"},
+                       {"organisation_id": commune_b, "successor_ref": "new"},
+                       {"organisation_id": district, "successor_ref": "new"}]
+    });
+    let reorganisation = app.post("/api/v1/reorganisations", &app.admin, reform).await;
+    let new_commune = reorganisation.ok(201)["operations"]["create"][0]["organisation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let after = district_reports(&app, &district).await;
+    for (i, (before, after)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(
+            before, after,
+            "report {i} under the district changed after the reorganisation"
+        );
+    }
+    // The province's 2012 figures do not gain the cells that are base cells today.
+    let province_2012 = app
+        .get(
+            &format!("/api/v1/reports/evaluations?year=2012&organisation_id={province}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(province_2012.ok(200)["base_organisations"], 3);
+    assert_eq!(count_of(province_2012.ok(200), "weak"), 0);
+
+    // Today the district holds no one, and the new commune holds the members of the old communes' cells.
+    let today_district = app
+        .get(
+            &format!("/api/v1/reports/political-theory?organisation_id={district}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(today_district.ok(200)["members"], 0);
+    let today_commune = app
+        .get(
+            &format!("/api/v1/reports/political-theory?organisation_id={new_commune}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(today_commune.ok(200)["members"], 7);
+    // The new commune did not exist in 2012: its reports about then count nothing, and say whose they are.
+    for query in [
+        format!("political-theory?as_of=2012-12-31&organisation_id={new_commune}"),
+        format!("evaluations?year=2012&organisation_id={new_commune}"),
+        format!("member-evaluations?year=2024&organisation_id={new_commune}"),
+        format!("admissions?from=2012-01-01&to=2012-12-31&organisation_id={new_commune}"),
+    ] {
+        let reply = app.get(&format!("/api/v1/reports/{query}"), &app.admin).await;
+        let report = reply.ok(200);
+        assert_eq!(report["organisation_id"], new_commune.as_str(), "{query}");
+        for count in ["members", "base_organisations", "evaluated", "total"] {
+            if let Some(n) = report.get(count) {
+                assert_eq!(n, 0, "{query}: {count}");
+            }
+        }
+    }
+    // As of a day after the reform, the history places the same members under the new commune.
+    let later = app
+        .get(
+            &format!("/api/v1/reports/political-theory?as_of=2025-07-01&organisation_id={new_commune}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(later.ok(200)["members"], 7);
+    let later_district = app
+        .get(
+            &format!("/api/v1/reports/political-theory?as_of=2025-07-01&organisation_id={district}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(later_district.ok(200)["members"], 0);
+}
+
+#[actix_web::test]
+async fn admissions_over_a_period_follow_an_organisation_that_moved_during_it() {
+    let app = spawn_app().await;
+    let province = app.organisation("PT", "superior_committee", None).await;
+    let district = app.organisation("TS", "superior_committee", Some(&province)).await;
+    let commune = app.organisation("TS-A", "base_committee", Some(&district)).await;
+    let cell = app.organisation("TS-A-1", "cell", Some(&commune)).await;
+    admit(&app, "Lò Văn Xuân", &cell, "2025-03-01", "none").await;
+    admit(&app, "Lò Thị Hạ", &cell, "2025-08-01", "none").await;
+    let reform = json!({
+        "decision_number": "99-QĐ/TU", "decided_on": "2025-06-20", "effective_on": "2025-07-01",
+        "create": [{"ref": "new", "code": "PT-XA-MOI", "name": "Đảng bộ xã Mới", "kind": "superior_committee",
+                    "sector": "commune", "parent_id": province}],
+        "move": [{"organisation_id": cell, "to_parent_ref": "new", "kind": "base_cell"}],
+        "end": [commune, district]
+    });
+    let reply = app.post("/api/v1/reorganisations", &app.admin, reform).await;
+    let new_commune = reply.ok(201)["operations"]["create"][0]["organisation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let total = |org: String| {
+        let app = &app;
+        async move {
+            let path = format!("/api/v1/reports/admissions?from=2025-01-01&to=2025-12-31&organisation_id={org}");
+            app.get(&path, &app.admin).await.ok(200)["total"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(
+        total(district.clone()).await,
+        1,
+        "March, before the cell left the district"
+    );
+    assert_eq!(
+        total(new_commune.clone()).await,
+        1,
+        "August, after the cell joined the new commune"
+    );
+    assert_eq!(
+        total(cell.clone()).await,
+        2,
+        "the cell itself, on both sides of its move"
+    );
+    assert_eq!(total(province.clone()).await, 2);
+    // Grouped by base organisation: the old commune before the move, the cell (a base cell since) after it.
+    let path = format!(
+        "/api/v1/reports/admissions?from=2025-01-01&to=2025-12-31&group_by=organisation&organisation_id={province}"
+    );
+    let reply = app.get(&path, &app.admin).await;
+    let mut groups: Vec<(String, String, i64)> = reply.ok(200)["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().unwrap().to_owned(),
+                g["name"].as_str().unwrap().to_owned(),
+                g["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    groups.sort();
+    let mut expected = vec![
+        (commune.clone(), "Tổ chức TS-A".to_owned(), 1),
+        (cell.clone(), "Tổ chức TS-A-1".to_owned(), 1),
+    ];
+    expected.sort();
+    assert_eq!(groups, expected);
+}
+
+#[actix_web::test]
+async fn political_theory_as_of_a_day_counts_members_where_their_history_places_them() {
+    let app = spawn_app().await;
+    let district = app.organisation("TS", "superior_committee", None).await;
+    let commune = app.organisation("TS-A", "base_committee", Some(&district)).await;
+    let cell_1 = app.organisation("TS-A-1", "cell", Some(&commune)).await;
+    let cell_2 = app.organisation("TS-A-2", "cell", Some(&commune)).await;
+    let elsewhere = app.organisation("YL", "superior_committee", None).await;
+    let far_cell = app.organisation("YL-1", "base_cell", Some(&elsewhere)).await;
+    let moving = admit(&app, "Hà Văn Chuyển", &cell_1, "2012-03-01", "advanced").await;
+    admit(&app, "Hà Văn Ở", &cell_1, "2012-03-01", "elementary").await;
+    let leaving = admit(&app, "Hà Văn Đi", &cell_1, "2012-03-01", "none").await;
+    let dying = admit(&app, "Hà Văn Mất", &cell_2, "2012-03-01", "intermediate").await;
+    admit(&app, "Hà Văn Mới", &cell_2, "2013-02-01", "none").await;
+    admit(&app, "Hà Văn Xa", &far_cell, "2012-03-01", "none").await;
+    // 2013: one member transferred to the other cell, one out of the district, one deceased.
+    for (member, body) in [
+        (
+            &moving,
+            json!({"type": "transferred", "on": "2013-05-01", "to_organisation_id": cell_2, "mode": "permanent"}),
+        ),
+        (
+            &leaving,
+            json!({"type": "transferred", "on": "2013-06-01", "to_organisation_id": far_cell, "mode": "permanent"}),
+        ),
+        (&dying, json!({"type": "deceased", "on": "2013-07-01"})),
+    ] {
+        app.post(&format!("/api/v1/members/{member}/events"), &app.admin, body)
+            .await
+            .ok(200);
+    }
+    let members = |query: String| {
+        let app = &app;
+        async move {
+            let reply = app
+                .get(&format!("/api/v1/reports/political-theory?{query}"), &app.admin)
+                .await;
+            let report = reply.ok(200).clone();
+            let levels: Vec<i64> = report["levels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["count"].as_i64().unwrap())
+                .collect();
+            (report["members"].as_i64().unwrap(), levels)
+        }
+    };
+    // At the end of 2012 the cell held three of them, the transferred one included, and its levels count there.
+    assert_eq!(
+        members(format!("as_of=2012-12-31&organisation_id={cell_1}")).await,
+        (3, vec![1, 1, 0, 1])
+    );
+    assert_eq!(
+        members(format!("as_of=2012-12-31&organisation_id={cell_2}")).await,
+        (1, vec![0, 0, 1, 0])
+    );
+    assert_eq!(
+        members(format!("as_of=2012-12-31&organisation_id={district}")).await.0,
+        4
+    );
+    // At the end of 2013: the transferred member counts in the other cell, the deceased nowhere, the one who left
+    // in the other district, and the one admitted in 2013 appears.
+    assert_eq!(
+        members(format!("as_of=2013-12-31&organisation_id={cell_1}")).await,
+        (1, vec![0, 1, 0, 0])
+    );
+    assert_eq!(
+        members(format!("as_of=2013-12-31&organisation_id={cell_2}")).await,
+        (2, vec![1, 0, 0, 1])
+    );
+    assert_eq!(
+        members(format!("as_of=2013-12-31&organisation_id={elsewhere}")).await.0,
+        2
+    );
+    // The whole registry, and today's figures from the members as they are, with the day they are for.
+    assert_eq!(members("as_of=2012-12-31".to_owned()).await.0, 5);
+    assert_eq!(members("as_of=2013-12-31".to_owned()).await.0, 5);
+    assert_eq!(members("as_of=2012-03-01".to_owned()).await.0, 5);
+    assert_eq!(members("as_of=2012-02-29".to_owned()).await.0, 0);
+    let today = app.get("/api/v1/reports/political-theory", &app.admin).await;
+    assert_eq!(today.ok(200)["members"], 5);
+    assert!(today.ok(200)["as_of"].as_str().is_some_and(|d| d.len() == 10));
+    let csv = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/political-theory?as_of=2012-12-31&organisation_id={cell_1}"),
+            Some(&app.admin),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await;
+    assert_eq!(csv_lines(&csv.raw)[1], "members,,3,");
+    app.get("/api/v1/reports/political-theory?as_of=2012-13-01", &app.admin)
+        .await
+        .problem_on(400, "as_of");
+}
