@@ -176,6 +176,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    seed_loads (name) {
+        name -> Text,
+        loaded_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
@@ -198,4 +205,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     resolution_implementations,
     resolutions,
+    seed_loads,
 );

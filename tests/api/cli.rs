@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{free_port, serve, TestDatabase};
+use crate::common::{free_port, serve, spawn_app, TestDatabase};
 
 /// A database URL for the commands that never connect.
 const UNUSED: &str = "postgres://postgres@localhost:5432/unused";
@@ -194,12 +194,20 @@ async fn the_demo_loads_once_and_bad_configuration_stops_with_one_line() {
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert!(stdout(&first).contains("loaded the Thanh Sơn demo district"));
     let second = partybase(&db.url, &["seed", "demo"]);
+    assert_eq!(second.status.code(), Some(0));
     assert!(stdout(&second).contains("already loaded"));
     assert_eq!(
         db.count("SELECT count(*) AS n FROM organisations WHERE code = 'TS'")
             .await,
         1
     );
+    // A database that loaded the demo before its load was recorded: the migration that adds the record finds
+    // the demo in the audit trail, so the demo is still recognised rather than refused for its own codes.
+    db.execute("DROP TABLE seed_loads").await;
+    db.execute("DELETE FROM __diesel_schema_migrations WHERE version = '20261205000008'")
+        .await;
+    let upgraded = partybase(&db.url, &["seed", "demo"]);
+    assert!(stdout(&upgraded).contains("already loaded"), "{upgraded:?}");
 
     let bad = Command::new(env!("CARGO_BIN_EXE_partybase"))
         .arg("serve")
@@ -222,4 +230,25 @@ async fn openapi_prints_the_committed_document() {
     let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let committed: serde_json::Value = serde_json::from_str(include_str!("../../openapi/openapi.json")).unwrap();
     assert!(printed == committed, "openapi/openapi.json is out of date");
+}
+
+#[actix_web::test]
+async fn the_demo_refuses_a_database_whose_codes_collide_with_it() {
+    // Someone made their own district with the demo's code, as the README's walkthrough once did.
+    let app = spawn_app().await;
+    app.organisation("TS", "superior_committee", None).await;
+    let db = &app.db;
+    let refused = partybase(&db.url, &["seed", "demo"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stdout.is_empty());
+    let message = String::from_utf8(refused.stderr).unwrap();
+    assert_eq!(message.trim().lines().count(), 1, "one line: {message}");
+    assert!(
+        message.starts_with(
+            "partybase: the demo was not loaded: the database already holds organisation codes it uses (TS)"
+        ),
+        "{message}"
+    );
+    assert_eq!(db.count("SELECT count(*) AS n FROM organisations").await, 1);
+    assert_eq!(db.count("SELECT count(*) AS n FROM seed_loads").await, 0);
 }
