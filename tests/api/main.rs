@@ -7,6 +7,7 @@ mod common;
 mod contract;
 mod conventions;
 mod demo;
+mod deployment;
 mod evaluations;
 mod hardening;
 mod health;
