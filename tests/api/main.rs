@@ -16,6 +16,7 @@ mod members;
 mod metrics;
 mod openapi;
 mod organisations;
+mod readme;
 mod reports;
 mod resolutions;
 mod tokens;
