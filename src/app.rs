@@ -4,26 +4,24 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
 use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::gate;
 use crate::openapi::ApiDoc;
-use crate::reports;
 use crate::request_id::{self, REQUEST_ID_HEADER};
 use crate::resources::{audit, evaluations, health, members, organisations, reorganisations, resolutions, tokens};
 use crate::state::AppState;
+use crate::{caching, gate, head, metrics, observe, reports};
 
 /// Registers every documented route.
 fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config.configure(health::http::routes).service(
         scope("/api/v1")
             .wrap(from_fn(gate::middleware))
-            .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .service(scope("/organisations").configure(organisations::http::routes))
             .service(scope("/reorganisations").configure(reorganisations::http::routes))
             .service(scope("/members").configure(members::http::routes))
@@ -58,6 +56,7 @@ impl RouteTable {
             .map(|(path, item)| {
                 let methods = [
                     ("GET", item.get.is_some()),
+                    ("HEAD", item.get.is_some()),
                     ("POST", item.post.is_some()),
                     ("PUT", item.put.is_some()),
                     ("PATCH", item.patch.is_some()),
@@ -220,6 +219,7 @@ pub fn app(
                     .finish()
             }),
         )
+        .route("/metrics", web::get().to(metrics::serve))
         .route(
             &format!("{}/{{status}}", crate::screen::REFUSED_PATH),
             web::get().to(refused),
@@ -228,9 +228,8 @@ pub fn app(
         .wrap(ErrorHandlers::new().default_handler(ensure_problem))
         .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
         .wrap(security_headers)
+        .wrap(from_fn(caching::middleware))
         .wrap(from_fn(request_id::middleware))
-        .wrap(
-            Logger::new("%{r}a \"%{method}xi %U\" %s %b %Dms request_id=%{x-request-id}o")
-                .custom_request_replace("method", |req| req.method().to_string()),
-        )
+        .wrap(from_fn(head::middleware))
+        .wrap(from_fn(observe::middleware))
 }

@@ -8,6 +8,77 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@localhost:5432/party
 /// The default listen address when `PARTYBASE_BIND` is not set.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
+/// The variables the configuration reads, with their defaults and meaning, for `--help`.
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "DATABASE_URL",
+        "the database [default: postgres://postgres@localhost:5432/partybase]",
+    ),
+    (
+        "PARTYBASE_BIND",
+        "address and port to listen on [default: 127.0.0.1:8080]",
+    ),
+    ("PARTYBASE_POOL_SIZE", "most database connections [default: 10]"),
+    (
+        "PARTYBASE_DB_TIMEOUT_SECS",
+        "longest wait for a database connection [default: 5]",
+    ),
+    (
+        "PARTYBASE_RATE_LIMIT",
+        "requests per minute per token or client address [default: 600]",
+    ),
+    (
+        "PARTYBASE_CORS_ORIGINS",
+        "comma list of browser origins allowed to call the API [default: none]",
+    ),
+    (
+        "PARTYBASE_STATEMENT_TIMEOUT_MS",
+        "longest one SQL statement may run [default: 5000]",
+    ),
+    (
+        "PARTYBASE_BODY_TIMEOUT_SECS",
+        "longest a client may take to send a body [default: 20]",
+    ),
+    (
+        "PARTYBASE_METRICS_TOKEN",
+        "bearer token GET /metrics requires [default: none, /metrics is public]",
+    ),
+    (
+        "PARTYBASE_LOG_FORMAT",
+        "text or json (one JSON object per line) [default: text]",
+    ),
+    ("RUST_LOG", "log filter [default: info]"),
+];
+
+/// How log records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// env_logger's own lines, for a person at a terminal.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+impl LogFormat {
+    /// Reads `PARTYBASE_LOG_FORMAT` from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let name = "PARTYBASE_LOG_FORMAT";
+        match lookup(name).as_deref().map(str::trim) {
+            None | Some("" | "text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(ConfigError {
+                name,
+                value: other.to_owned(),
+                message: "must be text or json".into(),
+            }),
+        }
+    }
+}
+
 /// Everything the service reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -29,6 +100,10 @@ pub struct Config {
     /// Longest a client may take to send a request body once its head has arrived; past it the request gets 408
     /// (`PARTYBASE_BODY_TIMEOUT_SECS`).
     pub body_timeout: Duration,
+    /// The bearer token `GET /metrics` requires; `None` leaves it public (`PARTYBASE_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
+    /// How log records are written (`PARTYBASE_LOG_FORMAT`).
+    pub log_format: LogFormat,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -46,6 +121,16 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// Reads `DATABASE_URL` alone, for the commands that only need the database.
+    pub fn database_url_from_env() -> Result<String, ConfigError> {
+        database_url(|name| std::env::var(name).ok())
+    }
+
+    /// Reads `PARTYBASE_BIND` alone, for the commands that only talk to a running service.
+    pub fn bind_from_env() -> Result<SocketAddr, ConfigError> {
+        bind(|name| std::env::var(name).ok())
+    }
+
     /// Reads the configuration through `lookup`, so that tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str, default: &str| {
@@ -53,20 +138,8 @@ impl Config {
             (name, value)
         };
 
-        let (name, database_url) = get("DATABASE_URL", DEFAULT_DATABASE_URL);
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError {
-                name,
-                value: without_password(&database_url),
-                message: "must be a postgres:// URL".into(),
-            });
-        }
-        let (name, bind) = get("PARTYBASE_BIND", DEFAULT_BIND);
-        let bind = bind.parse().map_err(|_| ConfigError {
-            name,
-            value: bind.clone(),
-            message: "must be an address and port such as 127.0.0.1:8080".into(),
-        })?;
+        let database_url = database_url(&lookup)?;
+        let bind = bind(&lookup)?;
         let pool_size = parse_number(get("PARTYBASE_POOL_SIZE", "10"), 1, 1000)?;
         let db_timeout = parse_number(get("PARTYBASE_DB_TIMEOUT_SECS", "5"), 1, 300)?;
         let rate_limit_per_minute = parse_number(get("PARTYBASE_RATE_LIMIT", "600"), 1, 1_000_000)?;
@@ -79,6 +152,8 @@ impl Config {
             .filter(|o| !o.is_empty())
             .map(str::to_owned)
             .collect();
+        let metrics_token = lookup("PARTYBASE_METRICS_TOKEN").filter(|t| !t.trim().is_empty());
+        let log_format = LogFormat::from_lookup(&lookup)?;
         Ok(Config {
             database_url,
             bind,
@@ -88,8 +163,33 @@ impl Config {
             cors_origins,
             statement_timeout: Duration::from_millis(statement_timeout),
             body_timeout: Duration::from_secs(body_timeout),
+            metrics_token,
+            log_format,
         })
     }
+}
+
+fn database_url(lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let name = "DATABASE_URL";
+    let database_url = lookup(name).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        return Err(ConfigError {
+            name,
+            value: without_password(&database_url),
+            message: "must be a postgres:// URL".into(),
+        });
+    }
+    Ok(database_url)
+}
+
+fn bind(lookup: impl Fn(&str) -> Option<String>) -> Result<SocketAddr, ConfigError> {
+    let name = "PARTYBASE_BIND";
+    let bind = lookup(name).unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    bind.parse().map_err(|_| ConfigError {
+        name,
+        value: bind.clone(),
+        message: "must be an address and port such as 127.0.0.1:8080".into(),
+    })
 }
 
 /// A URL fit for an error message: a password in it is replaced by `***`. Text that is not a URL is not echoed
@@ -160,6 +260,32 @@ mod tests {
         let err = with(&[("DATABASE_URL", "s3cret")]).unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
         assert_eq!(without_password("postgres://u@h/d"), "postgres://u@h/d");
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        assert_eq!(with(&[]).unwrap().log_format, LogFormat::Text);
+        assert_eq!(
+            with(&[("PARTYBASE_LOG_FORMAT", "json")]).unwrap().log_format,
+            LogFormat::Json
+        );
+        let err = with(&[("PARTYBASE_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(err.name, "PARTYBASE_LOG_FORMAT");
+    }
+
+    #[test]
+    fn every_variable_read_is_listed_for_help() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let _ = Config::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            None
+        });
+        for name in read.into_inner() {
+            assert!(
+                VARIABLES.iter().any(|(listed, _)| *listed == name),
+                "{name} is not in VARIABLES"
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ use moka::sync::Cache;
 
 use crate::auth::{hash_token, Identity};
 use crate::error::ApiError;
+use crate::metrics::Limit;
 use crate::state::AppState;
 
 /// How long a verified token is trusted before it is checked against the database again; a revocation made on
@@ -132,8 +133,9 @@ impl Gate {
         token: Result<Option<String>, String>,
         address: &str,
     ) -> Result<(Allowance, Authentication), (ApiError, Allowance)> {
-        let count = |key: String| {
+        let count = |key: String, limit: Limit| {
             self.count(&key).map_err(|error| {
+                state.metrics.refused(limit);
                 let reset = match error {
                     ApiError::TooManyRequests(wait) => wait,
                     _ => 0,
@@ -141,7 +143,7 @@ impl Gate {
                 (error, Allowance { remaining: 0, reset })
             })
         };
-        let by_address = || count(format!("ip:{address}"));
+        let by_address = || count(format!("ip:{address}"), Limit::Address);
         let token = match token {
             Ok(Some(token)) => token,
             Ok(None) => return Ok((by_address()?, refused("a bearer token is required"))),
@@ -150,7 +152,7 @@ impl Gate {
         let hash = hash_token(&token);
         if let Some(identity) = self.valid.get(&hash) {
             return Ok((
-                count(format!("token:{}", identity.name))?,
+                count(format!("token:{}", identity.name), Limit::Token)?,
                 Authentication::Valid(identity),
             ));
         }
@@ -167,7 +169,7 @@ impl Gate {
             Some(identity) => {
                 self.valid.insert(hash, identity.clone());
                 Ok((
-                    count(format!("token:{}", identity.name))?,
+                    count(format!("token:{}", identity.name), Limit::Token)?,
                     Authentication::Valid(identity),
                 ))
             }

@@ -226,6 +226,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    seed_loads (name) {
+        name -> Text,
+        loaded_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(audit_events -> reorganisations (reorganisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
@@ -259,4 +266,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reorganisations,
     resolution_implementations,
     resolutions,
+    seed_loads,
 );

@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::db::{build_pool, DbConn, DbPool};
 use crate::error::ApiError;
 use crate::gate::Gate;
+use crate::metrics::Metrics;
 
 /// The application state: database pools, the rate limits and the token caches.
 pub struct AppState {
@@ -17,6 +18,8 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// Longest wait for a request body (408 past it).
     pub body_timeout: std::time::Duration,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -33,12 +36,18 @@ impl AppState {
             gate: Gate::new(config.rate_limit_per_minute),
             cors_origins: config.cors_origins.clone(),
             body_timeout: config.body_timeout,
+            metrics: Metrics::new(config.metrics_token.as_deref()),
         })
     }
 
     /// A connection for reading.
     pub async fn read(&self) -> Result<DbConn, ApiError> {
         Ok(self.reads.get().await?)
+    }
+
+    /// How the pool stands now. Reads and writes share one pool for now, so this is the whole of it.
+    pub fn pool_status(&self) -> deadpool::Status {
+        self.writes.status()
     }
 
     /// A connection for writing.

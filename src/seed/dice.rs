@@ -25,4 +25,16 @@ impl Dice {
         let span = (last - first).num_days().max(0) as u64;
         first + chrono::Duration::days(self.below(span + 1) as i64)
     }
+
+    /// `k` distinct numbers below `n` (all of them when `k >= n`), in the order drawn.
+    pub(super) fn sample(&mut self, n: usize, k: usize) -> Vec<usize> {
+        let mut all: Vec<usize> = (0..n).collect();
+        let k = k.min(n);
+        for i in 0..k {
+            let j = i + self.below((n - i) as u64) as usize;
+            all.swap(i, j);
+        }
+        all.truncate(k);
+        all
+    }
 }

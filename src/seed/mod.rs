@@ -1,7 +1,8 @@
 //! `partybase seed demo`: the Thanh Sơn example district, modelled on the 2013 article: 46 base organisations
 //! with their cells, a few thousand members (306 admitted in 2012, 42 in the first quarter of 2013), the 2012
 //! evaluations (32 clean and strong, 6 of them exemplary, 13 completed tasks well, 1 completed tasks) and the
-//! thematic resolutions of 2013 with their implementations. Loading it twice changes nothing.
+//! thematic resolutions of 2013 with their implementations. Loading it twice changes nothing; a database whose
+//! organisation codes collide with the demo's (`TS` and `TS-...`) is refused.
 
 use chrono::{Datelike, Months, NaiveDate};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -27,13 +28,16 @@ use crate::resources::resolutions::store::{ImplementationFields, ResolutionField
 use crate::write::IfMatch;
 
 mod dice;
+mod loads;
 mod places_and_names;
 
 use dice::Dice;
 use places_and_names::*;
 
-/// The code of the demo district; its presence means the demo is loaded.
+/// The code of the demo district; every other organisation the demo creates under it has a code `TS-...`.
 pub const DISTRICT_CODE: &str = "TS";
+/// The name the demo is recorded under in `seed_loads`.
+const DEMO: &str = "thanh-son-2012";
 
 /// What a load did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,14 +59,25 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<Outcome, ApiError> {
     let actor = Actor::system("cli", "seed-demo");
     conn.transaction(async |conn| -> Result<_, ApiError> {
-        // One loader at a time; the second finds the district and stops.
+        // One loader at a time; the second finds the first's record and stops.
         diesel::sql_query("SELECT pg_advisory_xact_lock(7061727479)")
             .execute(conn)
             .await?;
-        if organisation_rows::find_by_code(conn, DISTRICT_CODE).await?.is_some() {
+        if loads::is_loaded(conn, DEMO).await? {
             return Ok(Outcome::AlreadyLoaded);
         }
-        build(conn, &actor).await
+        let taken = loads::taken_codes(conn, DISTRICT_CODE, 4).await?;
+        if !taken.is_empty() {
+            return Err(ApiError::conflict(format!(
+                "the demo was not loaded: the database already holds organisation codes it uses ({}{}); load it \
+                 into a database without {DISTRICT_CODE} and {DISTRICT_CODE}-... codes",
+                taken[..taken.len().min(3)].join(", "),
+                if taken.len() > 3 { ", ..." } else { "" }
+            )));
+        }
+        let outcome = build(conn, &actor).await?;
+        loads::record(conn, DEMO).await?;
+        Ok(outcome)
     })
     .await
 }
@@ -221,24 +236,30 @@ async fn add_members(
     dice: &mut Dice,
     holders: &[OrganisationRow],
 ) -> Result<usize, ApiError> {
+    // A base cell has fewer than 30 members; a cell 15 to 25, so that every base committee has 30 or more.
+    let sizes: Vec<usize> = holders
+        .iter()
+        .map(|org| {
+            if org.kind == OrganisationKind::BaseCell {
+                10 + dice.below(19) as usize
+            } else {
+                15 + dice.below(11) as usize
+            }
+        })
+        .collect();
+    // The recent admissions are drawn from the whole district, as a real district's happen all over it: each
+    // organisation admits about in proportion to its size, and a small base cell may admit nobody in a year.
+    let recent = dice.sample(sizes.iter().sum(), ADMITTED_2012 + ADMITTED_2013_Q1);
     let mut serial = 0usize;
     let today = crate::domain::today();
-    for (i, org) in holders.iter().enumerate() {
-        // A base cell has fewer than 30 members; a cell 15 to 25, so that every base committee has 30 or more.
-        let size = if org.kind == OrganisationKind::BaseCell {
-            10 + dice.below(19) as usize
-        } else {
-            15 + dice.below(11) as usize
-        };
+    for (i, (org, size)) in holders.iter().zip(sizes).enumerate() {
         for _ in 0..size {
-            serial += 1;
-            let admitted_on = if serial <= ADMITTED_2012 {
-                dice.day_between(day(2012, 1, 1), day(2012, 12, 31))
-            } else if serial <= ADMITTED_2012 + ADMITTED_2013_Q1 {
-                dice.day_between(day(2013, 1, 1), day(2013, 3, 31))
-            } else {
-                dice.day_between(day(1965, 1, 1), day(2011, 12, 31))
+            let admitted_on = match recent.iter().position(|&s| s == serial) {
+                Some(rank) if rank < ADMITTED_2012 => dice.day_between(day(2012, 1, 1), day(2012, 12, 31)),
+                Some(_) => dice.day_between(day(2013, 1, 1), day(2013, 3, 31)),
+                None => dice.day_between(day(1965, 1, 1), day(2011, 12, 31)),
             };
+            serial += 1;
             let male = dice.below(100) < 58;
             let age_at_admission = 18 + dice.below(22) as u32;
             let birth_date = admitted_on

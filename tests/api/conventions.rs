@@ -4,7 +4,7 @@ use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::json;
 
-use crate::common::spawn_app;
+use crate::common::{request, serve, spawn_app, TestDatabase};
 
 const ORGS: &str = "/api/v1/organisations";
 
@@ -119,13 +119,13 @@ async fn unknown_routes_are_404_and_wrong_methods_405_as_problems() {
     reply.problem(404);
     let reply = app.call(Method::PUT, ORGS, Some(&app.admin), None, &[]).await;
     reply.problem(405);
-    assert_eq!(reply.header("allow"), Some("GET, POST"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, POST"));
     let id = app.organisation("A", "superior_committee", None).await;
     let reply = app
         .call(Method::POST, &format!("{ORGS}/{id}"), Some(&app.admin), None, &[])
         .await;
     reply.problem(405);
-    assert_eq!(reply.header("allow"), Some("GET, PATCH, DELETE"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, PATCH, DELETE"));
 }
 
 #[actix_web::test]
@@ -297,4 +297,74 @@ async fn dates_before_year_one_are_refused_not_passed_to_the_database() {
     // Far-future dates are stored as they are.
     let body = json!({"code": "B", "name": "X", "kind": "superior_committee", "dissolved_on": "9999-12-31"});
     app.post(ORGS, &app.admin, body).await.ok(201);
+}
+
+#[actix_web::test]
+async fn head_is_answered_wherever_get_is_with_no_body() {
+    let db = TestDatabase::new().await;
+    let served = serve(&db.url, &[]);
+    let token = db.issue_token("admin", "admin", None).await;
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str())];
+    for (path, headers) in [
+        ("/healthz", &[][..]),
+        ("/readyz", &[][..]),
+        ("/docs", &[][..]),
+        ("/openapi.json", &[][..]),
+        (ORGS, &auth[..]),
+        ("/api/v1/reports/evaluations?year=2012", &auth[..]),
+    ] {
+        let get = request(&served.address, "GET", path, headers, None);
+        let head = request(&served.address, "HEAD", path, headers, None);
+        assert_eq!(head.status, get.status, "HEAD {path}");
+        assert!(head.status < 400, "HEAD {path}: {}", head.status);
+        assert!(head.body.is_empty(), "HEAD {path} sent a body");
+        assert_eq!(
+            head.header("content-length"),
+            Some(get.body.len().to_string().as_str()),
+            "HEAD {path} states the GET answer's length"
+        );
+        assert_eq!(head.header("content-type"), get.header("content-type"), "HEAD {path}");
+        assert_eq!(head.header("cache-control"), get.header("cache-control"), "HEAD {path}");
+    }
+}
+
+#[actix_web::test]
+async fn documentation_may_be_cached_and_nothing_else() {
+    let app = spawn_app().await;
+    for path in ["/openapi.json", "/docs", "/swagger-ui/"] {
+        let reply = app.call(Method::GET, path, None, None, &[]).await;
+        assert!(reply.status.is_success() || reply.status.is_redirection(), "{path}");
+        assert_eq!(reply.header("cache-control"), Some("public, max-age=300"), "{path}");
+    }
+    let organisation = app.organisation("YL", "superior_committee", None).await;
+    for (method, path, token) in [
+        (Method::GET, "/healthz", None),
+        (Method::GET, "/readyz", None),
+        (Method::GET, "/metrics", None),
+        (Method::GET, ORGS, Some(app.admin.as_str())),
+        (
+            Method::GET,
+            &format!("{ORGS}/{organisation}") as &str,
+            Some(app.admin.as_str()),
+        ),
+        (
+            Method::GET,
+            "/api/v1/reports/evaluations?year=2012",
+            Some(app.admin.as_str()),
+        ),
+        // Errors: no token, unknown route, wrong method, a missing document under /swagger-ui.
+        (Method::GET, ORGS, None),
+        (Method::GET, "/nowhere", None),
+        (Method::PUT, ORGS, Some(app.admin.as_str())),
+        (Method::GET, "/swagger-ui/no-such-file.js", None),
+    ] {
+        let reply = app.call(method.clone(), path, token, None, &[]).await;
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("no-store"),
+            "{method} {path}: {}",
+            reply.status
+        );
+    }
 }

@@ -46,6 +46,30 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
         .get("/api/v1/reports/admissions?from=2013-01-01&to=2013-03-31", &app.admin)
         .await;
     assert_eq!(quarter.ok(200)["total"], 42);
+    // The admissions happen all over the district, not in one or two base organisations.
+    for (period, total, at_least, at_most) in [
+        ("from=2012-01-01&to=2012-12-31", 306, 35, 30),
+        ("from=2013-01-01&to=2013-03-31", 42, 18, 6),
+    ] {
+        let report = app
+            .get(
+                &format!("/api/v1/reports/admissions?{period}&group_by=organisation"),
+                &app.admin,
+            )
+            .await;
+        let groups = report.ok(200)["groups"].as_array().unwrap().clone();
+        let counts: Vec<i64> = groups.iter().map(|g| g["count"].as_i64().unwrap()).collect();
+        assert_eq!(counts.iter().sum::<i64>(), total, "{period}");
+        assert!(
+            counts.len() >= at_least,
+            "{period}: admissions in {} of 46 base organisations",
+            counts.len()
+        );
+        assert!(
+            counts.iter().all(|&c| c <= at_most),
+            "{period}: at most {at_most} in one base organisation, got {counts:?}"
+        );
+    }
 
     // The district's own report gives the same figures, and its resolutions have coverage to show.
     let district = app.get("/api/v1/organisations?q=huyen%20thanh%20son", &app.admin).await;

@@ -1,8 +1,7 @@
 //! What outside testing found on the input paths and in the authority rules, each as a client meets it.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
@@ -11,7 +10,7 @@ use base64::Engine;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use serde_json::{json, Value};
 
-use crate::common::{spawn_app, spawn_app_with, TestDatabase};
+use crate::common::{serve, spawn_app, spawn_app_with, TestDatabase};
 
 const ORGS: &str = "/api/v1/organisations";
 const EVALS: &str = "/api/v1/evaluations";
@@ -188,40 +187,6 @@ async fn a_target_that_results_report_on_stays() {
     )
     .await
     .ok(200);
-}
-
-/// The real binary on a free port, for what only a real socket shows.
-struct Served {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(database_url: &str, overrides: &[(&str, &str)]) -> Served {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let address = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_partybase"))
-        .arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("PARTYBASE_BIND", &address)
-        .env("RUST_LOG", "warn")
-        .envs(overrides.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start partybase");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(&address).is_err() {
-        assert!(Instant::now() < deadline, "the service did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Served { child, address }
 }
 
 #[actix_web::test]

@@ -138,11 +138,11 @@ async fn if_match_guards_every_change_and_every_write_is_audited() {
 async fn read_only_routes_refuse_writes_with_405() {
     let app = spawn_app().await;
     for (method, path, allow) in [
-        (Method::POST, "/api/v1/audit-events", "GET"),
-        (Method::DELETE, "/api/v1/audit-events", "GET"),
-        (Method::POST, "/api/v1/reports/evaluations", "GET"),
-        (Method::PUT, "/api/v1/rating-schemes", "GET"),
-        (Method::PATCH, "/api/v1/members", "GET, POST"),
+        (Method::POST, "/api/v1/audit-events", "GET, HEAD"),
+        (Method::DELETE, "/api/v1/audit-events", "GET, HEAD"),
+        (Method::POST, "/api/v1/reports/evaluations", "GET, HEAD"),
+        (Method::PUT, "/api/v1/rating-schemes", "GET, HEAD"),
+        (Method::PATCH, "/api/v1/members", "GET, HEAD, POST"),
     ] {
         let reply = app.call(method.clone(), path, Some(&app.admin), None, &[]).await;
         reply.problem(405);

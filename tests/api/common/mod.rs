@@ -1,6 +1,7 @@
 //! The test harness: a fresh database per test, cloned from a migrated template, and the app called in-process.
 
 mod database;
+mod served;
 
 use actix_http::Request;
 use actix_web::body::MessageBody;
@@ -16,6 +17,7 @@ use partybase::state::AppState;
 use serde_json::{json, Value};
 
 pub use database::TestDatabase;
+pub use served::{free_port, request, serve, serve_logged};
 
 /// An app on its own database, with an admin token.
 pub struct TestApp<S> {
