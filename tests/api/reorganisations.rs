@@ -99,6 +99,16 @@ fn ids(body: &Value) -> Vec<String> {
     ids
 }
 
+/// The fields a problem names.
+fn fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
+}
+
 fn sorted(mut ids: Vec<&String>) -> Vec<String> {
     ids.sort();
     ids.into_iter().cloned().collect()
@@ -339,12 +349,7 @@ async fn every_problem_is_named_and_nothing_changes() {
     });
     let reply = app.post(REORGS, &app.admin, body.clone()).await;
     let problem = reply.problem(422).clone();
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = fields(&problem);
     for field in [
         "create[1].code",
         "move[0].to_parent_id",
@@ -445,12 +450,7 @@ async fn the_token_scope_bounds_what_a_reorganisation_may_touch() {
     // The district's own token may not create under the province, move out of its subtree or end itself.
     let reply = app.post(REORGS, &district_editor, reform(&t)).await;
     let problem = reply.problem(422);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = fields(problem);
     for field in ["create[0].parent_id", "move[2].to_parent_id", "end[3]"] {
         assert!(fields.contains(&field), "expected a problem on {field}: {problem}");
     }

@@ -158,32 +158,14 @@ pub async fn list(
     let Some((scope, under)) = subtree_paths(conn, actor.scope(), criteria.under.map(Uuid::from)).await? else {
         return Ok((Vec::new(), count.then_some(0)));
     };
-    if let Some(day) = criteria.as_of {
-        // `under` names the subtree of its place on that day; before it existed there is none.
-        let under = match criteria.under {
-            None => None,
-            Some(root) => match through_time::path_on(conn, root, day).await? {
-                Some(path) => Some(path),
-                None => return Ok((Vec::new(), count.then_some(0))),
-            },
-        };
-        let filter = OrganisationFilter {
-            parent_id: criteria.parent_id,
-            under,
-            kinds: criteria.kinds,
-            sector: criteria.sector,
-            active: criteria.active,
-            q: criteria.q,
-            scope,
-            today: day,
-        };
-        let rows = through_time::list_on(conn, &filter, day, after, fetch).await?;
-        let total = match count {
-            true => Some(through_time::count_on(conn, &filter, day).await?),
-            false => None,
-        };
-        return Ok((rows, total));
-    }
+    // With `as_of`, `under` names the subtree of its place on that day; before it existed there is none.
+    let under = match (criteria.as_of, criteria.under) {
+        (Some(day), Some(root)) => match through_time::path_on(conn, root, day).await? {
+            Some(path) => Some(path),
+            None => return Ok((Vec::new(), count.then_some(0))),
+        },
+        _ => under,
+    };
     let filter = OrganisationFilter {
         parent_id: criteria.parent_id,
         under,
@@ -192,12 +174,23 @@ pub async fn list(
         active: criteria.active,
         q: criteria.q,
         scope,
-        today: today(),
+        today: criteria.as_of.unwrap_or_else(today),
     };
-    let rows = store::list(conn, &filter, after, fetch).await?;
-    let total = match count {
-        true => Some(store::count(conn, &filter).await?),
-        false => None,
+    let (rows, total) = match criteria.as_of {
+        Some(day) => (
+            through_time::list_on(conn, &filter, day, after, fetch).await?,
+            match count {
+                true => Some(through_time::count_on(conn, &filter, day).await?),
+                false => None,
+            },
+        ),
+        None => (
+            store::list(conn, &filter, after, fetch).await?,
+            match count {
+                true => Some(store::count(conn, &filter).await?),
+                false => None,
+            },
+        ),
     };
     Ok((rows, total))
 }
