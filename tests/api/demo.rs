@@ -97,9 +97,14 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
             .count("SELECT count(*) AS n FROM member_events WHERE type <> 'admitted'")
             .await
     );
+    // (The 2025 reform's moves and ends are audited too, as updates naming the reorganisation.)
     assert_eq!(
-        app.db.count("SELECT count(*) AS n FROM audit_events WHERE request_id = 'seed-demo' AND resource_type = 'organisation'").await,
+        app.db.count("SELECT count(*) AS n FROM audit_events WHERE request_id = 'seed-demo' AND resource_type = 'organisation' AND action = 'create'").await,
         organisations
+    );
+    assert_eq!(
+        app.db.count("SELECT count(*) AS n FROM audit_events WHERE request_id = 'seed-demo' AND resource_type = 'organisation' AND action <> 'create' AND reorganisation_id IS NULL").await,
+        0
     );
     assert_eq!(
         app.db
@@ -110,9 +115,10 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
             .await,
         members
     );
-    // A base cell has fewer than 30 members and a base committee 30 or more, as the party statute sizes them.
+    // A base cell has fewer than 30 members and a base committee 30 or more, as the party statute sizes them (the
+    // commune committees the 2025 reform ended are left empty).
     assert_eq!(
-        app.db.count("SELECT count(*) AS n FROM organisations b WHERE b.kind IN ('base_cell', 'base_committee') \
+        app.db.count("SELECT count(*) AS n FROM organisations b WHERE b.dissolved_on IS NULL AND b.kind IN ('base_cell', 'base_committee') \
             AND ((b.kind = 'base_cell') <> ((SELECT count(*) FROM members m JOIN organisations o ON o.id = m.organisation_id \
             WHERE o.path <@ b.path) < 30))").await,
         0
