@@ -30,6 +30,7 @@ use crate::write::IfMatch;
 mod dice;
 mod loads;
 mod places_and_names;
+mod reform;
 
 use dice::Dice;
 use places_and_names::*;
@@ -201,6 +202,7 @@ async fn build(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Outcome, A
     let members = add_members(conn, actor, &mut dice, &holders).await?;
     add_evaluations(conn, actor, &mut dice, &base).await?;
     add_resolutions(conn, actor, &mut dice, &district, &base).await?;
+    created += reform::record(conn, actor, &province, &district).await?;
     Ok(Outcome::Loaded {
         organisations: created,
         members,
