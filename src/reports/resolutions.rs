@@ -26,7 +26,8 @@ pub struct ResolutionCoverage {
         pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
     )]
     pub number: String,
-    /// Active base organisations (`base_committee`, `base_cell`) under the issuer, inside the token's subtree.
+    /// Base organisations (`base_committee`, `base_cell`) under the issuer on the last day the resolution
+    /// applied, inside the token's subtree.
     #[schema(example = 46, minimum = 0, maximum = 2147483647)]
     pub organisations: i64,
     #[schema(example = 10, minimum = 0, maximum = 2147483647)]
@@ -42,7 +43,10 @@ pub struct ResolutionCoverage {
 
 /// Report a resolution's implementation coverage
 ///
-/// Implementation coverage of a resolution. As CSV (`text/csv`): one row per organisation with its status
+/// Implementation coverage of a resolution over the base organisations under its issuer, counted on the last day
+/// the resolution applied: today, or its `valid_until` when earlier, or the day before its issuer ended; each
+/// organisation as it stood that day (so a district's resolution still counts its base organisations after a
+/// reorganisation ended the district). As CSV (`text/csv`): one row per organisation with its status
 /// (`not_started` when it has no implementation record), in code order.
 #[utoipa::path(
     tag = "reports",
@@ -64,13 +68,11 @@ pub async fn report_resolution(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.read().await?;
     let found = service::visible(&mut conn, &actor, ResolutionId(*id), Lock::Unlocked).await?;
-    let (resolution, issuer, scope) = (found.row, found.issuer, found.scope);
-    // Counted inside both the issuer's subtree and the caller's.
-    let scope = scope.unwrap_or_else(|| issuer.clone());
+    let (resolution, scope) = (found.row, found.scope);
     let today = today();
     match format {
         ReportFormat::Json => {
-            let totals = report::coverage_totals(&mut conn, resolution.id, &issuer, &scope, today).await?;
+            let totals = report::coverage_totals(&mut conn, resolution.id, scope.as_ref(), today).await?;
             Ok(HttpResponse::Ok().json(ResolutionCoverage {
                 resolution_id: resolution.id.0,
                 number: resolution.fields.number,
@@ -82,7 +84,7 @@ pub async fn report_resolution(
             }))
         }
         ReportFormat::Csv => {
-            let rows = report::coverage_rows(&mut conn, resolution.id, &issuer, &scope, today).await?;
+            let rows = report::coverage_rows(&mut conn, resolution.id, scope.as_ref(), today).await?;
             let body = csv::render(
                 &[
                     "organisation_id",

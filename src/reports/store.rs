@@ -232,7 +232,8 @@ pub async fn political_theory_on(
     }
 }
 
-/// One row of the coverage report: an active base organisation under the issuer and how far it got.
+/// One row of the coverage report: a base organisation under the issuer on the last day the resolution applied, and
+/// how far it got.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct CoverageRow {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
@@ -270,15 +271,13 @@ pub struct CoverageTotals {
 pub async fn coverage_totals(
     conn: &mut AsyncPgConnection,
     resolution_id: ResolutionId,
-    issuer: &TreePath,
-    scope: &TreePath,
+    scope: Option<&TreePath>,
     today: NaiveDate,
 ) -> QueryResult<CoverageTotals> {
     diesel::sql_query(include_str!("queries/coverage_totals.sql"))
         .bind::<diesel::sql_types::Uuid, _>(resolution_id)
-        .bind::<Ltree, _>(issuer.clone())
-        .bind::<Ltree, _>(scope.clone())
         .bind::<diesel::sql_types::Date, _>(today)
+        .bind::<Nullable<Ltree>, _>(scope.cloned())
         .get_result(conn)
         .await
 }
@@ -287,15 +286,13 @@ pub async fn coverage_totals(
 pub async fn coverage_rows(
     conn: &mut AsyncPgConnection,
     resolution_id: ResolutionId,
-    issuer: &TreePath,
-    scope: &TreePath,
+    scope: Option<&TreePath>,
     today: NaiveDate,
 ) -> QueryResult<Vec<CoverageRow>> {
     diesel::sql_query(include_str!("queries/coverage_rows.sql"))
         .bind::<diesel::sql_types::Uuid, _>(resolution_id)
-        .bind::<Ltree, _>(issuer.clone())
-        .bind::<Ltree, _>(scope.clone())
         .bind::<diesel::sql_types::Date, _>(today)
+        .bind::<Nullable<Ltree>, _>(scope.cloned())
         .load(conn)
         .await
 }

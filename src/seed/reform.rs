@@ -16,9 +16,8 @@ use crate::auth::Actor;
 use crate::domain::organisation::{OrganisationKind, Sector};
 use crate::error::ApiError;
 use crate::resources::organisations::store::{self as organisation_rows, OrganisationFilter, OrganisationRow};
-use crate::resources::reorganisations::service::{
-    self as reorganisations, CreateOp, Decision, MoveOp, SuccessorOp, Target,
-};
+use crate::resources::reorganisations::operations::{CreateOp, Decision, MoveOp, SuccessorOp, Target};
+use crate::resources::reorganisations::service as reorganisations;
 use crate::resources::reorganisations::store::Header;
 
 /// The new commune committees: code, name, and the old communes each takes over (codes of

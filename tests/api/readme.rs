@@ -50,7 +50,7 @@ async fn the_walkthroughs_work_after_the_quick_start_as_written() {
         assert!(tool_exists(tool), "the walkthroughs need {tool}; .ci/run installs it");
     }
     let blocks = walkthrough_blocks(include_str!("../../README.md"));
-    assert_eq!(blocks.len(), 4, "the four walkthroughs are marked");
+    assert_eq!(blocks.len(), 5, "the five walkthroughs are marked");
 
     let db = TestDatabase::new().await;
     let served = serve(&db.url, &[]);

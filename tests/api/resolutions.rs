@@ -282,6 +282,15 @@ async fn implementations_follow_the_rules() {
 async fn the_coverage_report_shows_who_has_not_started_as_json_and_csv() {
     let app = spawn_app().await;
     let t = tree(&app).await;
+    // Coverage counts the tree of the resolution's last day in force (2013-12-31): a commune dissolved before it
+    // is not counted.
+    app.patch(
+        &format!("/api/v1/organisations/{}", t.dissolved),
+        &app.admin,
+        json!({"dissolved_on": "2013-06-01"}),
+    )
+    .await
+    .ok(200);
     let id = issue(&app, resolution("05-NQ/HU", &t.district)).await;
     let path = format!("{RES}/{id}/implementations");
     app.post(
