@@ -50,7 +50,7 @@ async fn the_walkthroughs_work_after_the_quick_start_as_written() {
         assert!(tool_exists(tool), "the walkthroughs need {tool}; .ci/run installs it");
     }
     let blocks = walkthrough_blocks(include_str!("../../README.md"));
-    assert_eq!(blocks.len(), 5, "the five walkthroughs are marked");
+    assert_eq!(blocks.len(), 6, "the six walkthroughs are marked");
 
     let db = TestDatabase::new().await;
     let served = serve(&db.url, &[]);
@@ -82,7 +82,26 @@ async fn the_walkthroughs_work_after_the_quick_start_as_written() {
     assert_eq!(
         db.count("SELECT count(*) AS n FROM organisations WHERE code LIKE 'YL%'")
             .await,
-        4
+        5
+    );
+    // The reader's own reorganisation: applied once, its cells under the new commune committee; the repeat was
+    // refused whole, naming the taken code.
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM organisations c JOIN organisations p ON p.id = c.parent_id \
+             WHERE p.code = 'YL-XA-NL' AND c.kind = 'base_cell' AND c.code LIKE 'YL-NL-K%'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM reorganisations WHERE decision_number = '15-QĐ/HU'")
+            .await,
+        1
+    );
+    assert!(
+        out.lines().any(|l| l == "create[0].code"),
+        "the repeated reorganisation is refused:\n{out}"
     );
     assert_eq!(
         db.count(
