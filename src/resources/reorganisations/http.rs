@@ -175,6 +175,21 @@ pub struct ReorganisationSummary {
 
 /// A reorganisation as applied.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8eaa", "decision_number": "1234-QĐ/TU", "decided_on": "2025-06-20",
+    "effective_on": "2025-07-01", "note": null,
+    "operations": {
+        "create": [{"ref": "thu-cuc", "organisation_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e20",
+                    "code": "PT-THUCUC", "name": "Đảng bộ xã Thu Cúc", "kind": "superior_committee",
+                    "sector": "commune", "parent_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e00", "address": null}],
+        "move": [{"organisation_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e11",
+                  "to_parent_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e20", "kind": "base_cell"}],
+        "transfer_members": [],
+        "end": ["0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e05"],
+        "successors": [{"organisation_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e05",
+                        "successor_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e20"}]},
+    "summary": {"created": 1, "moved": 1, "ended": 1, "members_transferred": 0},
+    "version": 1, "created_at": "2025-06-28T02:15:00Z", "updated_at": "2025-06-28T02:15:00Z"}))]
 pub struct Reorganisation {
     pub id: Uuid,
     #[schema(example = "1234-QĐ/TU", max_length = 64)]
