@@ -38,7 +38,7 @@ impl Patchable for Organisations {
     }
 
     async fn etag(conn: &mut AsyncPgConnection, row: &OrganisationRow) -> Result<String, ApiError> {
-        let counts = store::tree::member_counts(conn, row.id).await?;
+        let counts = store::tree::member_counts(conn, &row.path).await?;
         Ok(etag_with(row.version, &counts))
     }
 

@@ -39,7 +39,7 @@ pub struct Counted {
 
 impl Counted {
     async fn of(conn: &mut AsyncPgConnection, row: OrganisationRow) -> QueryResult<Counted> {
-        let member_counts = store::tree::member_counts(conn, row.id).await?;
+        let member_counts = store::tree::member_counts(conn, &row.path).await?;
         Ok(Counted { row, member_counts })
     }
 

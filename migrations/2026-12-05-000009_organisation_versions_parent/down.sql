@@ -1,0 +1,1 @@
+DROP INDEX organisation_versions_parent_idx;
