@@ -188,32 +188,6 @@ pub async fn count_on(conn: &mut AsyncPgConnection, filter: &OrganisationFilter,
     Ok(n.n)
 }
 
-/// The plan of the first page of [`list_on`].
-pub async fn explain_list_on(
-    conn: &mut AsyncPgConnection,
-    filter: &OrganisationFilter,
-    day: NaiveDate,
-) -> QueryResult<String> {
-    #[derive(QueryableByName)]
-    struct Line {
-        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-        line: String,
-    }
-    let sql = format!(
-        "EXPLAIN {}",
-        list_sql(
-            DATED_COLUMNS,
-            "AND ($9::uuid IS NULL OR o.id > $9::uuid) ORDER BY o.id LIMIT $10"
-        )
-    );
-    let lines: Vec<Line> = bind_filter!(diesel::sql_query(sql), day, filter)
-        .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
-        .bind::<BigInt, _>(crate::pagination::DEFAULT_LIMIT + 1)
-        .load(conn)
-        .await?;
-    Ok(lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n"))
-}
-
 /// An organisation as it stood on `day`, if it existed then and lies in `scope` (today's path; `None`: anywhere).
 pub async fn find_on(
     conn: &mut AsyncPgConnection,
@@ -280,29 +254,4 @@ pub async fn versions(conn: &mut AsyncPgConnection, id: OrganisationId) -> Query
     .bind::<SqlUuid, _>(id.0)
     .load(conn)
     .await
-}
-
-/// The day the current version of each of these organisations started, for those whose current version started
-/// after `day`: a change dated `day` would have to rewrite a later one.
-pub async fn changed_after(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-    day: NaiveDate,
-) -> QueryResult<Vec<(Uuid, NaiveDate)>> {
-    #[derive(QueryableByName)]
-    struct Changed {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-        #[diesel(sql_type = Date)]
-        since: NaiveDate,
-    }
-    let rows: Vec<Changed> = diesel::sql_query(
-        "SELECT organisation_id AS id, lower(valid_during) AS since FROM organisation_versions \
-         WHERE organisation_id = ANY($1) AND upper_inf(valid_during) AND lower(valid_during) > $2",
-    )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Date, _>(day)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|c| (c.id, c.since)).collect())
 }
