@@ -51,33 +51,42 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let wait = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(DEFAULT_BODY_TIMEOUT, |state| state.body_timeout);
+        let wait = body_timeout(req);
         let mut payload = payload.take();
         Box::pin(async move {
             content_type?;
             if declared_length.is_some_and(|n| n > LIMIT) {
                 return Err(ApiError::PayloadTooLarge(LIMIT));
             }
-            let read = async {
-                let mut body = Vec::new();
-                while let Some(chunk) = payload.next().await {
-                    let chunk = chunk.map_err(|e| ApiError::bad_request("body", format!("cannot be read: {e}")))?;
-                    if body.len() + chunk.len() > LIMIT {
-                        return Err(ApiError::PayloadTooLarge(LIMIT));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(body)
-            };
-            // A body that stops arriving would otherwise hold the connection (and a worker's attention) forever.
-            let body = tokio::time::timeout(wait, read)
-                .await
-                .map_err(|_| ApiError::RequestTimeout(wait.as_secs()))??;
+            let body = read_body(&mut payload, LIMIT, wait).await?;
             parse_body(&body).map(ApiJson)
         })
     }
+}
+
+/// Reads a whole request body of at most `limit` bytes (413 past it) within `wait` (408 past it): a body that
+/// stops arriving would otherwise hold the connection, and a worker's attention, forever.
+pub async fn read_body(payload: &mut Payload, limit: usize, wait: std::time::Duration) -> Result<Vec<u8>, ApiError> {
+    let read = async {
+        let mut body = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request("body", format!("cannot be read: {e}")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    tokio::time::timeout(wait, read)
+        .await
+        .map_err(|_| ApiError::RequestTimeout(wait.as_secs()))?
+}
+
+/// How long to wait for a request's body: the application's setting, or a default outside an application.
+pub fn body_timeout(req: &HttpRequest) -> std::time::Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_BODY_TIMEOUT, |state| state.body_timeout)
 }
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
