@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::db::{build_pool, DbPool};
 use crate::resources::changes::store as feed;
 use crate::resources::webhooks::deliver;
+use crate::resources::webhooks::store as webhooks;
 use crate::resources::webhooks::target::Allowed;
 use crate::state::AppState;
 
@@ -98,7 +99,10 @@ async fn number(state: web::Data<AppState>, pool: DbPool, sender: tokio::sync::w
             Err(e) => Err(e.into()),
         };
         match numbered {
-            Ok(n) if n > 0 => sender.send_replace(()),
+            Ok(n) if n > 0 => {
+                state.metrics.numbered(n as u64);
+                sender.send_replace(());
+            }
             Ok(_) => {}
             Err(e) => log::warn!("cannot number changes: {e}"),
         }
@@ -115,11 +119,18 @@ async fn send(
 ) {
     let allowed = state.background.allowed.clone();
     loop {
-        match deliver::send_due(&client, &allowed, &pool).await {
+        match deliver::send_due(&client, &allowed, &pool, &state.metrics).await {
             // A full batch: more may be due at once.
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => log::warn!("cannot send webhook deliveries: {e}"),
+        }
+        match pool.get().await {
+            Ok(mut conn) => match webhooks::backlog(&mut conn).await {
+                Ok(backlog) => state.metrics.deliveries(backlog.pending, backlog.failed),
+                Err(e) => log::warn!("cannot count webhook deliveries: {e}"),
+            },
+            Err(e) => log::warn!("cannot count webhook deliveries: {e}"),
         }
         let _ = tokio::time::timeout(TICK, wake.changed()).await;
     }

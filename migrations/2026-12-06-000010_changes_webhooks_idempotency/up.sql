@@ -160,4 +160,5 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (webhook_id, position)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (id) WHERE status = 'failed';
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);

@@ -176,6 +176,30 @@ async fn a_failing_receiver_gets_a_signed_retry_and_the_log_says_so() {
     assert_eq!(delivery["last_status_code"], 200);
     assert_eq!(delivery["cursor"], entry["cursor"]);
 
+    // The counters of this instance, and the backlog gauges (refreshed every second or so).
+    let expected = [
+        "webhook_delivery_attempts_total{outcome=\"succeeded\"} 1",
+        "webhook_delivery_attempts_total{outcome=\"retry\"} 1",
+        "webhook_delivery_attempts_total{outcome=\"failed\"} 0",
+        "webhook_deliveries{status=\"pending\"} 0",
+        "webhook_deliveries{status=\"failed\"} 0",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = request(&served.address, "GET", "/metrics", &[], None);
+        let metrics = String::from_utf8_lossy(&metrics.body).into_owned();
+        let missing: Vec<&str> = expected
+            .iter()
+            .copied()
+            .filter(|e| !metrics.lines().any(|l| l == *e))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{missing:?} not in\n{metrics}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // Retry by hand: delivered again, same id.
     let delivery_id = delivery["id"].as_str().unwrap();
     let (retried, _) = call(

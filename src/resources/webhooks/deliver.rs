@@ -11,6 +11,7 @@ use sha2::Sha256;
 
 use crate::db::DbPool;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::resources::changes::http::Change;
 use crate::resources::changes::store as feed;
 use crate::resources::webhooks::store::{self, Attempt, Claimed};
@@ -153,7 +154,12 @@ fn describe(error: &dyn std::error::Error) -> String {
 }
 
 /// Claims the due deliveries and sends them, all at once; returns how many it sent.
-pub async fn send_due(client: &reqwest::Client, allowed: &Allowed, pool: &DbPool) -> Result<usize, ApiError> {
+pub async fn send_due(
+    client: &reqwest::Client,
+    allowed: &Allowed,
+    pool: &DbPool,
+    metrics: &Metrics,
+) -> Result<usize, ApiError> {
     let claimed = store::claim(&mut *pool.get().await?, AT_ONCE).await?;
     let sends = claimed.iter().map(|delivery| async move {
         let outcome = match attempt(client, allowed, pool, delivery).await {
@@ -165,6 +171,11 @@ pub async fn send_due(client: &reqwest::Client, allowed: &Allowed, pool: &DbPool
                 retry_in: retry_in(delivery.attempts + 1, delivery.created_at, Utc::now()),
             },
         };
+        metrics.delivery_attempt(match (outcome.succeeded, outcome.retry_in) {
+            (true, _) => "succeeded",
+            (false, Some(_)) => "retry",
+            (false, None) => "failed",
+        });
         store::record(&mut *pool.get().await?, delivery.id, &outcome).await
     });
     for result in futures_util::future::join_all(sends).await {

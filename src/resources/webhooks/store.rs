@@ -283,3 +283,21 @@ pub async fn record(conn: &mut AsyncPgConnection, id: Uuid, attempt: &Attempt) -
     .await?;
     Ok(())
 }
+
+/// How many deliveries wait and how many were given up, over every subscription.
+#[derive(Debug, diesel::QueryableByName)]
+pub struct Backlog {
+    #[diesel(sql_type = BigInt)]
+    pub pending: i64,
+    #[diesel(sql_type = BigInt)]
+    pub failed: i64,
+}
+
+pub async fn backlog(conn: &mut AsyncPgConnection) -> Result<Backlog, ApiError> {
+    Ok(diesel::sql_query(
+        "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending, \
+                (SELECT count(*) FROM webhook_deliveries WHERE status = 'failed') AS failed",
+    )
+    .get_result(conn)
+    .await?)
+}
