@@ -333,6 +333,12 @@ pub async fn middleware(
     .await;
     match stored {
         Ok(()) => Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(body)))),
+        Err(_) if !status.is_success() => {
+            // A refusal changed nothing, kept or not (a failed statement may have ended the transaction): it is
+            // still the answer, and a retry with the key runs afresh.
+            let _ = AnsiTransactionManager::rollback_transaction(&mut **conn).await;
+            Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(body))))
+        }
         Err(error) => {
             // The change was not committed either: the client may retry with the same key.
             let _ = AnsiTransactionManager::rollback_transaction(&mut **conn).await;

@@ -340,3 +340,49 @@ async fn two_instances_deliver_each_change_once() {
         changes as i64
     );
 }
+
+#[actix_web::test]
+async fn a_paused_subscription_keeps_its_changes_until_it_resumes() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(Vec::new());
+    let served = serve(&app.db.url, &[("PARTYBASE_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")]);
+    let (_, hook) = call(
+        &served.address,
+        &app.admin,
+        "POST",
+        HOOKS,
+        Some(&json!({"url": receiver.url})),
+    );
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let (paused, _) = call(
+        &served.address,
+        &app.admin,
+        "PATCH",
+        &format!("{HOOKS}/{id}"),
+        Some(&json!({"active": false})),
+    );
+    assert_eq!(paused.status, 200);
+    let organisation = app.organisation("PAUSE", "superior_committee", None).await;
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(receiver.received().is_empty(), "nothing is sent while paused");
+    let (_, log) = call(
+        &served.address,
+        &app.admin,
+        "GET",
+        &format!("{HOOKS}/{id}/deliveries"),
+        None,
+    );
+    assert_eq!(log["items"][0]["status"], "pending");
+    assert_eq!(log["items"][0]["attempts"], 0);
+
+    call(
+        &served.address,
+        &app.admin,
+        "PATCH",
+        &format!("{HOOKS}/{id}"),
+        Some(&json!({"active": true})),
+    );
+    let got = receiver.wait_for(1, Duration::from_secs(10));
+    let entry: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(entry["resource_id"], organisation.as_str());
+}

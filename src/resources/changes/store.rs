@@ -84,8 +84,8 @@ pub async fn number(conn: &mut AsyncPgConnection) -> Result<i64, ApiError> {
                 RETURNING c.position, c.resource_type, c.organisation_id, c.former_organisation_id\
              ), offered AS (\
                 INSERT INTO webhook_deliveries (webhook_id, position) \
-                SELECT w.id, n.position FROM numbered n JOIN webhooks w ON w.active \
-                 AND (cardinality(w.resource_types) = 0 OR n.resource_type = ANY (w.resource_types)) \
+                SELECT w.id, n.position FROM numbered n JOIN webhooks w \
+                  ON (cardinality(w.resource_types) = 0 OR n.resource_type = ANY (w.resource_types)) \
                  AND (w.organisation_id IS NULL OR EXISTS (\
                      SELECT 1 FROM organisations root JOIN organisations o ON o.path <@ root.path \
                      WHERE root.id = w.organisation_id \

@@ -59,7 +59,8 @@ pub struct UpdateWebhook {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Vec<ResourceType>, max_items = 7)]
     pub resource_types: Option<Option<Vec<ResourceType>>>,
-    /// `false` pauses deliveries; they are made when it is `true` again.
+    /// `false` pauses deliveries: changes are still offered to the subscription and wait, and are sent when it is
+    /// `true` again (a change older than three days is tried once).
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = bool)]
     pub active: Option<Option<bool>>,
@@ -284,7 +285,7 @@ pub async fn find_webhook(
 /// Change a webhook
 ///
 /// Changes a subscription (JSON merge patch): `url` (checked as on subscription), `resource_types`, `active`
-/// (`false` pauses deliveries, which wait until it is `true` again). Admin only.
+/// (`false` pauses deliveries: the changes meanwhile wait and are sent when it is `true` again). Admin only.
 #[utoipa::path(
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Webhook id"),
