@@ -386,3 +386,58 @@ async fn a_paused_subscription_keeps_its_changes_until_it_resumes() {
     let entry: Value = serde_json::from_slice(&got[0].body).unwrap();
     assert_eq!(entry["resource_id"], organisation.as_str());
 }
+
+#[actix_web::test]
+async fn a_receiver_that_never_answers_holds_up_no_request() {
+    let app = spawn_app().await;
+    // Accepts connections and reads nothing, answers nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&held);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let served = serve(&app.db.url, &[("PARTYBASE_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")]);
+    let (_, hook) = call(&served.address, &app.admin, "POST", HOOKS, Some(&json!({"url": url})));
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let (made, _) = call(
+        &served.address,
+        &app.admin,
+        "POST",
+        "/api/v1/organisations",
+        Some(&json!({"code": "SLOW", "name": "Đảng bộ chậm", "kind": "superior_committee"})),
+    );
+    assert_eq!(made.status, 201);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while held.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the delivery never connected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // While the delivery waits for its answer, the API answers reads and writes, and the attempt is still open.
+    for i in 0..20 {
+        let (made, body) = call(
+            &served.address,
+            &app.admin,
+            "POST",
+            "/api/v1/organisations",
+            Some(&json!({"code": format!("FAST{i}"), "name": "Đảng bộ", "kind": "superior_committee"})),
+        );
+        assert_eq!(made.status, 201, "{body}");
+    }
+    let (_, log) = call(
+        &served.address,
+        &app.admin,
+        "GET",
+        &format!("{HOOKS}/{id}/deliveries?limit=200"),
+        None,
+    );
+    let first = log["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        first["attempts"], 0,
+        "the first attempt is still waiting for the receiver: {first}"
+    );
+    assert_eq!(first["status"], "pending");
+}
