@@ -130,6 +130,7 @@ async fn every_change_appears_once_in_order_without_its_values() {
     for (query, field) in [
         ("after=abc", "after"),
         ("after=-1", "after"),
+        ("after=00000000000000000000", "after"),
         ("limit=0", "limit"),
         ("limit=201", "limit"),
         ("wait=31", "wait"),

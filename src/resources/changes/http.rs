@@ -133,7 +133,7 @@ impl ChangesQuery {
             Some(text) => Some(
                 text.parse::<i64>()
                     .ok()
-                    .filter(|p| *p >= 0 && text.bytes().all(|b| b.is_ascii_digit()))
+                    .filter(|p| *p >= 0 && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()))
                     .ok_or_else(|| ApiError::bad_request("after", "is not a cursor this feed handed out"))?,
             ),
         };
