@@ -13,7 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;
 use crate::request_id::{self, REQUEST_ID_HEADER};
-use crate::resources::{audit, evaluations, health, members, organisations, reorganisations, resolutions, tokens};
+use crate::resources::{
+    audit, evaluations, health, imports, members, organisations, reorganisations, resolutions, tokens,
+};
 use crate::state::AppState;
 use crate::{caching, gate, head, metrics, observe, reports};
 
@@ -26,6 +28,7 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(scope("/reorganisations").configure(reorganisations::http::routes))
             .service(scope("/members").configure(members::http::routes))
             .service(scope("/resolutions").configure(resolutions::http::routes))
+            .service(scope("/imports").configure(imports::http::routes))
             .service(scope("/reports").configure(reports::routes))
             .configure(evaluations::http::routes)
             .service(scope("/tokens").configure(tokens::http::routes))

@@ -10,8 +10,10 @@ use serde::de::DeserializeOwned;
 
 mod conditional;
 mod strict;
+mod upload;
 
 pub use conditional::{Preconditions, MAX_ENTITY_TAG_LIST};
+pub use upload::{SheetFormat, Upload, UPLOAD_LIMIT};
 
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
@@ -46,38 +48,51 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let content_type = check_content_type(req);
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let wait = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(DEFAULT_BODY_TIMEOUT, |state| state.body_timeout);
-        let mut payload = payload.take();
+        let declared_length = declared_length(req);
+        let wait = body_timeout(req);
+        let payload = payload.take();
         Box::pin(async move {
             content_type?;
             if declared_length.is_some_and(|n| n > LIMIT) {
                 return Err(ApiError::PayloadTooLarge(LIMIT));
             }
-            let read = async {
-                let mut body = Vec::new();
-                while let Some(chunk) = payload.next().await {
-                    let chunk = chunk.map_err(|e| ApiError::bad_request("body", format!("cannot be read: {e}")))?;
-                    if body.len() + chunk.len() > LIMIT {
-                        return Err(ApiError::PayloadTooLarge(LIMIT));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(body)
-            };
-            // A body that stops arriving would otherwise hold the connection (and a worker's attention) forever.
-            let body = tokio::time::timeout(wait, read)
-                .await
-                .map_err(|_| ApiError::RequestTimeout(wait.as_secs()))??;
+            let body = read_limited(payload, LIMIT, wait).await?;
             parse_body(&body).map(ApiJson)
         })
     }
+}
+
+/// The `Content-Length` a request declares, if it declares a readable one.
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// The longest wait for a body this app allows.
+fn body_timeout(req: &HttpRequest) -> std::time::Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_BODY_TIMEOUT, |state| state.body_timeout)
+}
+
+/// Reads a whole body of at most `limit` bytes (413 past it) within `wait` (408 past it).
+async fn read_limited(mut payload: Payload, limit: usize, wait: std::time::Duration) -> Result<Vec<u8>, ApiError> {
+    let read = async {
+        let mut body = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request("body", format!("cannot be read: {e}")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    // A body that stops arriving would otherwise hold the connection (and a worker's attention) forever.
+    tokio::time::timeout(wait, read)
+        .await
+        .map_err(|_| ApiError::RequestTimeout(wait.as_secs()))?
 }
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
