@@ -11,6 +11,7 @@ mod deployment;
 mod evaluations;
 mod hardening;
 mod health;
+mod imports;
 mod logs;
 mod members;
 mod metrics;

@@ -43,10 +43,12 @@ impl<R: Read> std::fmt::Debug for Rows<R> {
 }
 
 /// Opens a CSV file: UTF-8, a byte order mark allowed, comma-separated, rows of any length (checked later).
+/// Rows end at `\n` (a `\r` before it is trimmed with the cell), so that a row's position is its line.
 pub fn csv<R: Read>(reader: R) -> Rows<R> {
     let records = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader)
         .into_records();
     Rows::Csv(records)
