@@ -525,3 +525,20 @@ async fn the_command_line_imports_a_file_and_lists_row_errors() {
     assert_eq!(app.db.count("SELECT count(*) AS n FROM members").await, 1);
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[actix_web::test]
+async fn the_template_in_the_readme_fits_the_demo_district() {
+    let app = spawn_app().await;
+    let mut conn = app.db.connect().await;
+    partybase::seed::load_demo(&mut conn).await.unwrap();
+    let template = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/members.csv")).unwrap();
+    let reply = app
+        .upload(&format!("{MEMBERS}?dry_run=true"), &app.admin, CSV, template)
+        .await;
+    let body = reply.ok(200);
+    assert_eq!(
+        (body["rows"].as_u64(), body["errors"].as_array().map(Vec::len)),
+        (Some(2), Some(0)),
+        "{body}"
+    );
+}

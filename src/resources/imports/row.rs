@@ -13,6 +13,9 @@ use crate::error::FieldError;
 /// The characters a CSV export puts a `'` before, so that a spreadsheet does not read the cell as a formula.
 const GUARDED: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
+/// What an empty cell of a required column is told.
+const MISSING: &str = "must have a value";
+
 /// Where each column of an import is in the file.
 #[derive(Debug)]
 pub struct Header {
@@ -128,7 +131,7 @@ impl Cells<'_> {
     pub fn required_text(&mut self, column: &str) -> Option<String> {
         let value = self.text(column);
         if value.is_none() && !self.errors.iter().any(|e| e.field == column) {
-            self.error(column, "is required");
+            self.error(column, MISSING);
         }
         value
     }
@@ -152,7 +155,7 @@ impl Cells<'_> {
     /// A choice that must be given.
     pub fn required_choice<T: FromStr + Copy + std::fmt::Display>(&mut self, column: &str, all: &[T]) -> Option<T> {
         if self.raw(column).is_none() {
-            self.error(column, "is required");
+            self.error(column, MISSING);
             return None;
         }
         self.choice(column, all)
@@ -166,7 +169,7 @@ impl Cells<'_> {
     /// A date that must be given.
     pub fn required_date(&mut self, column: &str) -> Option<NaiveDate> {
         if self.raw(column).is_none() {
-            self.error(column, "is required");
+            self.error(column, MISSING);
             return None;
         }
         self.date(column)

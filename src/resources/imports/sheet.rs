@@ -96,11 +96,17 @@ pub fn workbook<R: Read + Seek, S: Read>(reader: R) -> Result<Rows<S>, Unreadabl
     Ok(Rows::Workbook(lines.into_iter()))
 }
 
-/// Opens a file of either format.
+/// Opens a file of either format. A workbook the reader cannot make sense of is unreadable, however it fails.
 pub fn open<R: Read + Seek>(format: SheetFormat, reader: R) -> Result<Rows<R>, Unreadable> {
     match format {
         SheetFormat::Csv => Ok(csv(reader)),
-        SheetFormat::Xlsx => workbook(reader),
+        SheetFormat::Xlsx => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| workbook(reader)))
+            .unwrap_or_else(|_| {
+                Err(Unreadable {
+                    number: 1,
+                    message: "the file is not a readable Excel workbook".into(),
+                })
+            }),
     }
 }
 
