@@ -42,14 +42,6 @@ impl Kind {
             Kind::Organisations => crate::resources::organisations::service::RESOURCE,
         }
     }
-
-    /// The columns a file of this kind may have.
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            Kind::Members => members::COLUMNS,
-            Kind::Organisations => organisations::COLUMNS,
-        }
-    }
 }
 
 /// What is wrong in one row of the file.
