@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 
 rows="${ROWS:-100000}"
 server="postgres://postgres@127.0.0.1:5432"
+export PGOPTIONS="--client-min-messages=warning"
 binary="${CARGO_TARGET_DIR:-target}/release/partybase"
 [ -x "$binary" ] || { echo "imports: build the release binary first (cargo build --release)" >&2; exit 1; }
 work="$(mktemp -d)"

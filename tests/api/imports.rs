@@ -542,3 +542,37 @@ async fn the_template_in_the_readme_fits_the_demo_district() {
         "{body}"
     );
 }
+
+#[actix_web::test]
+async fn a_number_repeated_many_rows_later_is_found_and_a_long_file_imports_whole() {
+    let app = spawn_app().await;
+    district(&app).await;
+    let rows: Vec<String> = (0..2500)
+        .map(|i| {
+            format!(
+                "Thành Viên {i},male,1980-01-01,TS-TT-CB1,2012-01-01,,,{:08},,,,,,,,",
+                20000000 + i
+            )
+        })
+        .collect();
+    let mut file: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let whole = csv(&file);
+    let repeat = "Lặp Lại,male,1980-01-01,TS-TT-CB1,2012-01-01,,,20000000,,,,,,,,";
+    file.push(repeat);
+    let reply = app.upload(MEMBERS, &app.admin, CSV, csv(&file)).await;
+    let body = reply.problem(422);
+    assert_eq!(errors_of(body), vec![(2502, "card_number".to_owned())]);
+    assert_eq!(body["errors"][0]["message"], "is given in row 2 as well");
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM members").await, 0);
+
+    let reply = app.upload(MEMBERS, &app.admin, CSV, whole).await;
+    assert_eq!(reply.ok(201)["imported"], 2500);
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM member_events").await, 2500);
+    assert_eq!(
+        app.db
+            .count("SELECT sum(members)::bigint AS n FROM organisation_member_counts")
+            .await,
+        2500,
+        "the member counts follow a multi-row insert"
+    );
+}

@@ -1,8 +1,9 @@
 //! The members import. Rows are read one at a time and parsed into admissions; every [`BATCH`] rows, the
 //! organisation codes new to the import are found (inside the token's subtree, share-locked) and the card numbers
 //! and national ids checked against the registry, each admission is checked by the member service
-//! ([`check_admission`]) and the batch is stored by it ([`admit_many`]). What the import keeps between batches is
-//! the organisations by code and, to find numbers given twice in the file, 16 bytes per number.
+//! ([`check_admission`]) and the batch is stored by it ([`admit_many`]). What the import keeps in memory between
+//! batches is the organisations by code; the card numbers and national ids the file has given so far, to find
+//! those it gives twice, are kept in a temporary table of the transaction.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -11,7 +12,7 @@ use diesel_async::AsyncPgConnection;
 
 use super::row::{Cells, Header};
 use super::sheet::Rows;
-use super::{Errors, Progress};
+use super::{store, Errors, Progress};
 use crate::auth::Actor;
 use crate::domain::identity::{CardNumber, NationalId};
 use crate::domain::member::{Gender, MemberStatus, PoliticalTheory};
@@ -58,9 +59,6 @@ struct Import<'a> {
     actor: &'a Actor,
     /// Organisations by code, as found inside the actor's subtree (`None`: no such organisation there).
     organisations: HashMap<String, Option<OrganisationRow>>,
-    /// The line where each card number and national id first appears.
-    cards: HashMap<u64, u64>,
-    national_ids: HashMap<u64, u64>,
     errors: Errors,
     imported: u64,
 }
@@ -76,14 +74,13 @@ pub async fn load<R: Read + Send>(
     let mut import = Import {
         actor,
         organisations: HashMap::new(),
-        cards: HashMap::new(),
-        national_ids: HashMap::new(),
         errors: Errors::default(),
         imported: 0,
     };
     let Some(header) = Header::read(&mut rows, COLUMNS, REQUIRED, &mut import.errors) else {
         return Ok((0, 0, import.errors));
     };
+    store::track_numbers(conn).await?;
     let mut count = 0;
     let mut batch = Vec::with_capacity(BATCH);
     for line in rows {
@@ -101,7 +98,6 @@ pub async fn load<R: Read + Send>(
         }
         count += 1;
         let parsed = parse(&mut cells);
-        import.check_numbers(&mut cells, line.number, parsed.as_ref().map(|p| &p.1.values));
         match parsed {
             Some((code, admission)) if cells.errors.is_empty() => batch.push(Pending {
                 line: line.number,
@@ -168,66 +164,24 @@ fn parse(cells: &mut Cells<'_>) -> Option<(String, BulkAdmission)> {
     Some((code?, BulkAdmission { values, official_on }))
 }
 
-/// A number of digits as an integer key (the numbers are 8 and 12 digits long).
-fn key(digits: &str) -> u64 {
-    digits.parse().unwrap_or(u64::MAX)
-}
-
 impl Import<'_> {
-    /// Refuses a card number or national id that an earlier row of the file already gives.
-    fn check_numbers(&mut self, cells: &mut Cells<'_>, line: u64, values: Option<&MemberValues>) {
-        let Some(values) = values else { return };
-        let numbers = [
-            (
-                "card_number",
-                values.card_number.as_ref().map(|n| key(n.as_str())),
-                &mut self.cards,
-            ),
-            (
-                "national_id",
-                values.national_id.as_ref().map(|n| key(n.as_str())),
-                &mut self.national_ids,
-            ),
-        ];
-        for (column, number, seen) in numbers {
-            if let Some(number) = number {
-                if let Some(first) = seen.get(&number) {
-                    cells.error(column, format!("is given in row {first} as well"));
-                } else {
-                    seen.insert(number, line);
-                }
-            }
-        }
-    }
-
-    /// Checks a batch of parsed rows against the registry and the rules, and stores it while the file has no
-    /// error.
+    /// Checks a batch of parsed rows against the file's earlier rows, the registry and the rules, and stores it
+    /// while the file has no error.
     async fn flush(&mut self, conn: &mut AsyncPgConnection, batch: &mut Vec<Pending>) -> Result<(), ApiError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut new_codes: Vec<String> = batch
-            .iter()
-            .filter(|p| !self.organisations.contains_key(&p.code))
-            .map(|p| p.code.clone())
-            .collect();
-        new_codes.sort();
-        new_codes.dedup();
-        if !new_codes.is_empty() {
-            let found = organisations::find_visible_by_codes_locked(conn, &new_codes, self.actor.scope()).await?;
-            for code in new_codes {
-                self.organisations.insert(code, None);
-            }
-            for org in found {
-                self.organisations.insert(org.code.clone(), Some(org));
-            }
-        }
+        self.find_organisations(conn, batch).await?;
+        let repeated = repeated_numbers(conn, batch).await?;
+        let unique = |column: &str, line: u64| !repeated.iter().any(|r| r.0 == line && r.1 == column);
         let cards: Vec<CardNumber> = batch
             .iter()
+            .filter(|p| unique("card_number", p.line))
             .filter_map(|p| p.admission.values.card_number.clone())
             .collect();
         let ids: Vec<NationalId> = batch
             .iter()
+            .filter(|p| unique("national_id", p.line))
             .filter_map(|p| p.admission.values.national_id.clone())
             .collect();
         let (taken_cards, taken_ids) = members::taken_numbers(conn, &cards, &ids).await?;
@@ -236,11 +190,19 @@ impl Import<'_> {
         for pending in batch.drain(..) {
             let values = &pending.admission.values;
             let line = pending.line;
+            let mut refused = false;
+            for (_, column, first) in repeated.iter().filter(|r| r.0 == line) {
+                self.errors
+                    .push(line, *column, format!("is given in row {first} as well"));
+                refused = true;
+            }
             if values.card_number.as_ref().is_some_and(|n| taken_cards.contains(n)) {
                 self.errors.push(line, "card_number", "is already taken");
+                refused = true;
             }
             if values.national_id.as_ref().is_some_and(|n| taken_ids.contains(n)) {
                 self.errors.push(line, "national_id", "is already taken");
+                refused = true;
             }
             let Some(Some(org)) = self.organisations.get(&pending.code) else {
                 self.errors
@@ -248,7 +210,8 @@ impl Import<'_> {
                 continue;
             };
             match check_admission(org, pending.admission, today) {
-                Ok(admission) => checked.push(admission),
+                Ok(admission) if !refused => checked.push(admission),
+                Ok(_) => {}
                 Err(errors) => {
                     for e in errors {
                         let field = if e.field == "organisation_id" {
@@ -266,4 +229,62 @@ impl Import<'_> {
         }
         Ok(())
     }
+
+    /// Finds the organisations of the codes new to the import, inside the actor's subtree, share-locked.
+    async fn find_organisations(&mut self, conn: &mut AsyncPgConnection, batch: &[Pending]) -> Result<(), ApiError> {
+        let mut new_codes: Vec<String> = batch
+            .iter()
+            .filter(|p| !self.organisations.contains_key(&p.code))
+            .map(|p| p.code.clone())
+            .collect();
+        new_codes.sort();
+        new_codes.dedup();
+        if new_codes.is_empty() {
+            return Ok(());
+        }
+        let found = organisations::find_visible_by_codes_locked(conn, &new_codes, self.actor.scope()).await?;
+        for code in new_codes {
+            self.organisations.insert(code, None);
+        }
+        for org in found {
+            self.organisations.insert(org.code.clone(), Some(org));
+        }
+        Ok(())
+    }
+}
+
+/// The card numbers and national ids of a batch that an earlier row of the file gives already: (line, column,
+/// the earlier line). The batch's own numbers are recorded for the batches after it.
+async fn repeated_numbers(
+    conn: &mut AsyncPgConnection,
+    batch: &[Pending],
+) -> Result<Vec<(u64, &'static str, u64)>, ApiError> {
+    let numbers: Vec<(&'static str, String, u64)> = batch
+        .iter()
+        .flat_map(|p| {
+            let v = &p.admission.values;
+            [
+                v.card_number.as_ref().map(|n| ("card_number", n.to_string(), p.line)),
+                v.national_id.as_ref().map(|n| ("national_id", n.to_string(), p.line)),
+            ]
+        })
+        .flatten()
+        .collect();
+    let mut first: HashMap<(&str, &str), u64> = HashMap::new();
+    let earlier = store::given_before(conn, &numbers).await?;
+    for (column, number, line) in &earlier {
+        if let Some((known, _, _)) = numbers.iter().find(|(c, n, _)| c == column && n == number) {
+            first.insert((known, number.as_str()), *line as u64);
+        }
+    }
+    let mut repeated = Vec::new();
+    for (column, number, line) in &numbers {
+        match first.get(&(*column, number.as_str())) {
+            Some(first_line) => repeated.push((*line, *column, *first_line)),
+            None => {
+                first.insert((column, number.as_str()), *line);
+            }
+        }
+    }
+    Ok(repeated)
 }
