@@ -6,13 +6,15 @@ use std::io::Cursor;
 use actix_web::http::header;
 use actix_web::{post, web, HttpResponse, HttpResponseBuilder};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::sheet::{self, Unreadable};
 use super::{run, Errors, Kind, Outcome, RowError};
 use crate::auth::Actor;
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::extract::{ApiQuery, Upload};
+use crate::extract::{ApiQuery, Upload, UPLOAD_LIMIT};
 use crate::openapi::responses::*;
 use crate::state::AppState;
 
@@ -25,15 +27,43 @@ pub struct ImportQuery {
     dry_run: Option<bool>,
 }
 
-/// A CSV file: UTF-8 (a byte order mark allowed), comma-separated, a header row naming the columns.
-#[derive(ToSchema)]
-#[schema(value_type = String, max_length = 33554432)]
-pub struct CsvFile(#[allow(dead_code)] String);
+/// The schema of an uploaded file: a string of at most [`UPLOAD_LIMIT`] bytes.
+fn file_schema(format: Option<KnownFormat>, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(format.map(SchemaFormat::KnownFormat))
+        .max_length(Some(UPLOAD_LIMIT))
+        .description(Some(description))
+        .into()
+}
 
-/// An Excel workbook (`.xlsx`); the first sheet is read, its first row naming the columns.
-#[derive(ToSchema)]
-#[schema(value_type = String, format = Binary, max_length = 33554432)]
-pub struct Workbook(#[allow(dead_code)] Vec<u8>);
+/// The request body of an import as CSV.
+pub struct CsvFile;
+
+impl PartialSchema for CsvFile {
+    fn schema() -> RefOr<Schema> {
+        file_schema(
+            None,
+            "A CSV file: UTF-8 (a byte order mark allowed), comma-separated, a header row naming the columns.",
+        )
+    }
+}
+
+impl ToSchema for CsvFile {}
+
+/// The request body of an import as an Excel workbook.
+pub struct Workbook;
+
+impl PartialSchema for Workbook {
+    fn schema() -> RefOr<Schema> {
+        file_schema(
+            Some(KnownFormat::Binary),
+            "An Excel workbook (`.xlsx`); the first sheet is read, its first row naming the columns.",
+        )
+    }
+}
+
+impl ToSchema for Workbook {}
 
 /// An import refused because rows have errors: a problem document with the import's counts, each error naming
 /// its row. Nothing was stored.
