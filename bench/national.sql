@@ -5,6 +5,11 @@
 --   psql -h 127.0.0.1 -U postgres -d pb_national -f bench/national.sql
 \timing on
 SET synchronous_commit = off;
+-- The generated registry is a starting state, not a history: the change feed starts empty.
+ALTER TABLE organisations DISABLE TRIGGER changes_record_insert_delete;
+ALTER TABLE members DISABLE TRIGGER changes_record_insert_delete;
+ALTER TABLE evaluations DISABLE TRIGGER changes_record_insert_delete;
+ALTER TABLE member_evaluations DISABLE TRIGGER changes_record_insert_delete;
 INSERT INTO organisations (id, code, name, kind, path)
 SELECT id, 'VN', 'Đảng Cộng sản Việt Nam', 'superior_committee', text2ltree(replace(id::text, '-', ''))
 FROM (SELECT gen_random_uuid() id) x;
@@ -55,5 +60,9 @@ FROM organisations WHERE kind IN ('base_committee', 'base_cell');
 INSERT INTO member_evaluations (id, member_id, organisation_id, year, grade)
 SELECT gen_random_uuid(), id, organisation_id, 2024, (ARRAY['excellent','good','good','good','good','completed','not_completed'])[1 + (abs(hashtext(id::text)) % 7)]
 FROM members WHERE status IN ('probationary', 'official', 'exempt');
+ALTER TABLE organisations ENABLE TRIGGER changes_record_insert_delete;
+ALTER TABLE members ENABLE TRIGGER changes_record_insert_delete;
+ALTER TABLE evaluations ENABLE TRIGGER changes_record_insert_delete;
+ALTER TABLE member_evaluations ENABLE TRIGGER changes_record_insert_delete;
 VACUUM ANALYZE;
 SELECT (SELECT count(*) FROM organisations) orgs, (SELECT count(*) FROM members) members, (SELECT count(*) FROM member_events) events, (SELECT count(*) FROM member_evaluations) mevals;

@@ -14,15 +14,17 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;
 use crate::request_id::{self, REQUEST_ID_HEADER};
 use crate::resources::{
-    audit, evaluations, health, imports, members, organisations, reorganisations, resolutions, tokens,
+    audit, changes, evaluations, health, imports, members, organisations, reorganisations, resolutions, tokens,
+    webhooks,
 };
 use crate::state::AppState;
-use crate::{caching, gate, head, metrics, observe, reports};
+use crate::{caching, gate, head, idempotency, metrics, observe, reports};
 
 /// Registers every documented route.
 fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config.configure(health::http::routes).service(
         scope("/api/v1")
+            .wrap(from_fn(idempotency::middleware))
             .wrap(from_fn(gate::middleware))
             .service(scope("/organisations").configure(organisations::http::routes))
             .service(scope("/reorganisations").configure(reorganisations::http::routes))
@@ -31,6 +33,8 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(scope("/imports").configure(imports::http::routes))
             .service(scope("/reports").configure(reports::routes))
             .configure(evaluations::http::routes)
+            .service(scope("/changes").configure(changes::http::routes))
+            .service(scope("/webhooks").configure(webhooks::http::routes))
             .service(scope("/tokens").configure(tokens::http::routes))
             .service(scope("/audit-events").configure(audit::http::routes)),
     );

@@ -193,6 +193,7 @@ async fn serve() -> anyhow::Result<()> {
     logging::init(config.log_format);
     db::prepare(&config.database_url).await?;
     let state = web::Data::new(AppState::new(&config)?);
+    crate::background::start(state.clone())?;
     let upkeep = state.clone();
     actix_web::rt::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));

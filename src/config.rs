@@ -47,6 +47,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "PARTYBASE_LOG_FORMAT",
         "text or json (one JSON object per line) [default: text]",
     ),
+    (
+        "PARTYBASE_CHANGE_RETENTION_DAYS",
+        "days the change feed keeps its entries [default: 90]",
+    ),
+    (
+        "PARTYBASE_WEBHOOK_ALLOWED_HOSTS",
+        "comma list of host names or addresses webhooks may reach although internal [default: none]",
+    ),
     ("RUST_LOG", "log filter [default: info]"),
 ];
 
@@ -104,6 +112,11 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// How log records are written (`PARTYBASE_LOG_FORMAT`).
     pub log_format: LogFormat,
+    /// How long the change feed keeps its entries (`PARTYBASE_CHANGE_RETENTION_DAYS`).
+    pub change_retention: Duration,
+    /// Hosts webhooks may be delivered to although they are loopback, link-local, unspecified or multicast
+    /// (`PARTYBASE_WEBHOOK_ALLOWED_HOSTS`, lower case).
+    pub webhook_allowed_hosts: Vec<String>,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -154,6 +167,18 @@ impl Config {
             .collect();
         let metrics_token = lookup("PARTYBASE_METRICS_TOKEN").filter(|t| !t.trim().is_empty());
         let log_format = LogFormat::from_lookup(&lookup)?;
+        let retention_days = parse_number(get("PARTYBASE_CHANGE_RETENTION_DAYS", "90"), 1, 36_500)?;
+        let webhook_allowed_hosts = lookup("PARTYBASE_WEBHOOK_ALLOWED_HOSTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|h| {
+                h.trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_ascii_lowercase()
+            })
+            .filter(|h| !h.is_empty())
+            .collect();
         Ok(Config {
             database_url,
             bind,
@@ -165,6 +190,8 @@ impl Config {
             body_timeout: Duration::from_secs(body_timeout),
             metrics_token,
             log_format,
+            change_retention: Duration::from_secs(retention_days * 24 * 60 * 60),
+            webhook_allowed_hosts,
         })
     }
 }

@@ -18,6 +18,33 @@ pub type DbPool = Pool<AsyncPgConnection>;
 /// A connection borrowed from the pool.
 pub type DbConn = Object<AsyncPgConnection>;
 
+/// A connection a handler writes on: one of the pool's, or the one its request's idempotency key holds.
+// A request makes one and moves it once or twice: a copy of the pooled variant costs less than boxing it.
+#[allow(clippy::large_enum_variant)]
+pub enum Conn {
+    Pooled(DbConn),
+    Held(tokio::sync::OwnedMutexGuard<DbConn>),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &AsyncPgConnection {
+        match self {
+            Conn::Pooled(conn) => conn,
+            Conn::Held(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        match self {
+            Conn::Pooled(conn) => conn,
+            Conn::Held(conn) => conn,
+        }
+    }
+}
+
 /// Builds the pool. Every wait is bounded by `timeout`, so a request never hangs while the database is down: it
 /// gets an error (503) instead, and broken connections are replaced as soon as the database answers again.
 ///

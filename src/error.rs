@@ -67,6 +67,9 @@ pub enum ApiError {
     /// A duplicate key, a resource still in use or a state that does not allow the change.
     #[error("{detail}")]
     Conflict { detail: String, errors: Vec<FieldError> },
+    /// What the request names is no longer kept (a change-feed cursor older than the feed's retention).
+    #[error("{0}")]
+    Gone(String),
     #[error("the resource has changed since it was read: its ETag no longer matches If-Match")]
     PreconditionFailed,
     #[error("the request body is larger than {0} bytes")]
@@ -133,6 +136,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
+            ApiError::Gone(_) => ("gone", "No longer available"),
             ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
             ApiError::RequestTimeout(_) => ("request-timeout", "Request timeout"),
@@ -182,6 +186,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,

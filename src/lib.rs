@@ -4,6 +4,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod caching;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod gate;
 pub mod head;
+pub mod idempotency;
 pub mod logging;
 pub mod metrics;
 pub mod number;

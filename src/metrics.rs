@@ -23,6 +23,9 @@ const POOL_MAX: &str = "db_pool_max_connections";
 const POOL_OPEN: &str = "db_pool_connections";
 const POOL_IN_USE: &str = "db_pool_connections_in_use";
 const POOL_WAITING: &str = "db_pool_waiting";
+const NUMBERED: &str = "change_feed_numbered_total";
+const ATTEMPTS: &str = "webhook_delivery_attempts_total";
+const DELIVERIES: &str = "webhook_deliveries";
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -71,6 +74,22 @@ impl Metrics {
             describe_gauge!(POOL_OPEN, "Database connections open in the pool");
             describe_gauge!(POOL_IN_USE, "Database connections lent to a request");
             describe_gauge!(POOL_WAITING, "Requests waiting for a database connection");
+            describe_counter!(
+                NUMBERED,
+                "Changes this instance's background work numbered into the feed"
+            );
+            describe_counter!(
+                ATTEMPTS,
+                "Webhook delivery attempts this instance made, by outcome (succeeded, retry, failed)"
+            );
+            describe_gauge!(
+                DELIVERIES,
+                "Webhook deliveries in the database by status: pending (waiting for an attempt) and failed (given up)"
+            );
+            counter!(NUMBERED).absolute(0);
+            for outcome in ["succeeded", "retry", "failed"] {
+                counter!(ATTEMPTS, "outcome" => outcome).absolute(0);
+            }
             // Both refusal series exist from the start, so a rate over them has a zero to start from.
             for limit in [Limit::Address, Limit::Token] {
                 counter!(REFUSALS, "limit" => limit.label()).absolute(0);
@@ -95,6 +114,24 @@ impl Metrics {
     pub fn refused(&self, limit: Limit) {
         metrics::with_local_recorder(&self.recorder, || {
             counter!(REFUSALS, "limit" => limit.label()).increment(1)
+        });
+    }
+
+    /// Counts changes the background work numbered into the feed.
+    pub fn numbered(&self, count: u64) {
+        metrics::with_local_recorder(&self.recorder, || counter!(NUMBERED).increment(count));
+    }
+
+    /// Counts one webhook delivery attempt: `succeeded`, `retry` (failed, tried again later) or `failed` (given up).
+    pub fn delivery_attempt(&self, outcome: &'static str) {
+        metrics::with_local_recorder(&self.recorder, || counter!(ATTEMPTS, "outcome" => outcome).increment(1));
+    }
+
+    /// Sets the delivery backlog gauges.
+    pub fn deliveries(&self, pending: i64, failed: i64) {
+        metrics::with_local_recorder(&self.recorder, || {
+            gauge!(DELIVERIES, "status" => "pending").set(pending as f64);
+            gauge!(DELIVERIES, "status" => "failed").set(failed as f64);
         });
     }
 

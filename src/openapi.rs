@@ -28,6 +28,8 @@ use crate::resources::members::http::MemberSort;
         (name = "imports", description = "Spreadsheets of members or organisations brought in whole, checked row by row. \
             The way out is the lists themselves: `GET /api/v1/members` and `GET /api/v1/organisations` with \
             `Accept: text/csv` write every selected row in the columns the imports read"),
+        (name = "changes", description = "The change feed: every committed change, in commit order, for systems that keep a copy"),
+        (name = "webhooks", description = "Changes pushed to other systems as signed HTTP requests (admin only)"),
         (name = "tokens", description = "API tokens (admin only)"),
         (name = "audit", description = "The audit trail of every change (admin only)"),
         (name = "health", description = "Liveness and readiness probes (no token needed)"),
@@ -42,6 +44,7 @@ use crate::resources::members::http::MemberSort;
             responses::NotFound,
             responses::Conflict,
             responses::PreconditionFailed,
+            responses::Gone,
             responses::PayloadTooLarge,
             responses::UploadTooLarge,
             responses::NotAcceptable,
@@ -191,6 +194,9 @@ pub mod responses {
         PreconditionFailed, 412, "precondition-failed", "Precondition failed",
             "the resource has changed since it was read: its ETag no longer matches If-Match", None,
             "If-Match does not match the current ETag";
+        Gone, 410, "gone", "No longer available",
+            "the feed no longer keeps the changes after this cursor (kept from position 5001): re-read the collections, then follow the feed from a fresh cursor",
+            None, "The cursor is older than the change feed keeps: re-read the collections and start from a fresh cursor";
         PayloadTooLarge, 413, "payload-too-large", "Request body too large",
             "the request body is larger than 65536 bytes", None, "The body is larger than 64 KiB";
         UploadTooLarge, 413, "payload-too-large", "Request body too large",
@@ -337,7 +343,7 @@ fn finish_value(doc: &mut serde_json::Value) {
                 }
                 continue;
             }
-            for operation in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+            for (method, operation) in item.as_object_mut().into_iter().flat_map(|i| i.iter_mut()) {
                 // Every /api/v1 operation needs the bearer token (the gate in front of /api/v1 asks for it).
                 if let Some(operation) = operation.as_object_mut() {
                     operation.entry("security").or_insert_with(|| json!([{"bearer": []}]));
@@ -372,10 +378,59 @@ fn finish_value(doc: &mut serde_json::Value) {
                             parameter["name"].as_str().unwrap_or_default())});
                     }
                 }
+                if method == "post" {
+                    idempotent(operation);
+                }
             }
         }
     }
     bound_formats(doc);
+}
+
+/// Declares what `Idempotency-Key` adds to a `POST` (api.md 1; see [`crate::idempotency`]): the header, the
+/// `Idempotent-Replayed` header of a replay, and the 409 and 422 it can answer.
+fn idempotent(operation: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let key = json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes a retry safe: the first request with a key is processed and its answer kept for 24 \
+            hours for this token; repeating the same method, path, query and body with the key replays that answer \
+            (with `Idempotent-Replayed: true`) and changes nothing. The same key with another request answers 422; \
+            a repeat while the first is still being processed answers 409. 1 to 255 printable ASCII characters.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]{1,255}$"},
+        "example": "5b0d8f52-admit-hoa"
+    });
+    if let Some(operation) = operation.as_object_mut() {
+        let parameters = operation.entry("parameters").or_insert_with(|| json!([]));
+        if let Some(parameters) = parameters.as_array_mut() {
+            parameters.push(key);
+        }
+    }
+    let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        if status.starts_with('2') && response.get("$ref").is_none() {
+            let headers = response
+                .as_object_mut()
+                .map(|r| r.entry("headers").or_insert_with(|| json!({})));
+            if let Some(headers) = headers.and_then(Value::as_object_mut) {
+                headers.insert(
+                    "Idempotent-Replayed".into(),
+                    json!({"description": "`true` when this is the kept answer to an earlier request with the same \
+                        Idempotency-Key", "schema": {"type": "string", "enum": ["true"], "maxLength": 4}}),
+                );
+            }
+        }
+    }
+    responses
+        .entry("409")
+        .or_insert_with(|| json!({"$ref": "#/components/responses/Conflict"}));
+    responses
+        .entry("422")
+        .or_insert_with(|| json!({"$ref": "#/components/responses/Unprocessable"}));
 }
 
 /// The longest cursor a list accepts: a cursor it handed out is far shorter.

@@ -34,6 +34,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_feed (singleton) {
+        singleton -> Bool,
+        last_position -> Int8,
+        pruned_through -> Int8,
+    }
+}
+
+diesel::table! {
+    changes (id) {
+        id -> Int8,
+        position -> Nullable<Int8>,
+        at -> Timestamptz,
+        resource_type -> Text,
+        resource_id -> Uuid,
+        action -> Text,
+        version -> Int4,
+        organisation_id -> Nullable<Uuid>,
+        former_organisation_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     evaluations (id) {
         id -> Uuid,
         organisation_id -> Uuid,
@@ -46,6 +68,19 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (token_name, key) {
+        token_name -> Text,
+        key -> Text,
+        request_hash -> Bytea,
+        status -> Int2,
+        headers -> Jsonb,
+        body -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
     }
 }
 
@@ -246,6 +281,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        position -> Int8,
+        status -> Text,
+        attempts -> Int4,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        resource_types -> Array<Nullable<Text>>,
+        organisation_id -> Nullable<Uuid>,
+        description -> Nullable<Text>,
+        active -> Bool,
+        secret -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(audit_events -> imports (import_id));
 diesel::joinable!(audit_events -> reorganisations (reorganisation_id));
@@ -264,11 +330,16 @@ diesel::joinable!(reorganisation_organisations -> reorganisations (reorganisatio
 diesel::joinable!(resolution_implementations -> organisations (organisation_id));
 diesel::joinable!(resolution_implementations -> resolutions (resolution_id));
 diesel::joinable!(resolutions -> organisations (issuing_organisation_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhooks -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_events,
+    change_feed,
+    changes,
     evaluations,
+    idempotency_keys,
     imports,
     member_evaluations,
     member_events,
@@ -282,4 +353,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     resolution_implementations,
     resolutions,
     seed_loads,
+    webhook_deliveries,
+    webhooks,
 );

@@ -1,7 +1,7 @@
 //! What every request handler shares.
 
 use crate::config::Config;
-use crate::db::{build_pool, DbConn, DbPool};
+use crate::db::{build_pool, Conn, DbConn, DbPool};
 use crate::error::ApiError;
 use crate::gate::Gate;
 use crate::metrics::Metrics;
@@ -20,6 +20,10 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// What `/metrics` reports.
     pub metrics: Metrics,
+    /// Ticks whenever PostgreSQL says a change was committed (see [`crate::background`]); long polls wait on it.
+    pub changes: tokio::sync::watch::Sender<u64>,
+    /// What the background work needs: the database, the feed's retention and the webhook targets allowed.
+    pub background: crate::background::Settings,
 }
 
 impl AppState {
@@ -37,6 +41,8 @@ impl AppState {
             cors_origins: config.cors_origins.clone(),
             body_timeout: config.body_timeout,
             metrics: Metrics::new(config.metrics_token.as_deref()),
+            changes: tokio::sync::watch::Sender::new(0),
+            background: crate::background::Settings::from_config(config)?,
         })
     }
 
@@ -50,8 +56,17 @@ impl AppState {
         self.writes.status()
     }
 
-    /// A connection for writing.
-    pub async fn write(&self) -> Result<DbConn, ApiError> {
+    /// A connection for writing: the request's own when it carries an idempotency key (its change commits with
+    /// the key, see [`crate::idempotency`]), a pooled one otherwise.
+    pub async fn write(&self) -> Result<Conn, ApiError> {
+        match crate::idempotency::held() {
+            Some(held) => Ok(Conn::Held(held.lock_owned().await)),
+            None => Ok(Conn::Pooled(self.pooled_write().await?)),
+        }
+    }
+
+    /// A connection for writing from the pool, whatever the request.
+    pub async fn pooled_write(&self) -> Result<DbConn, ApiError> {
         Ok(self.writes.get().await?)
     }
 }

@@ -50,13 +50,13 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<
         let content_type = check_content_type(req);
         let declared_length = declared_length(req);
         let wait = body_timeout(req);
-        let payload = payload.take();
+        let mut payload = payload.take();
         Box::pin(async move {
             content_type?;
             if declared_length.is_some_and(|n| n > LIMIT) {
                 return Err(ApiError::PayloadTooLarge(LIMIT));
             }
-            let body = read_limited(payload, LIMIT, wait).await?;
+            let body = read_body(&mut payload, LIMIT, wait).await?;
             parse_body(&body).map(ApiJson)
         })
     }
@@ -70,14 +70,9 @@ fn declared_length(req: &HttpRequest) -> Option<usize> {
         .and_then(|v| v.parse::<usize>().ok())
 }
 
-/// The longest wait for a body this app allows.
-fn body_timeout(req: &HttpRequest) -> std::time::Duration {
-    req.app_data::<web::Data<AppState>>()
-        .map_or(DEFAULT_BODY_TIMEOUT, |state| state.body_timeout)
-}
-
-/// Reads a whole body of at most `limit` bytes (413 past it) within `wait` (408 past it).
-async fn read_limited(mut payload: Payload, limit: usize, wait: std::time::Duration) -> Result<Vec<u8>, ApiError> {
+/// Reads a whole request body of at most `limit` bytes (413 past it) within `wait` (408 past it): a body that
+/// stops arriving would otherwise hold the connection, and a worker's attention, forever.
+pub async fn read_body(payload: &mut Payload, limit: usize, wait: std::time::Duration) -> Result<Vec<u8>, ApiError> {
     let read = async {
         let mut body = Vec::new();
         while let Some(chunk) = payload.next().await {
@@ -89,10 +84,15 @@ async fn read_limited(mut payload: Payload, limit: usize, wait: std::time::Durat
         }
         Ok(body)
     };
-    // A body that stops arriving would otherwise hold the connection (and a worker's attention) forever.
     tokio::time::timeout(wait, read)
         .await
         .map_err(|_| ApiError::RequestTimeout(wait.as_secs()))?
+}
+
+/// How long to wait for a request's body: the application's setting, or a default outside an application.
+pub fn body_timeout(req: &HttpRequest) -> std::time::Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_BODY_TIMEOUT, |state| state.body_timeout)
 }
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use super::{body_timeout, declared_length, read_limited};
+use super::{body_timeout, declared_length, read_body};
 use crate::error::ApiError;
 
 /// Largest accepted spreadsheet: 32 MiB.
@@ -77,13 +77,13 @@ impl FromRequest for Upload {
         };
         let declared_length = declared_length(req);
         let wait = body_timeout(req);
-        let payload = payload.take();
+        let mut payload = payload.take();
         Box::pin(async move {
             let format = format?;
             if declared_length.is_some_and(|n| n > UPLOAD_LIMIT) {
                 return Err(ApiError::PayloadTooLarge(UPLOAD_LIMIT));
             }
-            let body = read_limited(payload, UPLOAD_LIMIT, wait).await?;
+            let body = read_body(&mut payload, UPLOAD_LIMIT, wait).await?;
             Ok(Upload { format, body })
         })
     }

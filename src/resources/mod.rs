@@ -2,6 +2,7 @@
 //! operations (the rules and the audit trail, shared by HTTP, the CLI and the seed) and its stored rows.
 
 pub mod audit;
+pub mod changes;
 pub mod evaluations;
 pub mod health;
 pub mod imports;
@@ -10,3 +11,4 @@ pub mod organisations;
 pub mod reorganisations;
 pub mod resolutions;
 pub mod tokens;
+pub mod webhooks;

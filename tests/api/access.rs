@@ -977,3 +977,104 @@ async fn the_tree_through_time_and_reorganisations() {
         }
     }
 }
+
+#[actix_web::test]
+async fn the_change_feed_and_webhooks() {
+    let app = spawn_app_with(&[("PARTYBASE_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")]).await;
+    let w = world(&app).await;
+    let hook = app
+        .post(
+            "/api/v1/webhooks",
+            &app.admin,
+            json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    let hook = hook.ok(201)["id"].as_str().unwrap().to_owned();
+    app.organisation("D-X-C", "cell", Some(&w.inside)).await;
+    // The numbering offers the new cell to the subscription: a delivery exists to retry.
+    app.get("/api/v1/changes", &app.admin).await.ok(200);
+    let delivery = app
+        .get(&format!("/api/v1/webhooks/{hook}/deliveries"), &app.admin)
+        .await;
+    let delivery = delivery.ok(200)["items"][0]["id"].as_str().unwrap().to_owned();
+    let stored = "SELECT count(*) + coalesce(sum(version), 0) AS n FROM webhooks";
+
+    for caller in CALLERS {
+        let token = w.token(caller);
+        // Everyone with a token follows the feed; scoped tokens see their subtree only.
+        let reply = app
+            .call(Method::GET, "/api/v1/changes?limit=200", token, None, &[])
+            .await;
+        check(caller, "follow changes", &reply, unauthenticated(caller).unwrap_or(200));
+        if reply.status == 200 && caller != "admin" {
+            let ids: Vec<&str> = reply.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["organisation_id"].as_str())
+                .collect();
+            assert!(!ids.contains(&w.outside.as_str()), "{caller} saw outside its subtree");
+            assert!(ids.contains(&w.inside.as_str()), "{caller} sees its subtree");
+        }
+
+        // Webhooks are for admins only; refused calls change nothing.
+        let expected = unauthenticated(caller).unwrap_or(if caller == "admin" { 200 } else { 403 });
+        let before = app.db.count(stored).await;
+        let operations: [(Method, String, Option<Value>, u16); 7] = [
+            (Method::GET, "/api/v1/webhooks".into(), None, 200),
+            (Method::GET, format!("/api/v1/webhooks/{hook}"), None, 200),
+            (Method::GET, format!("/api/v1/webhooks/{hook}/deliveries"), None, 200),
+            (
+                Method::PATCH,
+                format!("/api/v1/webhooks/{hook}"),
+                Some(json!({"active": caller != "admin"})),
+                200,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/retry"),
+                None,
+                202,
+            ),
+            (
+                Method::POST,
+                "/api/v1/webhooks".into(),
+                Some(json!({"url": "http://127.0.0.1:9/other"})),
+                201,
+            ),
+            (Method::DELETE, format!("/api/v1/webhooks/{hook}-missing"), None, 400),
+        ];
+        for (method, path, body, admin_status) in operations {
+            let reply = app.call(method.clone(), &path, token, body.as_ref(), &[]).await;
+            let want = if expected == 200 { admin_status } else { expected };
+            // A malformed id is refused as such whoever asks.
+            let want = if admin_status == 400 && want != 401 { 400 } else { want };
+            check(caller, &format!("{method} {path}"), &reply, want);
+        }
+        if caller != "admin" {
+            assert_eq!(app.db.count(stored).await, before, "{caller} changed a webhook");
+        }
+    }
+    let other = app.get("/api/v1/webhooks", &app.admin).await;
+    let other = other.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] != hook.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.delete(&format!("/api/v1/webhooks/{other}"), &w.tokens[3].1.clone().unwrap())
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.delete(&format!("/api/v1/webhooks/{other}"), &app.admin)
+            .await
+            .status,
+        204
+    );
+}

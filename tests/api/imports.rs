@@ -124,6 +124,13 @@ async fn a_csv_of_members_is_imported_each_with_history_and_an_audit_record_nami
             .await,
         1
     );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM changes WHERE resource_type = 'member' AND action = 'created'")
+            .await,
+        2,
+        "the change feed has every imported member"
+    );
     let counts = app
         .get(&format!("/api/v1/organisations/{}", orgs["TS"]), &app.admin)
         .await;
@@ -575,4 +582,29 @@ async fn a_number_repeated_many_rows_later_is_found_and_a_long_file_imports_whol
         2500,
         "the member counts follow a multi-row insert"
     );
+}
+
+#[actix_web::test]
+async fn an_import_repeated_with_its_idempotency_key_is_replayed_not_imported_twice() {
+    let app = spawn_app().await;
+    district(&app).await;
+    let rows: Vec<String> = (0..800)
+        .map(|i| format!("Thành Viên {i},male,1980-01-01,TS-TT-CB1,2012-01-01,,,,,,,,,,,dòng ghi chú đủ dài {i}"))
+        .collect();
+    let file = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(file.len() > 64 * 1024, "larger than the JSON body limit");
+    let send = || {
+        actix_web::test::TestRequest::post()
+            .uri(MEMBERS)
+            .insert_header(("authorization", format!("Bearer {}", app.admin)))
+            .insert_header(("content-type", CSV))
+            .insert_header(("idempotency-key", "import-2026-12-06"))
+            .set_payload(file.clone())
+    };
+    let first = app.send(send()).await;
+    assert_eq!(first.ok(201)["imported"], 800);
+    let again = app.send(send()).await;
+    assert_eq!(again.ok(201)["import_id"], first.body["import_id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM members").await, 800);
 }

@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod changes;
 mod cli;
 mod common;
 mod contract;
@@ -11,6 +12,7 @@ mod deployment;
 mod evaluations;
 mod hardening;
 mod health;
+mod idempotency;
 mod imports;
 mod logs;
 mod members;
@@ -23,4 +25,5 @@ mod reports;
 mod reports_through_time;
 mod resolutions;
 mod tokens;
+mod webhooks;
 mod writes;

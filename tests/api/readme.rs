@@ -50,7 +50,7 @@ async fn the_walkthroughs_work_after_the_quick_start_as_written() {
         assert!(tool_exists(tool), "the walkthroughs need {tool}; .ci/run installs it");
     }
     let blocks = walkthrough_blocks(include_str!("../../README.md"));
-    assert_eq!(blocks.len(), 6, "the six walkthroughs are marked");
+    assert_eq!(blocks.len(), 7, "the seven walkthroughs are marked");
 
     let db = TestDatabase::new().await;
     let served = serve(&db.url, &[]);
@@ -78,11 +78,24 @@ async fn the_walkthroughs_work_after_the_quick_start_as_written() {
         "the district with children is not deleted:\n{out}"
     );
 
+    // The retried POST was answered twice, created once; the feed was read to its end.
+    let replayed = out
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("idempotent-replayed: true"))
+        .count();
+    assert_eq!(replayed, 1, "{out}");
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM organisations WHERE code = 'YL-CB-K3'")
+            .await,
+        1
+    );
+    assert!(out.lines().any(|l| l.starts_with("caught up at ")), "{out}");
+
     // What the reader made is there, beside the demo.
     assert_eq!(
         db.count("SELECT count(*) AS n FROM organisations WHERE code LIKE 'YL%'")
             .await,
-        5
+        6
     );
     // The reader's own reorganisation: applied once, its cells under the new commune committee; the repeat was
     // refused whole, naming the taken code.

@@ -17,7 +17,7 @@ use partybase::state::AppState;
 use serde_json::{json, Value};
 
 pub use database::TestDatabase;
-pub use served::{free_port, request, serve, serve_logged};
+pub use served::{free_port, request, serve, serve_logged, Wire};
 
 /// An app on its own database, with an admin token.
 pub struct TestApp<S> {

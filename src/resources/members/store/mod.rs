@@ -368,7 +368,12 @@ pub async fn apply_transition(
     official_on: Option<NaiveDate>,
     organisation_id: OrganisationId,
 ) -> QueryResult<MemberRow> {
-    diesel::update(members::table.find(id))
+    // The change feed records this change as the member's lifecycle `event` (see the `changes_record` trigger);
+    // the mark is lifted at once, so that later writes of the transaction are recorded as what they are.
+    diesel::sql_query("SELECT set_config('partybase.change_action', 'event', true)")
+        .execute(conn)
+        .await?;
+    let updated = diesel::update(members::table.find(id))
         .set((
             members::status.eq(status),
             members::official_on.eq(official_on),
@@ -378,7 +383,11 @@ pub async fn apply_transition(
         ))
         .returning(MemberRow::as_returning())
         .get_result(conn)
-        .await
+        .await?;
+    diesel::sql_query("SELECT set_config('partybase.change_action', '', true)")
+        .execute(conn)
+        .await?;
+    Ok(updated)
 }
 
 /// Deletes a member and, by cascade, its history.
