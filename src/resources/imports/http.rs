@@ -80,11 +80,12 @@ pub struct ImportProblem {
     pub status: u16,
     #[schema(example = "1 row error(s); nothing was imported", max_length = 10000)]
     pub detail: String,
-    /// Data rows read.
-    #[schema(example = 2, minimum = 0, maximum = 9007199254740991_i64)]
+    /// Data rows read. Absent, with `imported`, when the request was refused before the file was read (an
+    /// `Idempotency-Key` used before for another body).
+    #[schema(example = 2, minimum = 0, maximum = 9007199254740991_i64, required = false)]
     pub rows: u64,
     /// Always 0: nothing is stored when a row has an error.
-    #[schema(example = 0, minimum = 0, maximum = 0)]
+    #[schema(example = 0, minimum = 0, maximum = 0, required = false)]
     pub imported: u64,
     /// The first 1000 errors, in row order.
     #[schema(min_items = 1, max_items = 1000)]

@@ -47,8 +47,9 @@ impl Kind {
 /// What is wrong in one row of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct RowError {
-    /// The line of the file (the header is line 1; for a workbook, the sheet's row number).
-    #[schema(example = 7, minimum = 1, maximum = 9007199254740991_i64)]
+    /// The line of the file (the header is line 1; for a workbook, the sheet's row number). Absent only from
+    /// the error of a refusal that is not about the file (an `Idempotency-Key` used before for another body).
+    #[schema(example = 7, minimum = 1, maximum = 9007199254740991_i64, required = false)]
     pub row: u64,
     /// The column at fault, or `row` when the row as a whole cannot be read.
     #[schema(example = "organisation_code", max_length = 1000)]
