@@ -96,6 +96,35 @@ pub async fn record<T: Serialize>(
         .map(|_| ())
 }
 
+/// Records the creation of many resources with one statement, as [`record`] records one.
+pub async fn record_created<T: Serialize>(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    resource_type: &str,
+    created: &[(String, &T)],
+) -> QueryResult<()> {
+    if created.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<NewAuditEvent> = created
+        .iter()
+        .map(|(id, after)| NewAuditEvent {
+            id: Uuid::now_v7(),
+            actor: &actor.identity.name,
+            action: Action::Create,
+            resource_type,
+            resource_id: id.clone(),
+            changes: changes(None, serde_json::to_value(after).ok()),
+            request_id: &actor.request_id,
+        })
+        .collect();
+    diesel::insert_into(audit_events::table)
+        .values(&events)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

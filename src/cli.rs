@@ -1,5 +1,5 @@
 //! The command line, parsed with clap: `serve` (the default), `migrate`, `openapi`, `seed demo`,
-//! `token create|list|revoke` and `healthcheck`. Every command answers `--help` with the environment variables
+//! `token create|list|revoke`, `import members|organisations` and `healthcheck`. Every command answers `--help` with the environment variables
 //! it reads.
 
 use std::io::{BufRead, BufReader, Write};
@@ -17,6 +17,7 @@ use crate::config::{self, Config, LogFormat};
 use crate::db;
 use crate::error::ApiError;
 use crate::logging;
+use crate::resources::imports;
 use crate::resources::tokens::service as tokens;
 use crate::resources::tokens::store::{self as model, TokenKey};
 use crate::state::AppState;
@@ -75,6 +76,13 @@ enum Command {
         #[command(subcommand)]
         action: Token,
     },
+    /// Import a spreadsheet (CSV or .xlsx) of members or organisations, as the /api/v1/imports routes do: every
+    /// row checked, all imported or none. Row errors are listed at the end (exit 1).
+    #[command(after_help = environment(DATABASE_VARIABLES))]
+    Import {
+        #[command(subcommand)]
+        what: Import,
+    },
     /// Ask the service at PARTYBASE_BIND whether it is ready (GET /readyz): exit 0 when it is, 1 otherwise.
     #[command(after_help = environment(PROBE_VARIABLES))]
     Healthcheck,
@@ -114,6 +122,27 @@ enum Token {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum Import {
+    /// Admit the members of FILE (columns as `GET /api/v1/members` with `Accept: text/csv` writes them).
+    #[command(after_help = environment(DATABASE_VARIABLES))]
+    Members(ImportFile),
+    /// Create the organisations of FILE (columns as `GET /api/v1/organisations` with `Accept: text/csv` writes
+    /// them); parents before their children.
+    #[command(after_help = environment(DATABASE_VARIABLES))]
+    Organisations(ImportFile),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportFile {
+    /// The spreadsheet: CSV in UTF-8, or an Excel workbook ending in .xlsx (its first sheet).
+    #[arg(value_name = "FILE")]
+    file: std::path::PathBuf,
+    /// Check every row and import nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
 fn role(text: &str) -> Result<Role, String> {
     text.parse().map_err(|()| "must be admin, editor or viewer".to_owned())
 }
@@ -147,6 +176,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Token::List => token_list().await,
             Token::Revoke { name } => token_revoke(&name).await,
         },
+        Command::Import { what } => {
+            let (kind, args) = match what {
+                Import::Members(args) => (imports::Kind::Members, args),
+                Import::Organisations(args) => (imports::Kind::Organisations, args),
+            };
+            let mut conn = connect().await?;
+            imports::command::import_file(&mut conn, &cli_actor(), kind, &args.file, args.dry_run).await
+        }
         Command::Healthcheck => healthcheck(),
     }
 }

@@ -70,16 +70,28 @@ fn field(value: &str) -> String {
     }
 }
 
-/// A CSV document: a header line, then the rows; CRLF line ends and a UTF-8 byte order mark, so that
-/// spreadsheets read Vietnamese text correctly.
+/// The UTF-8 byte order mark a CSV document starts with, so that spreadsheets read Vietnamese text correctly.
+pub const BOM: &str = "\u{feff}";
+
+/// One CSV line, CRLF-terminated.
+pub fn line<S: AsRef<str>>(cells: &[S]) -> String {
+    cells.iter().map(|c| field(c.as_ref())).collect::<Vec<_>>().join(",") + "\r\n"
+}
+
+/// A CSV document: the byte order mark, a header line, then the rows, with CRLF line ends.
 pub fn render(columns: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    let mut out = String::from("\u{feff}");
-    let line = |cells: Vec<String>| cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(",") + "\r\n";
-    out.push_str(&line(columns.iter().map(|c| c.to_string()).collect()));
+    let mut out = String::from(BOM);
+    out.push_str(&line(columns));
     for row in rows {
-        out.push_str(&line(row));
+        out.push_str(&line(&row));
     }
     out
+}
+
+/// Whether an `Accept` header asks for CSV rather than JSON (a list answers JSON to anything else).
+pub fn wants_csv(req: &HttpRequest) -> bool {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    negotiate(accept) == Some(ReportFormat::Csv)
 }
 
 /// A CSV report response, offered as a download named `filename`.

@@ -55,10 +55,13 @@ pub fn held() -> Option<Held> {
 
 /// Route prefixes whose bodies may be larger than [`BODY_LIMIT`], with their limits: the middleware reads the
 /// body (to compare repeats) before the route's own extractor does.
-const BODY_LIMITS: &[(&str, usize)] = &[(
-    "/api/v1/reorganisations",
-    crate::resources::reorganisations::http::REORGANISATION_BODY_LIMIT,
-)];
+const BODY_LIMITS: &[(&str, usize)] = &[
+    (
+        "/api/v1/reorganisations",
+        crate::resources::reorganisations::http::REORGANISATION_BODY_LIMIT,
+    ),
+    ("/api/v1/imports", crate::extract::UPLOAD_LIMIT),
+];
 
 fn body_limit(path: &str) -> usize {
     BODY_LIMITS

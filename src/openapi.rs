@@ -25,6 +25,9 @@ use crate::resources::members::http::MemberSort;
         (name = "evaluations", description = "Yearly quality evaluations of base organisations and members, and the rating schemes"),
         (name = "reports", description = "Figures a committee publishes, as JSON or CSV (`Accept: text/csv`). \
             Reports on a year, a period or a past day count the tree as it stood then"),
+        (name = "imports", description = "Spreadsheets of members or organisations brought in whole, checked row by row. \
+            The way out is the lists themselves: `GET /api/v1/members` and `GET /api/v1/organisations` with \
+            `Accept: text/csv` write every selected row in the columns the imports read"),
         (name = "changes", description = "The change feed: every committed change, in commit order, for systems that keep a copy"),
         (name = "webhooks", description = "Changes pushed to other systems as signed HTTP requests (admin only)"),
         (name = "tokens", description = "API tokens (admin only)"),
@@ -43,6 +46,7 @@ use crate::resources::members::http::MemberSort;
             responses::PreconditionFailed,
             responses::Gone,
             responses::PayloadTooLarge,
+            responses::UploadTooLarge,
             responses::NotAcceptable,
             responses::UnsupportedMediaType,
             responses::Unprocessable,
@@ -166,6 +170,9 @@ pub mod responses {
         /// The errors a deletion can answer (409 where the resource can be in use is listed apart).
         DeleteErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden, "404" => NotFound,
             "412" => PreconditionFailed, "429" => TooManyRequests, "503" => Unavailable;
+        /// The errors an import can answer besides its own 422.
+        ImportErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden, "413" => UploadTooLarge,
+            "415" => UnsupportedMediaType, "429" => TooManyRequests, "503" => Unavailable;
         /// The errors a report can answer.
         ReportErrors: "400" => BadRequest, "401" => Unauthorized, "404" => NotFound, "406" => NotAcceptable,
             "429" => TooManyRequests, "503" => Unavailable;
@@ -192,6 +199,8 @@ pub mod responses {
             None, "The cursor is older than the change feed keeps: re-read the collections and start from a fresh cursor";
         PayloadTooLarge, 413, "payload-too-large", "Request body too large",
             "the request body is larger than 65536 bytes", None, "The body is larger than 64 KiB";
+        UploadTooLarge, 413, "payload-too-large", "Request body too large",
+            "the request body is larger than 33554432 bytes", None, "The file is larger than 32 MiB";
         NotAcceptable, 406, "not-acceptable", "Not acceptable",
             "reports are available as application/json or text/csv", None,
             "The Accept header allows neither application/json nor text/csv";

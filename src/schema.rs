@@ -29,6 +29,7 @@ diesel::table! {
         changes -> Jsonb,
         request_id -> Text,
         reorganisation_id -> Nullable<Uuid>,
+        import_id -> Nullable<Uuid>,
     }
 }
 
@@ -80,6 +81,18 @@ diesel::table! {
         body -> Bytea,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> Uuid,
+        resource_type -> Text,
+        actor -> Text,
+        request_id -> Text,
+        rows -> Int4,
+        imported -> Int4,
+        created_at -> Timestamptz,
     }
 }
 
@@ -300,6 +313,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> organisations (organisation_id));
+diesel::joinable!(audit_events -> imports (import_id));
 diesel::joinable!(audit_events -> reorganisations (reorganisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
@@ -326,6 +340,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     changes,
     evaluations,
     idempotency_keys,
+    imports,
     member_evaluations,
     member_events,
     members,

@@ -10,8 +10,10 @@ use serde::de::DeserializeOwned;
 
 mod conditional;
 mod strict;
+mod upload;
 
 pub use conditional::{Preconditions, MAX_ENTITY_TAG_LIST};
+pub use upload::{SheetFormat, Upload, UPLOAD_LIMIT};
 
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
@@ -46,11 +48,7 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let content_type = check_content_type(req);
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared_length = declared_length(req);
         let wait = body_timeout(req);
         let mut payload = payload.take();
         Box::pin(async move {
@@ -62,6 +60,14 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<
             parse_body(&body).map(ApiJson)
         })
     }
+}
+
+/// The `Content-Length` a request declares, if it declares a readable one.
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 /// Reads a whole request body of at most `limit` bytes (413 past it) within `wait` (408 past it): a body that

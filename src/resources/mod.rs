@@ -5,6 +5,7 @@ pub mod audit;
 pub mod changes;
 pub mod evaluations;
 pub mod health;
+pub mod imports;
 pub mod members;
 pub mod organisations;
 pub mod reorganisations;

@@ -13,6 +13,7 @@ mod evaluations;
 mod hardening;
 mod health;
 mod idempotency;
+mod imports;
 mod logs;
 mod members;
 mod metrics;

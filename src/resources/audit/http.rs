@@ -37,6 +37,9 @@ pub struct AuditEvent {
     pub request_id: String,
     /// The reorganisation the change was part of; `null` for other changes.
     pub reorganisation_id: Option<Uuid>,
+    /// The import the change was part of (`POST /api/v1/imports/...`, `partybase import`); `null` for other
+    /// changes.
+    pub import_id: Option<Uuid>,
 }
 
 impl From<AuditEventRow> for AuditEvent {
@@ -51,6 +54,7 @@ impl From<AuditEventRow> for AuditEvent {
             changes: row.changes,
             request_id: row.request_id,
             reorganisation_id: row.reorganisation_id,
+            import_id: row.import_id,
         }
     }
 }
@@ -76,6 +80,8 @@ pub struct AuditQuery {
     to: Option<DateTime<Utc>>,
     /// The changes one reorganisation made.
     reorganisation_id: Option<Uuid>,
+    /// The changes one import made.
+    import_id: Option<Uuid>,
 }
 
 impl AuditQuery {
@@ -103,6 +109,7 @@ impl From<AuditQuery> for AuditFilter {
             from: query.from,
             to: query.to,
             reorganisation_id: query.reorganisation_id,
+            import_id: query.import_id,
         }
     }
 }

@@ -22,6 +22,7 @@ pub struct AuditEventRow {
     pub changes: serde_json::Value,
     pub request_id: String,
     pub reorganisation_id: Option<Uuid>,
+    pub import_id: Option<Uuid>,
 }
 
 /// The filters of the audit trail; each given one must hold.
@@ -35,6 +36,7 @@ pub struct AuditFilter {
     /// Before this instant.
     pub to: Option<DateTime<Utc>>,
     pub reorganisation_id: Option<Uuid>,
+    pub import_id: Option<Uuid>,
 }
 
 fn filtered(filter: &AuditFilter) -> audit_events::BoxedQuery<'static, Pg> {
@@ -56,6 +58,9 @@ fn filtered(filter: &AuditFilter) -> audit_events::BoxedQuery<'static, Pg> {
     }
     if let Some(reorganisation) = filter.reorganisation_id {
         query = query.filter(audit_events::reorganisation_id.eq(reorganisation));
+    }
+    if let Some(import) = filter.import_id {
+        query = query.filter(audit_events::import_id.eq(import));
     }
     query
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/organisations`: the organisation tree.
 
 use actix_web::http::header;
-use actix_web::{delete, get, patch, post, web, HttpResponse, HttpResponseBuilder};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use chrono::NaiveDate;
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
@@ -195,13 +195,20 @@ fn respond(mut response: HttpResponseBuilder, counted: Counted) -> HttpResponse 
 /// List organisations
 ///
 /// Lists the organisations inside the token's subtree, in creation order, filtered by parent, subtree, kind,
-/// sector, activity or text.
+/// sector, activity or text. With `Accept: text/csv`, every organisation of today's tree the filters select (no
+/// page limit; `limit`, `count` and `as_of` do not apply), parents before their children, streamed as a CSV file
+/// with a UTF-8 byte order mark, in the columns `POST /api/v1/imports/organisations` reads; the parent of the
+/// token's own organisation is outside its subtree and left out (`parent_code` empty).
 #[utoipa::path(
     tag = "organisations",
     params(OrganisationQuery, PageParams),
     responses(
-        (status = 200, description = "A page of organisations", body = Page<Organisation>,
-            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
+        (status = 200, description = "A page of organisations, or every selected organisation as CSV",
+            content(
+                (Page<Organisation> = "application/json"),
+                (String = "text/csv", example = "\u{feff}code,name,kind,sector,parent_code,established_on,dissolved_on,address,note\r\nTS-XA-TT,Đảng bộ xã Tất Thắng,base_committee,commune,TS,1975-03-01,,,\r\n")
+            ),
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page (JSON)"))),
         ListErrors,
     )
 )]
@@ -210,6 +217,7 @@ pub async fn list_organisations(
     state: web::Data<AppState>,
     actor: Actor,
     query: ListQuery<OrganisationQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { page, filters } = query;
     if filters.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
@@ -226,6 +234,11 @@ pub async fn list_organisations(
     };
     let after = page.after::<OrganisationId>()?;
     let mut conn = state.read().await?;
+    if crate::csv::wants_csv(&req) {
+        return Ok(crate::resources::imports::export::organisations_csv(
+            conn, actor, criteria,
+        ));
+    }
     let day = criteria.as_of.unwrap_or_else(today);
     let (rows, total) = service::list(&mut conn, &actor, criteria, after, page.fetch(), page.count_exact).await?;
     let today = day;

@@ -154,6 +154,16 @@ where
         self.send(request).await
     }
 
+    /// A POST of a raw body (a file) with its content type.
+    pub async fn upload(&self, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let request = test::TestRequest::post()
+            .uri(path)
+            .insert_header(("authorization", format!("Bearer {token}")))
+            .insert_header(("content-type", content_type.to_owned()))
+            .set_payload(body);
+        self.send(request).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.call(Method::GET, path, Some(token), None, &[]).await
     }

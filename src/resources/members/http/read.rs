@@ -1,6 +1,6 @@
 //! The member reads: the list, one member, a member's history.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -103,13 +103,20 @@ impl MemberQuery {
 /// List members
 ///
 /// Lists the members inside the token's subtree, filtered by organisation, subtree, status, political theory level,
-/// admission dates or text, in the order `sort` asks for.
+/// admission dates or text, in the order `sort` asks for. With `Accept: text/csv`, every member the filters select
+/// (no page limit; `limit` and `count` do not apply), streamed as a CSV file with a UTF-8 byte order mark, in the
+/// columns `POST /api/v1/imports/members` reads; `national_id`, `ethnicity` and `religion` only for admin and
+/// editor tokens.
 #[utoipa::path(
     tag = "members",
     params(MemberQuery, PageParams),
     responses(
-        (status = 200, description = "A page of members", body = Page<Member>,
-            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
+        (status = 200, description = "A page of members, or every selected member as CSV",
+            content(
+                (Page<Member> = "application/json"),
+                (String = "text/csv", example = "\u{feff}full_name,gender,birth_date,organisation_code,admitted_on,status,official_on,card_number,national_id,ethnicity,religion,hometown,education_level,qualification,political_theory,note\r\nNguyễn Thị Ánh,female,1990-04-12,TS-XA-TT-CB1,2012-05-19,official,2013-05-20,12345678,025190001234,Mường,,,,,elementary,\r\n")
+            ),
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page (JSON)"))),
         ListErrors,
     )
 )]
@@ -118,10 +125,14 @@ pub async fn list_members(
     state: web::Data<AppState>,
     actor: Actor,
     query: ListQuery<MemberQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { page, filters } = query;
     let request = filters.parse(&page)?;
     let mut conn = state.read().await?;
+    if crate::csv::wants_csv(&req) {
+        return Ok(crate::resources::imports::export::members_csv(conn, actor, request));
+    }
     let list = service::list(&mut conn, &actor, &request).await?;
     let cursor = |row: &_| MemberCursor::of(request.order, row);
     Ok(page

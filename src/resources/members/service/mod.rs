@@ -2,8 +2,10 @@
 //! check and audit record of a member lives here, so the HTTP layer, the CLI, the demo seed and imports cannot
 //! bypass them. Writes run in the caller's transaction.
 
+mod bulk;
 mod record;
 
+pub use bulk::{admit_many, check_admission, BulkAdmission, CheckedAdmission};
 pub use record::{MemberPatch, MemberRecord};
 
 use chrono::{NaiveDate, Utc};
@@ -18,7 +20,7 @@ use crate::domain::ids::{MemberId, OrganisationId};
 use crate::domain::member::{apply_event, check_dates, EventInput, EventType, MemberState, MemberStatus, Refusal};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::resources::organisations::store as organisations;
+use crate::resources::organisations::store::{self as organisations, OrganisationRow};
 use crate::write::etag;
 use crate::write::{self, IfMatch};
 
@@ -243,20 +245,31 @@ async fn place(
     let org = organisations::find_visible_locked(conn, id, actor.scope(), organisations::RowLock::Share)
         .await?
         .ok_or_else(|| ApiError::invalid(field, "no organisation with this id"))?;
+    match placement_refusal(&org, today) {
+        Some(why) => Err(ApiError::invalid(field, why)),
+        None => Ok(()),
+    }
+}
+
+/// Why a member cannot be placed in this organisation, if it cannot: only an active `base_cell` or `cell` holds
+/// members.
+fn placement_refusal(org: &OrganisationRow, today: NaiveDate) -> Option<String> {
     if !org.kind.holds_members() {
-        return Err(ApiError::invalid(
-            field,
-            format!("members belong to a base_cell or a cell, not a {}", org.kind),
-        ));
+        return Some(format!("members belong to a base_cell or a cell, not a {}", org.kind));
     }
     if org.dissolved_on.is_some_and(|d| d <= today) {
-        return Err(ApiError::invalid(field, "the organisation is dissolved"));
+        return Some("the organisation is dissolved".into());
     }
-    Ok(())
+    None
 }
 
 /// Checks the values of a member that need no database (the numbers are checked when they are parsed).
 fn check_values(v: &MemberValues, today: NaiveDate) -> Result<(), ApiError> {
+    refuse(value_errors(v, today))
+}
+
+/// What is wrong with the values of a member, by the rules that need no database.
+fn value_errors(v: &MemberValues, today: NaiveDate) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if v.full_name.trim().is_empty() || v.full_name.chars().count() > 200 {
         errors.push(FieldError::new("full_name", "must be 1 to 200 characters, not blank"));
@@ -272,7 +285,7 @@ fn check_values(v: &MemberValues, today: NaiveDate) -> Result<(), ApiError> {
     }
     check_text(&mut errors, "note", v.note.as_deref(), 4000);
     errors.extend(check_dates(v.birth_date, v.admitted_on, today));
-    refuse(errors)
+    errors
 }
 
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {

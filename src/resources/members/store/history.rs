@@ -43,6 +43,18 @@ pub async fn insert_event(conn: &mut AsyncPgConnection, event: &EventRow) -> Que
         .map(|_| ())
 }
 
+/// Adds many entries with one statement.
+pub async fn insert_events(conn: &mut AsyncPgConnection, events: &[EventRow]) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(member_events::table)
+        .values(events)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// A member's history, oldest first.
 pub async fn events(conn: &mut AsyncPgConnection, member_id: MemberId) -> QueryResult<Vec<EventRow>> {
     member_events::table

@@ -60,14 +60,16 @@ pub struct MemberValues {
     pub note: Option<String>,
 }
 
+/// A member to store: a new admission (`probationary`), or an official member recorded elsewhere (imports).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = members)]
-struct NewMember {
-    id: MemberId,
-    organisation_id: OrganisationId,
-    status: MemberStatus,
+pub struct NewMember {
+    pub id: MemberId,
+    pub organisation_id: OrganisationId,
+    pub status: MemberStatus,
+    pub official_on: Option<NaiveDate>,
     #[diesel(embed)]
-    values: MemberValues,
+    pub values: MemberValues,
 }
 
 /// The order of a member list.
@@ -296,11 +298,53 @@ pub async fn insert(
             id,
             organisation_id,
             status: MemberStatus::Probationary,
+            official_on: None,
             values: values.clone(),
         })
         .returning(MemberRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Stores many new members with one statement.
+pub async fn insert_many(conn: &mut AsyncPgConnection, new: &[NewMember]) -> QueryResult<Vec<MemberRow>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::insert_into(members::table)
+        .values(new)
+        .returning(MemberRow::as_returning())
+        .get_results(conn)
+        .await
+}
+
+/// Which of these card numbers and national ids members already have.
+pub async fn taken_numbers(
+    conn: &mut AsyncPgConnection,
+    cards: &[CardNumber],
+    national_ids: &[NationalId],
+) -> QueryResult<(Vec<CardNumber>, Vec<NationalId>)> {
+    let cards = match cards {
+        [] => Vec::new(),
+        _ => {
+            members::table
+                .filter(members::card_number.eq_any(cards))
+                .select(members::card_number.assume_not_null())
+                .load(conn)
+                .await?
+        }
+    };
+    let national_ids = match national_ids {
+        [] => Vec::new(),
+        _ => {
+            members::table
+                .filter(members::national_id.eq_any(national_ids))
+                .select(members::national_id.assume_not_null())
+                .load(conn)
+                .await?
+        }
+    };
+    Ok((cards, national_ids))
 }
 
 /// Writes edited values, bumps the version, returns the stored row.

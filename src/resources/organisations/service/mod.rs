@@ -195,6 +195,31 @@ pub async fn list(
     Ok((rows, total))
 }
 
+/// One batch of an export: the organisations of today's tree that the actor sees and `criteria` selects (its
+/// `as_of` aside), parents before their children, after the one with path `after`.
+pub async fn list_in_tree_order(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    criteria: &Criteria,
+    after: Option<TreePath>,
+    fetch: i64,
+) -> Result<Vec<OrganisationRow>, ApiError> {
+    let Some((scope, under)) = subtree_paths(conn, actor.scope(), criteria.under.map(Uuid::from)).await? else {
+        return Ok(Vec::new());
+    };
+    let filter = OrganisationFilter {
+        parent_id: criteria.parent_id,
+        under,
+        kinds: criteria.kinds.clone(),
+        sector: criteria.sector,
+        active: criteria.active,
+        q: criteria.q.clone(),
+        scope,
+        today: today(),
+    };
+    Ok(store::list_in_tree_order(conn, &filter, after, fetch).await?)
+}
+
 /// An organisation the actor sees, with its subtree's member counts.
 pub async fn find(conn: &mut AsyncPgConnection, actor: &Actor, id: OrganisationId) -> Result<Counted, ApiError> {
     let row = visible(conn, actor, id).await?;

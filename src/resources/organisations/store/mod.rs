@@ -210,6 +210,64 @@ pub async fn find_by_code(conn: &mut AsyncPgConnection, code: &str) -> QueryResu
         .optional()
 }
 
+/// The organisation with this code, if it lies inside `scope` (`None`: anywhere).
+pub async fn find_visible_by_code(
+    conn: &mut AsyncPgConnection,
+    code: &str,
+    scope: Option<Uuid>,
+) -> QueryResult<Option<OrganisationRow>> {
+    scoped(scope)
+        .filter(organisations::code.eq(code.to_owned()))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The organisations with these codes that lie inside `scope` (`None`: anywhere), share-locked for the rest of the
+/// transaction as [`RowLock::Share`] locks one.
+pub async fn find_visible_by_codes_locked(
+    conn: &mut AsyncPgConnection,
+    codes: &[String],
+    scope: Option<Uuid>,
+) -> QueryResult<Vec<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::code.eq_any(codes))
+        .filter(within_scope(scope))
+        .select(OrganisationRow::as_select())
+        .for_share()
+        .load(conn)
+        .await
+}
+
+/// The codes of those of these organisations that lie inside `scope` (`None`: anywhere).
+pub async fn codes_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[OrganisationId],
+    scope: Option<Uuid>,
+) -> QueryResult<Vec<(OrganisationId, String)>> {
+    organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .filter(within_scope(scope))
+        .select((organisations::id, organisations::code))
+        .load(conn)
+        .await
+}
+
+/// One page of the organisations a filter selects, parents before their children: in path order, after `after`.
+pub async fn list_in_tree_order(
+    conn: &mut AsyncPgConnection,
+    filter: &OrganisationFilter,
+    after: Option<TreePath>,
+    fetch: i64,
+) -> QueryResult<Vec<OrganisationRow>> {
+    let mut query = filtered(filter).select(OrganisationRow::as_select());
+    if let Some(after) = after {
+        query = query.filter(organisations::path.gt(after));
+    }
+    query.order(organisations::path).limit(fetch).load(conn).await
+}
+
 /// The tree path of an organisation.
 pub async fn path_of(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<Option<TreePath>> {
     organisations::table
