@@ -14,7 +14,8 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;
 use crate::request_id::{self, REQUEST_ID_HEADER};
 use crate::resources::{
-    audit, changes, evaluations, health, members, organisations, reorganisations, resolutions, tokens, webhooks,
+    audit, candidates, changes, evaluations, health, members, organisations, reorganisations, resolutions, tokens,
+    webhooks,
 };
 use crate::state::AppState;
 use crate::{caching, gate, head, idempotency, metrics, observe, reports};
@@ -28,6 +29,7 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(scope("/organisations").configure(organisations::http::routes))
             .service(scope("/reorganisations").configure(reorganisations::http::routes))
             .service(scope("/members").configure(members::http::routes))
+            .service(scope("/candidates").configure(candidates::http::routes))
             .service(scope("/resolutions").configure(resolutions::http::routes))
             .service(scope("/reports").configure(reports::routes))
             .configure(evaluations::http::routes)

@@ -33,6 +33,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    candidate_steps (id) {
+        id -> Uuid,
+        candidate_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        on -> Date,
+        certificate_number -> Nullable<Text>,
+        sponsors -> Nullable<Jsonb>,
+        votes_for -> Nullable<Int4>,
+        votes_total -> Nullable<Int4>,
+        decision_number -> Nullable<Text>,
+        member_id -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        note -> Nullable<Text>,
+        due_by -> Nullable<Date>,
+        actor -> Text,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    candidates (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        full_name -> Text,
+        gender -> Nullable<Text>,
+        birth_date -> Date,
+        national_id -> Nullable<Text>,
+        ethnicity -> Nullable<Text>,
+        religion -> Nullable<Text>,
+        hometown -> Nullable<Text>,
+        note -> Nullable<Text>,
+        proposed_on -> Date,
+        stage -> Text,
+        stage_on -> Date,
+        due_by -> Nullable<Date>,
+        member_id -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     change_feed (singleton) {
         singleton -> Bool,
         last_position -> Int8,
@@ -144,6 +188,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        candidate_id -> Nullable<Uuid>,
     }
 }
 
@@ -301,6 +346,9 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(audit_events -> reorganisations (reorganisation_id));
+diesel::joinable!(candidate_steps -> candidates (candidate_id));
+diesel::joinable!(candidate_steps -> members (member_id));
+diesel::joinable!(candidates -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
 diesel::joinable!(member_evaluations -> organisations (organisation_id));
@@ -322,6 +370,8 @@ diesel::joinable!(webhooks -> organisations (organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_events,
+    candidate_steps,
+    candidates,
     change_feed,
     changes,
     evaluations,

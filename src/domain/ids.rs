@@ -113,6 +113,10 @@ id_type!(
     /// The id of a reorganisation.
     ReorganisationId
 );
+id_type!(
+    /// The id of an admission candidate.
+    CandidateId
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Domain vocabulary and rules, as plain types and functions with their own unit tests.
 
+pub mod candidate;
 pub mod identity;
 pub mod ids;
 pub mod member;

@@ -2,6 +2,7 @@
 //!
 //! The aggregate reports share one CSV layout, `measure,key,count,percent`, one row per figure.
 
+mod candidates;
 mod evaluations;
 mod people;
 mod resolutions;
@@ -76,6 +77,7 @@ const CSV_COLUMNS: [&str; 4] = ["measure", "key", "count", "percent"];
 /// Registers the report routes.
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(candidates::report_candidates)
         .service(evaluations::report_evaluations)
         .service(evaluations::report_member_evaluations)
         .service(people::report_admissions)

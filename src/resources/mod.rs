@@ -2,6 +2,7 @@
 //! operations (the rules and the audit trail, shared by HTTP, the CLI and the seed) and its stored rows.
 
 pub mod audit;
+pub mod candidates;
 pub mod changes;
 pub mod evaluations;
 pub mod health;

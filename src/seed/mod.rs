@@ -328,6 +328,7 @@ async fn add_members(
             let admission = Admission {
                 organisation_id: org.id,
                 values,
+                candidate_id: None,
             };
             let member = members::admit(conn, actor, admission).await?.id;
             if let Some(on) = official_on {

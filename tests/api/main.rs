@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod candidates;
 mod changes;
 mod cli;
 mod common;

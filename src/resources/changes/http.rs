@@ -32,6 +32,8 @@ text_enum! {
         Evaluation => "evaluation",
         MemberEvaluation => "member_evaluation",
         Reorganisation => "reorganisation",
+        /// An admission candidate (a step changes its version).
+        Candidate => "candidate",
     }
 }
 
@@ -115,7 +117,7 @@ pub struct ChangesQuery {
     #[param(
         example = "organisation,member",
         max_length = 200,
-        pattern = r"^(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation)(,(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation)){0,6}$"
+        pattern = r"^(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate)(,(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate)){0,7}$"
     )]
     resource_type: Option<String>,
     /// Items per page, 1 to 200.
