@@ -99,6 +99,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    dues (id) {
+        id -> Uuid,
+        member_id -> Uuid,
+        organisation_id -> Uuid,
+        period -> Text,
+        amount -> Int8,
+        paid_on -> Date,
+        note -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     evaluations (id) {
         id -> Uuid,
         organisation_id -> Uuid,
@@ -349,6 +364,8 @@ diesel::joinable!(audit_events -> reorganisations (reorganisation_id));
 diesel::joinable!(candidate_steps -> candidates (candidate_id));
 diesel::joinable!(candidate_steps -> members (member_id));
 diesel::joinable!(candidates -> organisations (organisation_id));
+diesel::joinable!(dues -> members (member_id));
+diesel::joinable!(dues -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
 diesel::joinable!(member_evaluations -> organisations (organisation_id));
@@ -374,6 +391,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     candidates,
     change_feed,
     changes,
+    dues,
     evaluations,
     idempotency_keys,
     member_evaluations,

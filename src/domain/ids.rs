@@ -117,6 +117,10 @@ id_type!(
     /// The id of an admission candidate.
     CandidateId
 );
+id_type!(
+    /// The id of a party dues payment.
+    DueId
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 //! The aggregate reports share one CSV layout, `measure,key,count,percent`, one row per figure.
 
 mod candidates;
+mod dues;
 mod evaluations;
 mod people;
 mod resolutions;
@@ -78,6 +79,7 @@ const CSV_COLUMNS: [&str; 4] = ["measure", "key", "count", "percent"];
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(candidates::report_candidates)
+        .service(dues::report_dues)
         .service(evaluations::report_evaluations)
         .service(evaluations::report_member_evaluations)
         .service(people::report_admissions)

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod candidates;
 pub mod changes;
+pub mod dues;
 pub mod evaluations;
 pub mod health;
 pub mod members;

@@ -1188,3 +1188,80 @@ async fn candidates_their_steps_and_report() {
         }
     }
 }
+
+#[actix_web::test]
+async fn dues_and_their_report() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (inside, outside) = members_world(&app, &w).await;
+    let snapshot = || {
+        app.db
+            .count("SELECT coalesce(sum(version), 0)::bigint * 100 + count(*) AS n FROM dues")
+    };
+    for (i, caller) in CALLERS.into_iter().enumerate() {
+        let token = w.token(caller);
+        let member = if caller == "editor_out" { &outside } else { &inside };
+        let month = format!("2012-{:02}", i + 1);
+        let body = json!({"member_id": member, "period": month, "amount": 20000, "paid_on": "2012-12-01"});
+        let due = app.post("/api/v1/dues", &app.admin, body).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reader = unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { 200 });
+        let writer = |allowed: u16| {
+            unauthenticated(caller).unwrap_or(match caller {
+                "viewer" => 403,
+                "editor_out" => 404,
+                _ => allowed,
+            })
+        };
+        let path = format!("/api/v1/dues/{due}");
+        let reply = app.call(Method::GET, &path, token, None, &[]).await;
+        check(caller, "find due", &reply, reader);
+        let dues_of = format!("/api/v1/members/{member}/dues");
+        let reply = app.call(Method::GET, &dues_of, token, None, &[]).await;
+        check(caller, "member dues", &reply, reader);
+        let reply = app.call(Method::GET, "/api/v1/dues", token, None, &[]).await;
+        check(caller, "list dues", &reply, unauthenticated(caller).unwrap_or(200));
+        if reply.status == 200 {
+            let items = reply.body["items"].as_array().unwrap();
+            let foreign = items.iter().filter(|d| d["member_id"] == outside.as_str()).count();
+            assert_eq!(foreign > 0, caller == "admin", "{caller} sees only its subtree");
+        }
+        let reply = app
+            .call(Method::GET, "/api/v1/reports/dues?year=2012", token, None, &[])
+            .await;
+        check(caller, "dues report", &reply, unauthenticated(caller).unwrap_or(200));
+
+        let before = snapshot().await;
+        let body = json!({"member_id": member, "period": "2013-01", "amount": 20000, "paid_on": "2013-01-20"});
+        let reply = app.call(Method::POST, "/api/v1/dues", token, Some(&body), &[]).await;
+        let expected = if caller == "editor_out" { 422 } else { writer(201) };
+        check(caller, "record due", &reply, expected);
+        if expected == 201 {
+            let id = reply.body["id"].as_str().unwrap();
+            assert_eq!(app.delete(&format!("/api/v1/dues/{id}"), &app.admin).await.status, 204);
+        } else {
+            assert_eq!(
+                snapshot().await,
+                before,
+                "refused payment by {caller} changed something"
+            );
+        }
+
+        let before = snapshot().await;
+        let reply = app
+            .call(Method::PATCH, &path, token, Some(&json!({"note": "by hand"})), &[])
+            .await;
+        check(caller, "update due", &reply, writer(200));
+        if writer(200) != 200 {
+            assert_eq!(snapshot().await, before, "refused update by {caller} changed something");
+        }
+        let before = snapshot().await;
+        let reply = app.call(Method::DELETE, &path, token, None, &[]).await;
+        check(caller, "delete due", &reply, writer(204));
+        if writer(204) != 204 {
+            assert_eq!(snapshot().await, before, "refused delete by {caller} changed something");
+        }
+    }
+}

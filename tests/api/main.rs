@@ -10,6 +10,7 @@ mod contract;
 mod conventions;
 mod demo;
 mod deployment;
+mod dues;
 mod evaluations;
 mod hardening;
 mod health;

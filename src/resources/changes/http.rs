@@ -34,6 +34,8 @@ text_enum! {
         Reorganisation => "reorganisation",
         /// An admission candidate (a step changes its version).
         Candidate => "candidate",
+        /// A party dues payment.
+        Due => "due",
     }
 }
 
@@ -117,7 +119,7 @@ pub struct ChangesQuery {
     #[param(
         example = "organisation,member",
         max_length = 200,
-        pattern = r"^(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate)(,(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate)){0,7}$"
+        pattern = r"^(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate|due)(,(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate|due)){0,8}$"
     )]
     resource_type: Option<String>,
     /// Items per page, 1 to 200.
