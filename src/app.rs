@@ -14,8 +14,8 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;
 use crate::request_id::{self, REQUEST_ID_HEADER};
 use crate::resources::{
-    audit, candidates, changes, dues, evaluations, health, members, organisations, reorganisations, resolutions,
-    tokens, webhooks,
+    audit, candidates, changes, dues, evaluations, health, meetings, members, organisations, reorganisations,
+    resolutions, tokens, webhooks,
 };
 use crate::state::AppState;
 use crate::{caching, gate, head, idempotency, metrics, observe, reports};
@@ -34,6 +34,7 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
                     .configure(dues::http::member_routes),
             )
             .service(scope("/dues").configure(dues::http::routes))
+            .service(scope("/meetings").configure(meetings::http::routes))
             .service(scope("/candidates").configure(candidates::http::routes))
             .service(scope("/resolutions").configure(resolutions::http::routes))
             .service(scope("/reports").configure(reports::routes))

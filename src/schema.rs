@@ -143,6 +143,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    meeting_attendance (meeting_id, member_id) {
+        meeting_id -> Uuid,
+        member_id -> Uuid,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    meetings (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        held_on -> Date,
+        kind -> Text,
+        topic -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     member_evaluations (id) {
         id -> Uuid,
         member_id -> Uuid,
@@ -367,6 +388,9 @@ diesel::joinable!(candidates -> organisations (organisation_id));
 diesel::joinable!(dues -> members (member_id));
 diesel::joinable!(dues -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
+diesel::joinable!(meeting_attendance -> meetings (meeting_id));
+diesel::joinable!(meeting_attendance -> members (member_id));
+diesel::joinable!(meetings -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
 diesel::joinable!(member_evaluations -> organisations (organisation_id));
 diesel::joinable!(member_events -> members (member_id));
@@ -394,6 +418,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     dues,
     evaluations,
     idempotency_keys,
+    meeting_attendance,
+    meetings,
     member_evaluations,
     member_events,
     members,

@@ -121,6 +121,10 @@ id_type!(
     /// The id of a party dues payment.
     DueId
 );
+id_type!(
+    /// The id of a cell meeting.
+    MeetingId
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 pub mod candidate;
 pub mod identity;
 pub mod ids;
+pub mod meeting;
 pub mod member;
 pub mod organisation;
 pub mod rating;

@@ -5,6 +5,7 @@
 mod candidates;
 mod dues;
 mod evaluations;
+mod meetings;
 mod people;
 mod resolutions;
 pub mod store;
@@ -80,6 +81,7 @@ pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(candidates::report_candidates)
         .service(dues::report_dues)
+        .service(meetings::report_meetings)
         .service(evaluations::report_evaluations)
         .service(evaluations::report_member_evaluations)
         .service(people::report_admissions)

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod dues;
 pub mod evaluations;
 pub mod health;
+pub mod meetings;
 pub mod members;
 pub mod organisations;
 pub mod reorganisations;

@@ -1265,3 +1265,79 @@ async fn dues_and_their_report() {
         }
     }
 }
+
+#[actix_web::test]
+async fn meetings_and_their_report() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (inside, outside) = members_world(&app, &w).await;
+    let cells: Vec<String> = app.get("/api/v1/organisations?kind=cell", &app.admin).await.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    let cell_of = |member: &str| {
+        if member == inside {
+            cells[0].clone()
+        } else {
+            cells[1].clone()
+        }
+    };
+    let snapshot = || {
+        app.db
+            .count("SELECT (SELECT count(*) FROM meetings) * 1000 + (SELECT count(*) FROM meeting_attendance) AS n")
+    };
+    for caller in CALLERS {
+        let token = w.token(caller);
+        let member = if caller == "editor_out" { &outside } else { &inside };
+        let body = json!({"organisation_id": cell_of(member), "held_on": "2012-05-05", "kind": "regular",
+                          "attendance": [{"member_id": member, "status": "present"}]});
+        let meeting = app.post("/api/v1/meetings", &app.admin, body.clone()).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reader = unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { 200 });
+        let reply = app
+            .call(Method::GET, &format!("/api/v1/meetings/{meeting}"), token, None, &[])
+            .await;
+        check(caller, "find meeting", &reply, reader);
+        let reply = app.call(Method::GET, "/api/v1/meetings", token, None, &[]).await;
+        check(caller, "list meetings", &reply, unauthenticated(caller).unwrap_or(200));
+        if reply.status == 200 {
+            let items = reply.body["items"].as_array().unwrap();
+            let foreign = items
+                .iter()
+                .filter(|m| m["organisation_id"] == cells[1].as_str())
+                .count();
+            assert_eq!(foreign > 0, caller == "admin", "{caller} sees only its subtree");
+        }
+        let reply = app
+            .call(Method::GET, "/api/v1/reports/meetings?year=2012", token, None, &[])
+            .await;
+        check(
+            caller,
+            "meetings report",
+            &reply,
+            unauthenticated(caller).unwrap_or(200),
+        );
+
+        let before = snapshot().await;
+        let reply = app
+            .call(Method::POST, "/api/v1/meetings", token, Some(&body), &[])
+            .await;
+        let expected = unauthenticated(caller).unwrap_or(match caller {
+            "viewer" => 403,
+            "editor_out" => 422,
+            _ => 201,
+        });
+        check(caller, "record meeting", &reply, expected);
+        if expected != 201 {
+            assert_eq!(
+                snapshot().await,
+                before,
+                "refused meeting by {caller} changed something"
+            );
+        }
+    }
+}

@@ -16,6 +16,7 @@ mod hardening;
 mod health;
 mod idempotency;
 mod logs;
+mod meetings;
 mod members;
 mod metrics;
 mod openapi;

@@ -36,6 +36,8 @@ text_enum! {
         Candidate => "candidate",
         /// A party dues payment.
         Due => "due",
+        /// A cell meeting with its attendance.
+        Meeting => "meeting",
     }
 }
 
@@ -119,7 +121,7 @@ pub struct ChangesQuery {
     #[param(
         example = "organisation,member",
         max_length = 200,
-        pattern = r"^(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate|due)(,(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate|due)){0,8}$"
+        pattern = r"^(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate|due|meeting)(,(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate|due|meeting)){0,9}$"
     )]
     resource_type: Option<String>,
     /// Items per page, 1 to 200.
