@@ -684,3 +684,63 @@ async fn the_candidates_report_counts_stages_and_overdue_candidates_on_a_day() {
     assert!(text.contains("stage,cell_approved,1,\r\n"), "{text}");
     assert!(text.contains("overdue,total,2,\r\n"), "{text}");
 }
+
+#[actix_web::test]
+async fn a_candidate_is_corrected_or_deleted_until_admitted() {
+    let app = spawn_app().await;
+    let c = cells(&app).await;
+    let id = propose(&app, &c.cell, "Hà Văn Dũng", "1990-04-12").await;
+    let path = format!("{CANDIDATES}/{id}");
+    step(
+        &app,
+        &id,
+        json!({"type": "course_completed", "on": "2012-01-16", "certificate_number": "CN-1"}),
+    )
+    .await
+    .ok(200);
+    let reply = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&app.admin),
+            Some(&json!({"hometown": "Ngọc Lập", "religion": null})),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    let body = reply.ok(200);
+    assert_eq!(body["hometown"], "Ngọc Lập");
+    assert_eq!(body["religion"], Value::Null);
+    assert_eq!(body["stage"], "course_completed");
+    assert_eq!(reply.header("etag"), Some("\"3\""));
+    for (patch, field) in [
+        (json!({"stage": "admitted"}), "stage"),
+        (json!({"full_name": null}), "full_name"),
+        (json!({"proposed_on": "2012-02-01"}), "proposed_on"),
+        (json!({"birth_date": "2999-01-01"}), "birth_date"),
+    ] {
+        app.patch(&path, &app.admin, patch).await.problem_on(422, field);
+    }
+    assert_eq!(stored(&app, &id).await, (3, 1));
+
+    // Once admitted, the member's record is the one to change, and the candidate stays.
+    let admitted = propose(&app, &c.cell, "Lò Văn Nam", "1991-01-01").await;
+    to_sponsored(&app, &admitted, &c).await;
+    let vote = json!({"type": "cell_approved", "on": "2012-03-02", "votes_for": 3, "votes_total": 3});
+    step(&app, &admitted, vote).await.ok(200);
+    let decision = json!({"type": "committee_approved", "on": "2012-04-02", "decision_number": "2-QĐ/HU"});
+    step(&app, &admitted, decision).await.ok(200);
+    step(&app, &admitted, json!({"type": "admitted", "on": "2012-05-02"}))
+        .await
+        .ok(200);
+    let admitted_path = format!("{CANDIDATES}/{admitted}");
+    app.patch(&admitted_path, &app.admin, json!({"note": "x"}))
+        .await
+        .problem(409);
+    app.delete(&admitted_path, &app.admin).await.problem(409);
+    assert_eq!(stored(&app, &admitted).await, (6, 5));
+
+    assert_eq!(app.delete(&path, &app.admin).await.status, 204);
+    app.get(&path, &app.admin).await.problem(404);
+    let steps = format!("SELECT count(*) AS n FROM candidate_steps WHERE candidate_id = '{id}'");
+    assert_eq!(app.db.count(&steps).await, 0, "its steps went with it");
+}

@@ -36,8 +36,8 @@ pub struct CandidateRow {
 }
 
 /// What the proposal says about a candidate.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable, Serialize)]
-#[diesel(table_name = candidates, check_for_backend(Pg))]
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable, Serialize)]
+#[diesel(table_name = candidates, treat_none_as_null = true, check_for_backend(Pg))]
 pub struct CandidateValues {
     pub full_name: String,
     pub gender: Option<Gender>,
@@ -206,6 +206,31 @@ pub async fn advance(conn: &mut AsyncPgConnection, step: &StepRow) -> QueryResul
         .returning(CandidateRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Writes edited values (and the day of the proposal as the stage's day while there is no step), bumps the
+/// version, returns the stored row.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: CandidateId,
+    values: &CandidateValues,
+    stage_on: NaiveDate,
+) -> QueryResult<CandidateRow> {
+    diesel::update(candidates::table.find(id))
+        .set((
+            values,
+            candidates::stage_on.eq(stage_on),
+            candidates::version.eq(candidates::version + 1),
+            candidates::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(CandidateRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Deletes a candidate and, by cascade, its steps.
+pub async fn delete(conn: &mut AsyncPgConnection, id: CandidateId) -> QueryResult<usize> {
+    diesel::delete(candidates::table.find(id)).execute(conn).await
 }
 
 /// Stores a step.

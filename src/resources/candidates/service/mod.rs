@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod record;
+
+pub use record::{CandidatePatch, CandidateRecord};
+
 use super::store::{self, CandidateFilter, CandidateRow, CandidateValues, StepRow};
 use crate::audit::{self, Action};
 use crate::auth::Actor;
@@ -21,7 +25,7 @@ use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::resources::members::service::{self as members, Admission};
 use crate::resources::members::store::{self as member_store, MemberValues};
-use crate::write::{etag, IfMatch};
+use crate::write::{self, etag, IfMatch};
 
 /// The resource type the audit trail names.
 pub const RESOURCE: &str = "candidate";
@@ -123,6 +127,28 @@ pub async fn propose(
     let row = store::insert(conn, organisation_id, &values).await?;
     audit::record(conn, actor, Action::Create, RESOURCE, row.id, None, Some(&row)).await?;
     Ok(row)
+}
+
+/// Changes what the proposal says about a candidate, by a merge patch; 409 once admitted (the member's record is
+/// then the one to change).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CandidateId,
+    if_match: &IfMatch,
+    patch: CandidatePatch,
+) -> Result<CandidateRow, ApiError> {
+    write::update::<CandidateRecord>(conn, actor, id, if_match, patch).await
+}
+
+/// Deletes a candidate entered by mistake, with its steps; 409 once admitted.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CandidateId,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    write::delete::<CandidateRecord>(conn, actor, id, if_match).await
 }
 
 /// Records a step and returns the candidate after it. A refused step changes nothing: 409 when it does not follow
