@@ -2,19 +2,19 @@
 //! one operation of the service and render its result.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpResponse, HttpResponseBuilder};
+use actix_web::{delete, get, patch, post, web, HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::service::{self, ListRequest, NewMeeting};
+use super::service::{self, ListRequest, MeetingPatch, NewMeeting};
 use crate::auth::Actor;
 use crate::domain::ids::{MeetingId, MemberId, OrganisationId};
 use crate::domain::meeting::{AttendanceStatus, MeetingKind};
 use crate::error::ApiError;
-use crate::extract::{with_etag, ApiJson, Preconditions};
+use crate::extract::{double_option, with_etag, ApiJson, Preconditions};
 use crate::openapi::responses::*;
 use crate::pagination::{ListQuery, Page, PageParams};
 use crate::state::AppState;
@@ -223,10 +223,87 @@ pub async fn find_meeting(
     Ok(respond(HttpResponse::Ok(), meeting))
 }
 
+/// A JSON merge patch of a meeting: its kind and topic. To correct the day or the attendance, delete the meeting
+/// and record it again (the attendance is checked against that day).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "thematic", "topic": "Học tập Nghị quyết Trung ương 4"}))]
+pub struct UpdateMeeting {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = MeetingKind)]
+    pub kind: Option<Option<MeetingKind>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00]*$")]
+    pub topic: Option<Option<String>>,
+}
+
+/// Correct a meeting
+///
+/// Corrects a meeting's kind or topic (JSON merge patch). The day and the attendance are corrected by deleting the
+/// meeting and recording it again.
+#[utoipa::path(
+    tag = "meetings",
+    params(("id" = Uuid, Path, description = "Meeting id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when the meeting has changed since")),
+    request_body(content = UpdateMeeting, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The corrected meeting", body = Meeting,
+            headers(("ETag" = String, description = "The new version, quoted"))),
+        UpdateErrors,
+    )
+)]
+#[patch("/{id}")]
+pub async fn update_meeting(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<MeetingId>,
+    preconditions: Preconditions,
+    body: ApiJson<UpdateMeeting>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = MeetingPatch {
+        kind: body.0.kind,
+        topic: body.0.topic,
+    };
+    let (id, if_match) = (id.into_inner(), preconditions.if_match());
+    let mut conn = state.write().await?;
+    let meeting = conn
+        .transaction(async |conn| service::update(conn, &actor, id, &if_match, patch).await)
+        .await?;
+    Ok(respond(HttpResponse::Ok(), meeting))
+}
+
+/// Delete a meeting
+///
+/// Deletes a meeting recorded by mistake, with its attendance.
+#[utoipa::path(
+    tag = "meetings",
+    params(("id" = Uuid, Path, description = "Meeting id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when the meeting has changed since")),
+    responses(
+        (status = 204, description = "Deleted"),
+        DeleteErrors,
+    )
+)]
+#[delete("/{id}")]
+pub async fn delete_meeting(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<MeetingId>,
+    preconditions: Preconditions,
+) -> Result<HttpResponse, ApiError> {
+    let (id, if_match) = (id.into_inner(), preconditions.if_match());
+    let mut conn = state.write().await?;
+    conn.transaction(async |conn| service::delete(conn, &actor, id, &if_match).await)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Registers the meeting routes.
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
         .service(list_meetings)
         .service(create_meeting)
-        .service(find_meeting);
+        .service(find_meeting)
+        .service(update_meeting)
+        .service(delete_meeting);
 }

@@ -8,7 +8,7 @@ use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::store::{self, AttendanceRow, MeetingFilter, MeetingRow};
+use super::store::{self, AttendanceRow, MeetingFilter, MeetingRow, MeetingValues};
 use crate::audit::{self, Action};
 use crate::auth::Actor;
 use crate::domain::ids::{MeetingId, MemberId, OrganisationId};
@@ -17,6 +17,7 @@ use crate::domain::organisation::OrganisationKind;
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::resources::organisations::store as organisations;
+use crate::write::{self, etag, IfMatch, Patchable, Removable};
 
 /// The resource type the audit trail names.
 pub const RESOURCE: &str = "meeting";
@@ -98,11 +99,112 @@ pub async fn list(
 
 /// A meeting held inside the actor's subtree, with its attendance.
 pub async fn find(conn: &mut AsyncPgConnection, actor: &Actor, id: MeetingId) -> Result<Meeting, ApiError> {
-    let row = store::find(conn, id, actor.scope())
+    visible(conn, actor, id, false).await
+}
+
+async fn visible(conn: &mut AsyncPgConnection, actor: &Actor, id: MeetingId, lock: bool) -> Result<Meeting, ApiError> {
+    let row = store::find(conn, id, actor.scope(), lock)
         .await?
         .ok_or_else(|| ApiError::not_found(RESOURCE))?;
     let attendance = store::attendance(conn, &[id]).await?;
     Ok(Meeting { row, attendance })
+}
+
+/// A merge patch of a meeting: `None` keeps a value, `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct MeetingPatch {
+    pub kind: Option<Option<MeetingKind>>,
+    pub topic: Option<Option<String>>,
+}
+
+/// Corrects a meeting's kind or topic by a merge patch.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: MeetingId,
+    if_match: &IfMatch,
+    patch: MeetingPatch,
+) -> Result<Meeting, ApiError> {
+    write::update::<Meetings>(conn, actor, id, if_match, patch).await
+}
+
+/// Deletes a meeting recorded by mistake, with its attendance.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: MeetingId,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    write::delete::<Meetings>(conn, actor, id, if_match).await
+}
+
+/// Meetings on the one write path.
+struct Meetings;
+
+impl Patchable for Meetings {
+    type Row = Meeting;
+    type Values = MeetingValues;
+    type Patch = MeetingPatch;
+    type View = Meeting;
+    type Id = MeetingId;
+    const RESOURCE: &'static str = RESOURCE;
+
+    async fn lock(conn: &mut AsyncPgConnection, actor: &Actor, id: MeetingId) -> Result<Meeting, ApiError> {
+        actor.require_writer()?;
+        visible(conn, actor, id, true).await
+    }
+
+    async fn etag(_: &mut AsyncPgConnection, meeting: &Meeting) -> Result<String, ApiError> {
+        Ok(etag(meeting.row.version))
+    }
+
+    fn values(meeting: &Meeting) -> MeetingValues {
+        MeetingValues {
+            kind: meeting.row.kind,
+            topic: meeting.row.topic.clone(),
+        }
+    }
+
+    fn merge(current: &MeetingValues, p: MeetingPatch) -> Result<MeetingValues, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let merged = MeetingValues {
+            kind: write::required(&mut errors, "kind", p.kind, &current.kind),
+            topic: write::optional(p.topic, &current.topic),
+        };
+        match errors.is_empty() {
+            true => Ok(merged),
+            false => Err(errors),
+        }
+    }
+
+    async fn check(_: &mut AsyncPgConnection, _: &Actor, _: &Meeting, values: &MeetingValues) -> Result<(), ApiError> {
+        match values.topic.as_deref().is_some_and(|t| t.chars().count() > 500) {
+            true => Err(ApiError::invalid("topic", "must be at most 500 characters")),
+            false => Ok(()),
+        }
+    }
+
+    async fn store(
+        conn: &mut AsyncPgConnection,
+        meeting: &Meeting,
+        values: MeetingValues,
+    ) -> Result<Meeting, ApiError> {
+        Ok(Meeting {
+            row: store::update(conn, meeting.row.id, &values).await?,
+            attendance: meeting.attendance.clone(),
+        })
+    }
+
+    fn view(meeting: &Meeting) -> Meeting {
+        meeting.clone()
+    }
+}
+
+impl Removable for Meetings {
+    async fn remove(conn: &mut AsyncPgConnection, meeting: &Meeting) -> Result<(), ApiError> {
+        store::delete(conn, meeting.row.id).await?;
+        Ok(())
+    }
 }
 
 /// Records a meeting. Its attendance lists exactly the members expected that day: the current, non-exempt members

@@ -125,15 +125,50 @@ pub async fn count(conn: &mut AsyncPgConnection, filter: &MeetingFilter) -> Quer
     filtered(filter).count().get_result(conn).await
 }
 
-/// Reads a meeting held by an organisation inside `scope` (`None`: anywhere).
-pub async fn find(conn: &mut AsyncPgConnection, id: MeetingId, scope: Option<Uuid>) -> QueryResult<Option<MeetingRow>> {
-    meetings::table
+/// Reads a meeting held by an organisation inside `scope` (`None`: anywhere), locked for the rest of the
+/// transaction when `lock`.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: MeetingId,
+    scope: Option<Uuid>,
+    lock: bool,
+) -> QueryResult<Option<MeetingRow>> {
+    let query = meetings::table
         .filter(meetings::id.eq(id))
         .filter(in_scope(scope))
-        .select(MeetingRow::as_select())
-        .first(conn)
+        .select(MeetingRow::as_select());
+    match lock {
+        false => query.first(conn).await,
+        true => query.for_no_key_update().first(conn).await,
+    }
+    .optional()
+}
+
+/// What a change of a meeting may correct: its kind and topic (the day and the attendance go together, and are
+/// corrected by deleting the meeting and recording it again).
+#[derive(Debug, Clone, PartialEq, Eq, AsChangeset, Serialize)]
+#[diesel(table_name = meetings, treat_none_as_null = true)]
+pub struct MeetingValues {
+    pub kind: MeetingKind,
+    pub topic: Option<String>,
+}
+
+/// Writes corrected values, bumps the version, returns the stored row.
+pub async fn update(conn: &mut AsyncPgConnection, id: MeetingId, values: &MeetingValues) -> QueryResult<MeetingRow> {
+    diesel::update(meetings::table.find(id))
+        .set((
+            values,
+            meetings::version.eq(meetings::version + 1),
+            meetings::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(MeetingRow::as_returning())
+        .get_result(conn)
         .await
-        .optional()
+}
+
+/// Deletes a meeting and, by cascade, its attendance.
+pub async fn delete(conn: &mut AsyncPgConnection, id: MeetingId) -> QueryResult<usize> {
+    diesel::delete(meetings::table.find(id)).execute(conn).await
 }
 
 /// The attendance of these meetings, in one query.
