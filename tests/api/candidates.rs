@@ -744,3 +744,57 @@ async fn a_candidate_is_corrected_or_deleted_until_admitted() {
     let steps = format!("SELECT count(*) AS n FROM candidate_steps WHERE candidate_id = '{id}'");
     assert_eq!(app.db.count(&steps).await, 0, "its steps went with it");
 }
+
+#[actix_web::test]
+async fn candidates_on_their_way_follow_their_cell_in_a_reorganisation() {
+    let app = spawn_app().await;
+    let c = cells(&app).await;
+    let base = app
+        .get(&format!("/api/v1/organisations/{}", c.cell), &app.admin)
+        .await
+        .ok(200)["parent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let receiving = app.organisation("HU-01-C9", "cell", Some(&base)).await;
+    let waiting = propose(&app, &c.cell, "Đang Chờ", "1990-01-01").await;
+    let withdrawn = propose(&app, &c.cell, "Đã Rút", "1990-01-01").await;
+    step(
+        &app,
+        &withdrawn,
+        json!({"type": "withdrawn", "on": "2012-02-01", "reason": "thôi"}),
+    )
+    .await
+    .ok(200);
+    let body = json!({"decision_number": "7-QĐ/HU", "decided_on": "2025-06-20", "effective_on": "2025-07-01",
+                      "transfer_members": [{"from_organisation_id": c.cell, "to_organisation_id": receiving}],
+                      "end": [c.cell]});
+    app.post("/api/v1/reorganisations", &app.admin, body).await.ok(201);
+
+    let moved = app.get(&format!("{CANDIDATES}/{waiting}"), &app.admin).await;
+    let moved = moved.ok(200);
+    assert_eq!(moved["organisation_id"], receiving.as_str());
+    assert_eq!(moved["version"], 2);
+    let stayed = app.get(&format!("{CANDIDATES}/{withdrawn}"), &app.admin).await;
+    assert_eq!(
+        stayed.ok(200)["organisation_id"],
+        c.cell.as_str(),
+        "a finished road keeps its history"
+    );
+    let feed = app.get("/api/v1/changes?resource_type=candidate", &app.admin).await;
+    let last = feed.ok(200)["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["resource_id"].as_str(), last["action"].as_str()),
+        (Some(waiting.as_str()), Some("reorganised"))
+    );
+    let audit = app
+        .get(
+            &format!("/api/v1/audit-events?resource_type=candidate&resource_id={waiting}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(
+        audit.ok(200)["items"][0]["changes"]["after"]["organisation_id"],
+        receiving.as_str()
+    );
+}
