@@ -798,3 +798,39 @@ async fn candidates_on_their_way_follow_their_cell_in_a_reorganisation() {
         receiving.as_str()
     );
 }
+
+#[actix_web::test]
+async fn extreme_inputs_to_the_new_routes_are_answered_not_crashed() {
+    let app = spawn_app().await;
+    let c = cells(&app).await;
+    let id = propose(&app, &c.cell, "Hà Văn Dũng", "1990-04-12").await;
+    for path in [
+        "/api/v1/reports/candidates?as_of=0001-01-01",
+        "/api/v1/reports/candidates?as_of=262142-12-31",
+        "/api/v1/reports/dues?year=2012&as_of=262142-12-31",
+        "/api/v1/reports/dues?year=2999&as_of=0001-01-01",
+        "/api/v1/reports/meetings?year=1930",
+        "/api/v1/meetings?from=0001-01-01&to=262142-12-31",
+        "/api/v1/dues?year=2999",
+        "/api/v1/candidates?stage=proposed&limit=200",
+    ] {
+        let reply = app.get(path, &app.admin).await;
+        assert!(reply.status.as_u16() < 500, "{path}: {} {}", reply.status, reply.body);
+    }
+    for path in [
+        "/api/v1/reports/dues?year=99999999999",
+        "/api/v1/dues?period=%00",
+        "/api/v1/candidates?stage=",
+        "/api/v1/reports/candidates?as_of=2012-02-30",
+    ] {
+        app.get(path, &app.admin).await.problem(400);
+    }
+    let huge =
+        json!({"type": "cell_approved", "on": "2012-03-02", "votes_for": 4294967295u64, "votes_total": 4294967295u64});
+    let reply = step(&app, &id, huge).await;
+    assert!(reply.status.as_u16() < 500, "{}", reply.body);
+    let far = json!({"type": "course_completed", "on": "262142-12-31", "certificate_number": "X"});
+    step(&app, &id, far).await.problem_on(422, "on");
+    let old = json!({"type": "course_completed", "on": "0001-01-01", "certificate_number": "X"});
+    step(&app, &id, old).await.problem_on(422, "on");
+}
