@@ -834,3 +834,38 @@ async fn extreme_inputs_to_the_new_routes_are_answered_not_crashed() {
     let old = json!({"type": "course_completed", "on": "0001-01-01", "certificate_number": "X"});
     step(&app, &id, old).await.problem_on(422, "on");
 }
+
+#[actix_web::test]
+async fn sponsors_and_votes_are_counted_as_members_stood_on_the_day() {
+    let app = spawn_app().await;
+    let c = cells(&app).await;
+    let id = propose(&app, &c.cell, "Hà Văn Dũng", "1990-04-12").await;
+    // An official member sponsors on 2012-02-01 and is exempted from activities on 2012-02-15.
+    to_sponsored(&app, &id, &c).await;
+    let exempt = format!("/api/v1/members/{}/events", c.officials[0]);
+    app.post(&exempt, &app.admin, json!({"type": "exempted", "on": "2012-02-15"}))
+        .await
+        .ok(200);
+    // The sponsorship stands; on 2012-03-02 the cell has two official members, not three.
+    let vote = |votes_for: u32, votes_total: u32| json!({"type": "cell_approved", "on": "2012-03-02", "votes_for": votes_for, "votes_total": votes_total});
+    step(&app, &id, vote(3, 3)).await.problem_on(422, "votes_total");
+    step(&app, &id, vote(2, 2)).await.ok(200);
+
+    // An exempt member cannot sponsor after the exemption.
+    let other = propose(&app, &c.cell, "Lò Văn Nam", "1991-01-01").await;
+    step(
+        &app,
+        &other,
+        json!({"type": "course_completed", "on": "2012-01-16", "certificate_number": "CN-9"}),
+    )
+    .await
+    .ok(200);
+    let sponsors = json!([{"member_id": c.officials[0]}, {"member_id": c.sister}]);
+    step(
+        &app,
+        &other,
+        json!({"type": "sponsored", "on": "2012-03-01", "sponsors": sponsors}),
+    )
+    .await
+    .problem_on(422, "sponsors[0].member_id");
+}

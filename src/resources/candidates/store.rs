@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::domain::candidate::{Stage, StepType};
 use crate::domain::identity::NationalId;
 use crate::domain::ids::{CandidateId, MemberId, OrganisationId};
-use crate::domain::member::{Gender, MemberStatus};
+use crate::domain::member::Gender;
 use crate::schema::sql_types::Ltree;
 use crate::schema::{candidate_steps, candidates};
 use crate::store::TreePath;
@@ -281,19 +281,42 @@ pub async fn base_organisation(conn: &mut AsyncPgConnection, id: OrganisationId)
     .map(|b| b.map(|b| b.id))
 }
 
-/// The official members of a cell on `day`: members of it now who were official then and still are (exempt
-/// members, relieved of party activities, do not vote).
+/// The status a member's history gives them at the end of `day` (`None` before the admission).
+const STATUS_ON: &str = "(SELECT e.status_after FROM member_events e WHERE e.member_id = mb.id AND e.\"on\" <= $2 \
+                         ORDER BY e.\"on\" DESC, e.recorded_at DESC LIMIT 1)";
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// The official members of a cell on `day`, by their history: members of it now who were official that day
+/// (exempt members, relieved of party activities, do not vote; members recognised or exempted since count as
+/// they were).
 pub async fn official_members_on(
     conn: &mut AsyncPgConnection,
     cell: OrganisationId,
     day: NaiveDate,
 ) -> QueryResult<i64> {
-    use crate::schema::members;
-    members::table
-        .filter(members::organisation_id.eq(cell))
-        .filter(members::status.eq(MemberStatus::Official))
-        .filter(members::official_on.le(day))
-        .count()
-        .get_result(conn)
-        .await
+    diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM members mb WHERE mb.organisation_id = $1 AND {STATUS_ON} = 'official'"
+    ))
+    .bind::<SqlUuid, _>(cell)
+    .bind::<diesel::sql_types::Date, _>(day)
+    .get_result::<Counted>(conn)
+    .await
+    .map(|c| c.n)
+}
+
+/// Whether a member was an official member at the end of `day`, by their history.
+pub async fn official_on(conn: &mut AsyncPgConnection, member: MemberId, day: NaiveDate) -> QueryResult<bool> {
+    diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM members mb WHERE mb.id = $1 AND {STATUS_ON} = 'official'"
+    ))
+    .bind::<SqlUuid, _>(member)
+    .bind::<diesel::sql_types::Date, _>(day)
+    .get_result::<Counted>(conn)
+    .await
+    .map(|c| c.n > 0)
 }

@@ -8,7 +8,7 @@ use super::{Sponsor, StepInput};
 use crate::auth::Actor;
 use crate::domain::candidate::{age_on, certificate_valid, two_thirds, StepType, CONSENT_AGE_YEARS, YOUTH_AGE_YEARS};
 use crate::domain::ids::MemberId;
-use crate::domain::member::{MemberStatus, PoliticalTheory, MIN_ADMISSION_AGE_YEARS};
+use crate::domain::member::{PoliticalTheory, MIN_ADMISSION_AGE_YEARS};
 use crate::error::{ApiError, FieldError};
 use crate::resources::candidates::store::{self, CandidateRow};
 use crate::resources::members::service::{self as members, Admission};
@@ -60,12 +60,11 @@ pub(super) async fn check_sponsors(
         let sponsor = match (member_id, youth_union) {
             (Some(member_id), None | Some(false)) => {
                 let field = format!("sponsors[{i}].member_id");
-                let member = member_store::find_visible(conn, member_id, None).await?;
-                let Some(member) = member.filter(|m| m.status == MemberStatus::Official) else {
-                    return Err(ApiError::invalid(field, "is not an official member"));
+                let Some(member) = member_store::find_visible(conn, member_id, None).await? else {
+                    return Err(ApiError::invalid(field, "no member with this id"));
                 };
-                if member.official_on.is_none_or(|official| official > input.on) {
-                    return Err(ApiError::invalid(field, "was not yet an official member on that day"));
+                if !store::official_on(conn, member.id, input.on).await? {
+                    return Err(ApiError::invalid(field, "was not an official member on that day"));
                 }
                 if store::base_organisation(conn, member.organisation_id).await? != base {
                     return Err(ApiError::invalid(
