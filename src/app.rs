@@ -14,8 +14,8 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;
 use crate::request_id::{self, REQUEST_ID_HEADER};
 use crate::resources::{
-    audit, changes, evaluations, health, imports, members, organisations, reorganisations, resolutions, tokens,
-    webhooks,
+    audit, candidates, changes, dues, evaluations, health, imports, meetings, members, organisations, reorganisations,
+    resolutions, tokens, webhooks,
 };
 use crate::state::AppState;
 use crate::{caching, gate, head, idempotency, metrics, observe, reports};
@@ -28,7 +28,14 @@ fn api_routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .wrap(from_fn(gate::middleware))
             .service(scope("/organisations").configure(organisations::http::routes))
             .service(scope("/reorganisations").configure(reorganisations::http::routes))
-            .service(scope("/members").configure(members::http::routes))
+            .service(
+                scope("/members")
+                    .configure(members::http::routes)
+                    .configure(dues::http::member_routes),
+            )
+            .service(scope("/dues").configure(dues::http::routes))
+            .service(scope("/meetings").configure(meetings::http::routes))
+            .service(scope("/candidates").configure(candidates::http::routes))
             .service(scope("/resolutions").configure(resolutions::http::routes))
             .service(scope("/imports").configure(imports::http::routes))
             .service(scope("/reports").configure(reports::routes))

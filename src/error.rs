@@ -291,6 +291,7 @@ fn unique_key_field(constraint: Option<&str>) -> &'static str {
         "resolutions_issuing_organisation_id_number_key" => "number",
         "resolution_implementations_resolution_id_organisation_id_key" => "organisation_id",
         "evaluations_organisation_id_year_key" | "member_evaluations_member_id_year_key" => "year",
+        "dues_member_id_period_key" => "period",
         _ => "id",
     }
 }

@@ -21,6 +21,9 @@ use crate::resources::members::http::MemberSort;
         (name = "organisations", description = "The organisation tree, today and as it stood on any past day"),
         (name = "reorganisations", description = "Dated decisions that reshape the tree in one step: organisations created, moved, ended and succeeded, members transferred"),
         (name = "members", description = "Party members, their admission, lifecycle and history"),
+        (name = "candidates", description = "Admission candidates on the road from the cell's proposal to the admission ceremony"),
+        (name = "meetings", description = "Cell meetings and who attended them"),
+        (name = "dues", description = "Party dues: one payment per member and month, in whole đồng"),
         (name = "resolutions", description = "Thematic resolutions and how each organisation implements them"),
         (name = "evaluations", description = "Yearly quality evaluations of base organisations and members, and the rating schemes"),
         (name = "reports", description = "Figures a committee publishes, as JSON or CSV (`Accept: text/csv`). \

@@ -34,6 +34,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    candidate_steps (id) {
+        id -> Uuid,
+        candidate_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        on -> Date,
+        certificate_number -> Nullable<Text>,
+        sponsors -> Nullable<Jsonb>,
+        votes_for -> Nullable<Int4>,
+        votes_total -> Nullable<Int4>,
+        decision_number -> Nullable<Text>,
+        member_id -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        note -> Nullable<Text>,
+        due_by -> Nullable<Date>,
+        actor -> Text,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    candidates (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        full_name -> Text,
+        gender -> Nullable<Text>,
+        birth_date -> Date,
+        national_id -> Nullable<Text>,
+        ethnicity -> Nullable<Text>,
+        religion -> Nullable<Text>,
+        hometown -> Nullable<Text>,
+        note -> Nullable<Text>,
+        proposed_on -> Date,
+        stage -> Text,
+        stage_on -> Date,
+        due_by -> Nullable<Date>,
+        member_id -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     change_feed (singleton) {
         singleton -> Bool,
         last_position -> Int8,
@@ -52,6 +96,21 @@ diesel::table! {
         version -> Int4,
         organisation_id -> Nullable<Uuid>,
         former_organisation_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    dues (id) {
+        id -> Uuid,
+        member_id -> Uuid,
+        organisation_id -> Uuid,
+        period -> Text,
+        amount -> Int8,
+        paid_on -> Date,
+        note -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -93,6 +152,27 @@ diesel::table! {
         rows -> Int4,
         imported -> Int4,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    meeting_attendance (meeting_id, member_id) {
+        meeting_id -> Uuid,
+        member_id -> Uuid,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    meetings (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        held_on -> Date,
+        kind -> Text,
+        topic -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -157,6 +237,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        candidate_id -> Nullable<Uuid>,
     }
 }
 
@@ -315,7 +396,15 @@ diesel::table! {
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(audit_events -> imports (import_id));
 diesel::joinable!(audit_events -> reorganisations (reorganisation_id));
+diesel::joinable!(candidate_steps -> candidates (candidate_id));
+diesel::joinable!(candidate_steps -> members (member_id));
+diesel::joinable!(candidates -> organisations (organisation_id));
+diesel::joinable!(dues -> members (member_id));
+diesel::joinable!(dues -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
+diesel::joinable!(meeting_attendance -> meetings (meeting_id));
+diesel::joinable!(meeting_attendance -> members (member_id));
+diesel::joinable!(meetings -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
 diesel::joinable!(member_evaluations -> organisations (organisation_id));
 diesel::joinable!(member_events -> members (member_id));
@@ -336,11 +425,16 @@ diesel::joinable!(webhooks -> organisations (organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_events,
+    candidate_steps,
+    candidates,
     change_feed,
     changes,
+    dues,
     evaluations,
     idempotency_keys,
     imports,
+    meeting_attendance,
+    meetings,
     member_evaluations,
     member_events,
     members,

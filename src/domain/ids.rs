@@ -113,6 +113,18 @@ id_type!(
     /// The id of a reorganisation.
     ReorganisationId
 );
+id_type!(
+    /// The id of an admission candidate.
+    CandidateId
+);
+id_type!(
+    /// The id of a party dues payment.
+    DueId
+);
+id_type!(
+    /// The id of a cell meeting.
+    MeetingId
+);
 
 #[cfg(test)]
 mod tests {

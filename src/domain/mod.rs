@@ -1,7 +1,9 @@
 //! Domain vocabulary and rules, as plain types and functions with their own unit tests.
 
+pub mod candidate;
 pub mod identity;
 pub mod ids;
+pub mod meeting;
 pub mod member;
 pub mod organisation;
 pub mod rating;

@@ -2,7 +2,10 @@
 //!
 //! The aggregate reports share one CSV layout, `measure,key,count,percent`, one row per figure.
 
+mod candidates;
+mod dues;
 mod evaluations;
+mod meetings;
 mod people;
 mod resolutions;
 pub mod store;
@@ -76,6 +79,9 @@ const CSV_COLUMNS: [&str; 4] = ["measure", "key", "count", "percent"];
 /// Registers the report routes.
 pub fn routes(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
     config
+        .service(candidates::report_candidates)
+        .service(dues::report_dues)
+        .service(meetings::report_meetings)
         .service(evaluations::report_evaluations)
         .service(evaluations::report_member_evaluations)
         .service(people::report_admissions)

@@ -1,5 +1,6 @@
 //! `partybase seed demo`: the Thanh Sơn example district, modelled on the 2013 article: 46 base organisations
-//! with their cells, a few thousand members (306 admitted in 2012, 42 in the first quarter of 2013), the 2012
+//! with their cells, a few thousand members (306 admitted in 2012, 42 in the first quarter of 2013, each after the
+//! candidate steps, with a few candidates overdue and a few withdrawn along the way), the 2012
 //! evaluations (32 clean and strong, 6 of them exemplary, 13 completed tasks well, 1 completed tasks) and the
 //! thematic resolutions of 2013 with their implementations. Loading it twice changes nothing; a database whose
 //! organisation codes collide with the demo's (`TS` and `TS-...`) is refused.
@@ -9,7 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::auth::Actor;
 use crate::domain::identity::{CardNumber, NationalId};
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{MemberId, OrganisationId};
 use crate::domain::member::{EventInput, EventType, Gender, PoliticalTheory};
 use crate::domain::organisation::{OrganisationKind, Sector};
 use crate::domain::rating::{Grade, Year};
@@ -27,6 +28,7 @@ use crate::resources::resolutions::service::{self as resolutions, Implementation
 use crate::resources::resolutions::store::{ImplementationFields, ResolutionFields};
 use crate::write::IfMatch;
 
+mod candidates;
 mod dice;
 mod loads;
 mod places_and_names;
@@ -253,6 +255,9 @@ async fn add_members(
     // organisation admits about in proportion to its size, and a small base cell may admit nobody in a year.
     let recent = dice.sample(sizes.iter().sum(), ADMITTED_2012 + ADMITTED_2013_Q1);
     let mut serial = 0usize;
+    // The recent admissions go through the candidate steps once the older members, their sponsors, are there.
+    let mut deferred: Vec<(usize, candidates::Recent, Option<NaiveDate>)> = Vec::new();
+    let mut sponsors: Vec<(OrganisationId, MemberId)> = Vec::new();
     let today = crate::domain::today();
     for (i, (org, size)) in holders.iter().zip(sizes).enumerate() {
         for _ in 0..size {
@@ -325,17 +330,39 @@ async fn add_members(
                 political_theory: theory,
                 note: None,
             };
+            let base = match org.kind {
+                OrganisationKind::BaseCell => org.id,
+                _ => org.parent_id.unwrap_or(org.id),
+            };
+            if values.admitted_on.year() >= 2012 {
+                let recent = candidates::Recent {
+                    cell: org.id,
+                    base,
+                    values,
+                };
+                deferred.push((serial, recent, official_on));
+                continue;
+            }
             let admission = Admission {
                 organisation_id: org.id,
                 values,
+                candidate_id: None,
             };
             let member = members::admit(conn, actor, admission).await?.id;
+            sponsors.push((base, member));
             if let Some(on) = official_on {
                 record(conn, actor, member, EventType::RecognisedOfficial, on).await?;
             }
             if let Some(on) = exempted_on {
                 record(conn, actor, member, EventType::Exempted, on).await?;
             }
+        }
+    }
+    let mut road = Dice(0x4341_4e44_4944_4154);
+    for (serial, recent, official_on) in deferred {
+        let member = candidates::admit(conn, actor, &mut road, serial, recent, &sponsors).await?;
+        if let Some(on) = official_on {
+            record(conn, actor, member, EventType::RecognisedOfficial, on).await?;
         }
     }
     Ok(serial)

@@ -1078,3 +1078,266 @@ async fn the_change_feed_and_webhooks() {
         204
     );
 }
+
+async fn candidate_snapshot<S, B>(app: &crate::common::TestApp<S>) -> i64
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    app.db
+        .count(
+            "SELECT (SELECT coalesce(sum(version), 0) FROM candidates)::bigint * 1000 \
+             + (SELECT count(*) FROM candidates) * 100 + (SELECT count(*) FROM candidate_steps) AS n",
+        )
+        .await
+}
+
+#[actix_web::test]
+async fn candidates_their_steps_and_report() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let cell_in = app.organisation("D-X-C", "cell", Some(&w.inside)).await;
+    let cell_out = app.organisation("O-X-C", "cell", Some(&w.outside)).await;
+    for (i, caller) in CALLERS.into_iter().enumerate() {
+        let token = w.token(caller);
+        let cell = if caller == "editor_out" { &cell_out } else { &cell_in };
+        let body = json!({"full_name": format!("Ứng viên {i}"), "birth_date": "1990-01-01",
+                          "organisation_id": cell, "proposed_on": "2012-01-09", "national_id": "001090000001"});
+        let candidate = app.post("/api/v1/candidates", &app.admin, body.clone()).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reader = unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { 200 });
+        let writer = |allowed: u16| {
+            unauthenticated(caller).unwrap_or(match caller {
+                "viewer" => 403,
+                "editor_out" => 404,
+                _ => allowed,
+            })
+        };
+
+        let reply = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/candidates/{candidate}"),
+                token,
+                None,
+                &[],
+            )
+            .await;
+        check(caller, "find candidate", &reply, reader);
+        if reply.status == 200 {
+            assert_eq!(reply.body.get("national_id").is_some(), caller != "viewer", "{caller}");
+        }
+        let steps = format!("/api/v1/candidates/{candidate}/steps");
+        let reply = app.call(Method::GET, &steps, token, None, &[]).await;
+        check(caller, "candidate steps", &reply, reader);
+        let reply = app.call(Method::GET, "/api/v1/candidates", token, None, &[]).await;
+        check(
+            caller,
+            "list candidates",
+            &reply,
+            unauthenticated(caller).unwrap_or(200),
+        );
+        if reply.status == 200 {
+            let items = reply.body["items"].as_array().unwrap();
+            let outside = items
+                .iter()
+                .filter(|c| c["organisation_id"] == cell_out.as_str())
+                .count();
+            assert_eq!(outside > 0, caller == "admin", "{caller} sees only its subtree");
+        }
+        let reply = app
+            .call(Method::GET, "/api/v1/reports/candidates", token, None, &[])
+            .await;
+        check(
+            caller,
+            "candidates report",
+            &reply,
+            unauthenticated(caller).unwrap_or(200),
+        );
+
+        let before = candidate_snapshot(&app).await;
+        let reply = app
+            .call(Method::POST, "/api/v1/candidates", token, Some(&body), &[])
+            .await;
+        let expected = if caller == "editor_out" { 422 } else { writer(201) };
+        check(caller, "propose candidate", &reply, expected);
+        if expected != 201 {
+            assert_eq!(
+                candidate_snapshot(&app).await,
+                before,
+                "refused proposal by {caller} changed something"
+            );
+        }
+
+        let before = candidate_snapshot(&app).await;
+        let step = json!({"type": "course_completed", "on": "2012-01-16", "certificate_number": "CN-1"});
+        let reply = app.call(Method::POST, &steps, token, Some(&step), &[]).await;
+        check(caller, "candidate step", &reply, writer(200));
+        if writer(200) != 200 {
+            assert_eq!(
+                candidate_snapshot(&app).await,
+                before,
+                "refused step by {caller} changed something"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn dues_and_their_report() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (inside, outside) = members_world(&app, &w).await;
+    let snapshot = || {
+        app.db
+            .count("SELECT coalesce(sum(version), 0)::bigint * 100 + count(*) AS n FROM dues")
+    };
+    for (i, caller) in CALLERS.into_iter().enumerate() {
+        let token = w.token(caller);
+        let member = if caller == "editor_out" { &outside } else { &inside };
+        let month = format!("2012-{:02}", i + 1);
+        let body = json!({"member_id": member, "period": month, "amount": 20000, "paid_on": "2012-12-01"});
+        let due = app.post("/api/v1/dues", &app.admin, body).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reader = unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { 200 });
+        let writer = |allowed: u16| {
+            unauthenticated(caller).unwrap_or(match caller {
+                "viewer" => 403,
+                "editor_out" => 404,
+                _ => allowed,
+            })
+        };
+        let path = format!("/api/v1/dues/{due}");
+        let reply = app.call(Method::GET, &path, token, None, &[]).await;
+        check(caller, "find due", &reply, reader);
+        let dues_of = format!("/api/v1/members/{member}/dues");
+        let reply = app.call(Method::GET, &dues_of, token, None, &[]).await;
+        check(caller, "member dues", &reply, reader);
+        let reply = app.call(Method::GET, "/api/v1/dues", token, None, &[]).await;
+        check(caller, "list dues", &reply, unauthenticated(caller).unwrap_or(200));
+        if reply.status == 200 {
+            let items = reply.body["items"].as_array().unwrap();
+            let foreign = items.iter().filter(|d| d["member_id"] == outside.as_str()).count();
+            assert_eq!(foreign > 0, caller == "admin", "{caller} sees only its subtree");
+        }
+        let reply = app
+            .call(Method::GET, "/api/v1/reports/dues?year=2012", token, None, &[])
+            .await;
+        check(caller, "dues report", &reply, unauthenticated(caller).unwrap_or(200));
+
+        let before = snapshot().await;
+        let body = json!({"member_id": member, "period": "2013-01", "amount": 20000, "paid_on": "2013-01-20"});
+        let reply = app.call(Method::POST, "/api/v1/dues", token, Some(&body), &[]).await;
+        let expected = if caller == "editor_out" { 422 } else { writer(201) };
+        check(caller, "record due", &reply, expected);
+        if expected == 201 {
+            let id = reply.body["id"].as_str().unwrap();
+            assert_eq!(app.delete(&format!("/api/v1/dues/{id}"), &app.admin).await.status, 204);
+        } else {
+            assert_eq!(
+                snapshot().await,
+                before,
+                "refused payment by {caller} changed something"
+            );
+        }
+
+        let before = snapshot().await;
+        let reply = app
+            .call(Method::PATCH, &path, token, Some(&json!({"note": "by hand"})), &[])
+            .await;
+        check(caller, "update due", &reply, writer(200));
+        if writer(200) != 200 {
+            assert_eq!(snapshot().await, before, "refused update by {caller} changed something");
+        }
+        let before = snapshot().await;
+        let reply = app.call(Method::DELETE, &path, token, None, &[]).await;
+        check(caller, "delete due", &reply, writer(204));
+        if writer(204) != 204 {
+            assert_eq!(snapshot().await, before, "refused delete by {caller} changed something");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn meetings_and_their_report() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (inside, outside) = members_world(&app, &w).await;
+    let cells: Vec<String> = app.get("/api/v1/organisations?kind=cell", &app.admin).await.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    let cell_of = |member: &str| {
+        if member == inside {
+            cells[0].clone()
+        } else {
+            cells[1].clone()
+        }
+    };
+    let snapshot = || {
+        app.db
+            .count("SELECT (SELECT count(*) FROM meetings) * 1000 + (SELECT count(*) FROM meeting_attendance) AS n")
+    };
+    for caller in CALLERS {
+        let token = w.token(caller);
+        let member = if caller == "editor_out" { &outside } else { &inside };
+        let body = json!({"organisation_id": cell_of(member), "held_on": "2012-05-05", "kind": "regular",
+                          "attendance": [{"member_id": member, "status": "present"}]});
+        let meeting = app.post("/api/v1/meetings", &app.admin, body.clone()).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reader = unauthenticated(caller).unwrap_or(if caller == "editor_out" { 404 } else { 200 });
+        let reply = app
+            .call(Method::GET, &format!("/api/v1/meetings/{meeting}"), token, None, &[])
+            .await;
+        check(caller, "find meeting", &reply, reader);
+        let reply = app.call(Method::GET, "/api/v1/meetings", token, None, &[]).await;
+        check(caller, "list meetings", &reply, unauthenticated(caller).unwrap_or(200));
+        if reply.status == 200 {
+            let items = reply.body["items"].as_array().unwrap();
+            let foreign = items
+                .iter()
+                .filter(|m| m["organisation_id"] == cells[1].as_str())
+                .count();
+            assert_eq!(foreign > 0, caller == "admin", "{caller} sees only its subtree");
+        }
+        let reply = app
+            .call(Method::GET, "/api/v1/reports/meetings?year=2012", token, None, &[])
+            .await;
+        check(
+            caller,
+            "meetings report",
+            &reply,
+            unauthenticated(caller).unwrap_or(200),
+        );
+
+        let before = snapshot().await;
+        let reply = app
+            .call(Method::POST, "/api/v1/meetings", token, Some(&body), &[])
+            .await;
+        let expected = unauthenticated(caller).unwrap_or(match caller {
+            "viewer" => 403,
+            "editor_out" => 422,
+            _ => 201,
+        });
+        check(caller, "record meeting", &reply, expected);
+        if expected != 201 {
+            assert_eq!(
+                snapshot().await,
+                before,
+                "refused meeting by {caller} changed something"
+            );
+        }
+    }
+}

@@ -12,6 +12,7 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
     assert!(matches!(first, partybase::seed::Outcome::Loaded { .. }));
     let organisations = app.db.count("SELECT count(*) AS n FROM organisations").await;
     let members = app.db.count("SELECT count(*) AS n FROM members").await;
+    let candidates = app.db.count("SELECT count(*) AS n FROM candidates").await;
     assert!(
         (2000..10_000).contains(&members),
         "a few thousand members, got {members}"
@@ -23,7 +24,40 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
         organisations
     );
     assert_eq!(app.db.count("SELECT count(*) AS n FROM members").await, members);
+    assert_eq!(
+        app.db.count("SELECT count(*) AS n FROM candidates").await,
+        candidates,
+        "a second load adds no candidate"
+    );
     drop(conn);
+
+    // The 2012 and early 2013 admissions came through the candidate steps, linked both ways; a few withdrew, and
+    // on the last day of 2012 a few waited past a time limit.
+    assert_eq!(
+        app.db
+            .count(
+                "SELECT count(*) AS n FROM members m JOIN candidates c ON c.id = m.candidate_id AND c.member_id = m.id \
+                 WHERE m.admitted_on BETWEEN '2012-01-01' AND '2013-03-31'"
+            )
+            .await,
+        306 + 42
+    );
+    let report = app.get("/api/v1/reports/candidates?as_of=2012-12-31", &app.admin).await;
+    let report = report.ok(200);
+    let stage = |name: &str| {
+        report["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == name)
+            .unwrap()["count"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(stage("admitted"), 306);
+    assert!((1..=30).contains(&stage("withdrawn")), "{report}");
+    let overdue = report["overdue"].as_array().unwrap().len();
+    assert!((1..=20).contains(&overdue), "a few overdue: {report}");
 
     let report = app.get("/api/v1/reports/evaluations?year=2012", &app.admin).await;
     let report = report.ok(200);

@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod candidates;
 mod changes;
 mod cli;
 mod common;
@@ -9,12 +10,14 @@ mod contract;
 mod conventions;
 mod demo;
 mod deployment;
+mod dues;
 mod evaluations;
 mod hardening;
 mod health;
 mod idempotency;
 mod imports;
 mod logs;
+mod meetings;
 mod members;
 mod metrics;
 mod openapi;

@@ -188,7 +188,7 @@ async fn reports_declare_csv_as_a_response_media_type_not_an_accept_parameter() 
             }
         }
     }
-    assert_eq!(reports, 5);
+    assert_eq!(reports, 8);
 }
 
 #[actix_web::test]

@@ -50,7 +50,7 @@ async fn the_walkthroughs_work_after_the_quick_start_as_written() {
         assert!(tool_exists(tool), "the walkthroughs need {tool}; .ci/run installs it");
     }
     let blocks = walkthrough_blocks(include_str!("../../README.md"));
-    assert_eq!(blocks.len(), 7, "the seven walkthroughs are marked");
+    assert_eq!(blocks.len(), 8, "the eight walkthroughs are marked");
 
     let db = TestDatabase::new().await;
     let served = serve(&db.url, &[]);
@@ -124,6 +124,15 @@ async fn the_walkthroughs_work_after_the_quick_start_as_written() {
         .await,
         4,
         "admitted, recognised, transferred, exempted"
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM members m JOIN candidates c ON c.member_id = m.id AND m.candidate_id = c.id \
+             WHERE c.full_name = 'Lò Văn Dân' AND c.stage = 'admitted' AND m.admitted_on = '2012-05-19'"
+        )
+        .await,
+        1,
+        "the candidate became a member"
     );
     assert_eq!(
         db.count("SELECT count(*) AS n FROM member_evaluations WHERE year = 2025")

@@ -32,6 +32,12 @@ text_enum! {
         Evaluation => "evaluation",
         MemberEvaluation => "member_evaluation",
         Reorganisation => "reorganisation",
+        /// An admission candidate (a step changes its version).
+        Candidate => "candidate",
+        /// A party dues payment.
+        Due => "due",
+        /// A cell meeting with its attendance.
+        Meeting => "meeting",
     }
 }
 
@@ -115,7 +121,7 @@ pub struct ChangesQuery {
     #[param(
         example = "organisation,member",
         max_length = 200,
-        pattern = r"^(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation)(,(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation)){0,6}$"
+        pattern = r"^(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate|due|meeting)(,(organisation|member|resolution|implementation|evaluation|member_evaluation|reorganisation|candidate|due|meeting)){0,9}$"
     )]
     resource_type: Option<String>,
     /// Items per page, 1 to 200.

@@ -297,7 +297,9 @@ pub struct Transferred {
 
 /// Transfers every current member of `from[i]` to `to[i]` on `day`, in one statement however many members:
 /// each gets a new version, a `transferred` history entry and an audit record; the member counts follow by
-/// their trigger. Returns how many members left each source.
+/// their trigger. The candidates still on their way to admission go with them (a new version and an audit record
+/// each), so that their ceremony admits them into the organisation that carries on. Returns how many members left
+/// each source.
 pub async fn transfer_members(
     conn: &mut AsyncPgConnection,
     from: &[Uuid],
@@ -324,7 +326,19 @@ pub async fn transfer_members(
                     'before', jsonb_build_object('organisation_id', f, 'version', version - 1), \
                     'after', jsonb_build_object('organisation_id', t, 'version', version, 'updated_at', updated_at)), \
                   $6 \
-           FROM moved) \
+           FROM moved), \
+         candidates_moved AS ( \
+           UPDATE candidates c SET organisation_id = x.t, version = c.version + 1, updated_at = now() \
+           FROM x WHERE c.organisation_id = x.f AND c.stage NOT IN ('admitted', 'withdrawn', 'rejected') \
+           RETURNING c.id, x.f, x.t, c.version, c.updated_at), \
+         candidates_audit AS ( \
+           INSERT INTO audit_events (id, actor, action, resource_type, resource_id, changes, request_id) \
+           SELECT pb_uuid_v7(), $5, 'update', 'candidate', id::text, \
+                  jsonb_build_object( \
+                    'before', jsonb_build_object('organisation_id', f, 'version', version - 1), \
+                    'after', jsonb_build_object('organisation_id', t, 'version', version, 'updated_at', updated_at)), \
+                  $6 \
+           FROM candidates_moved) \
          SELECT f AS organisation_id, count(*) AS members FROM moved GROUP BY f",
     )
     .bind::<Array<SqlUuid>, _>(from)

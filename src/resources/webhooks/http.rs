@@ -37,7 +37,7 @@ pub struct CreateWebhook {
     pub url: String,
     /// The resource types to deliver; empty or absent: all.
     #[serde(default)]
-    #[schema(max_items = 7)]
+    #[schema(max_items = 10)]
     pub resource_types: Vec<ResourceType>,
     /// Deliver only changes inside this organisation's subtree.
     #[serde(default)]
@@ -57,7 +57,7 @@ pub struct UpdateWebhook {
     pub url: Option<Option<String>>,
     /// `[]`: every type.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Vec<ResourceType>, max_items = 7)]
+    #[schema(value_type = Vec<ResourceType>, max_items = 10)]
     pub resource_types: Option<Option<Vec<ResourceType>>>,
     /// `false` pauses deliveries: changes are still offered to the subscription and wait, and are sent when it is
     /// `true` again (a change older than three days is tried once).
@@ -77,7 +77,7 @@ pub struct Webhook {
     #[schema(max_length = 2000)]
     pub url: String,
     /// Empty: every type.
-    #[schema(max_items = 7)]
+    #[schema(max_items = 10)]
     pub resource_types: Vec<ResourceType>,
     pub organisation_id: Option<Uuid>,
     #[schema(max_length = 500)]

@@ -64,6 +64,9 @@ pub struct Member {
     pub political_theory: PoliticalTheory,
     #[schema(max_length = 4000, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
+    /// The admission candidate whose ceremony created this member (`/api/v1/candidates/{id}`); `null` for a
+    /// member admitted directly. Read-only.
+    pub candidate_id: Option<Uuid>,
     #[schema(example = 1, minimum = 1, maximum = 2147483647)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -92,6 +95,7 @@ impl Member {
             qualification: row.values.qualification,
             political_theory: row.values.political_theory,
             note: row.values.note,
+            candidate_id: row.candidate_id.map(|c| c.0),
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -164,6 +164,7 @@ impl From<CreateMember> for Admission {
                 political_theory: body.political_theory.unwrap_or(PoliticalTheory::None),
                 note: body.note,
             },
+            candidate_id: None,
         }
     }
 }

@@ -96,6 +96,7 @@ pub async fn admit_many(
                 None => MemberStatus::Probationary,
             },
             official_on: a.official_on,
+            candidate_id: None,
             values: a.values,
         })
         .collect();

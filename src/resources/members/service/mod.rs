@@ -16,7 +16,7 @@ use super::store::history::{self, EventRow};
 use super::store::{self, Lock, MemberCursor, MemberFilter, MemberOrder, MemberRow, MemberValues, Subtrees};
 use crate::audit::{self, Action};
 use crate::auth::Actor;
-use crate::domain::ids::{MemberId, OrganisationId};
+use crate::domain::ids::{CandidateId, MemberId, OrganisationId};
 use crate::domain::member::{apply_event, check_dates, EventInput, EventType, MemberState, MemberStatus, Refusal};
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
@@ -32,6 +32,8 @@ pub const RESOURCE: &str = "member";
 pub struct Admission {
     pub organisation_id: OrganisationId,
     pub values: MemberValues,
+    /// The candidate whose ceremony this is; `None` for a member admitted directly.
+    pub candidate_id: Option<CandidateId>,
 }
 
 /// A lifecycle event to record, with the note its history entry keeps.
@@ -110,10 +112,11 @@ pub async fn admit(conn: &mut AsyncPgConnection, actor: &Actor, admission: Admis
     let Admission {
         organisation_id,
         values,
+        candidate_id,
     } = admission;
     check_values(&values, today)?;
     place(conn, actor, "organisation_id", organisation_id, today).await?;
-    let row = store::insert(conn, MemberId::new(), organisation_id, &values).await?;
+    let row = store::insert(conn, MemberId::new(), organisation_id, candidate_id, &values).await?;
     let entry = history_entry(
         actor,
         &row,
@@ -233,9 +236,10 @@ fn history_entry(
     }
 }
 
-/// Checks the organisation a member is placed in (admission or transfer): visible to the actor, a `base_cell` or
-/// `cell`, and active. It stays locked (shared) so that it cannot be dissolved or moved until the transaction ends.
-async fn place(
+/// Checks the organisation a member is placed in (admission or transfer, and a candidate's cell): visible to the
+/// actor, a `base_cell` or `cell`, and active. It stays locked (shared) so that it cannot be dissolved or moved
+/// until the transaction ends.
+pub async fn place(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     field: &str,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::identity::{CardNumber, NationalId};
-use crate::domain::ids::{MemberId, OrganisationId};
+use crate::domain::ids::{CandidateId, MemberId, OrganisationId};
 use crate::domain::member::{Gender, MemberStatus, PoliticalTheory};
 use crate::schema::members;
 use crate::schema::sql_types::Ltree;
@@ -36,6 +36,8 @@ pub struct MemberRow {
     /// catalogue, and so the schema, calls nullable; it never is).
     #[serde(skip_serializing)]
     pub sort_name: Option<String>,
+    /// The candidate whose admission created the member; `None` for a member admitted directly.
+    pub candidate_id: Option<CandidateId>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -68,6 +70,8 @@ pub struct NewMember {
     pub organisation_id: OrganisationId,
     pub status: MemberStatus,
     pub official_on: Option<NaiveDate>,
+    /// The candidate whose admission made this member, when it came through the road to admission.
+    pub candidate_id: Option<CandidateId>,
     #[diesel(embed)]
     pub values: MemberValues,
 }
@@ -291,6 +295,7 @@ pub async fn insert(
     conn: &mut AsyncPgConnection,
     id: MemberId,
     organisation_id: OrganisationId,
+    candidate_id: Option<CandidateId>,
     values: &MemberValues,
 ) -> QueryResult<MemberRow> {
     diesel::insert_into(members::table)
@@ -299,6 +304,7 @@ pub async fn insert(
             organisation_id,
             status: MemberStatus::Probationary,
             official_on: None,
+            candidate_id,
             values: values.clone(),
         })
         .returning(MemberRow::as_returning())

@@ -1,0 +1,3 @@
+ALTER TABLE members DROP COLUMN candidate_id;
+DROP TABLE candidate_steps;
+DROP TABLE candidates;

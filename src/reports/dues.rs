@@ -1,0 +1,328 @@
+//! `GET /api/v1/reports/dues?year=`: dues collected per organisation and month, and the members who have not paid
+//! for three or more months of the year.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{Datelike, NaiveDate};
+use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{csv_row, report_root, CSV_COLUMNS};
+use crate::auth::Actor;
+use crate::csv::{self, ReportFormat};
+use crate::domain::report::percent;
+use crate::domain::today;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::openapi::responses::*;
+use crate::resources::dues::service::Period;
+use crate::schema::sql_types::Ltree;
+use crate::state::AppState;
+use crate::store::TreePath;
+
+const EXPECTED: &str = include_str!("queries/dues_expected.sql");
+
+/// Unpaid months from which a member is listed.
+pub const UNPAID_MONTHS: i64 = 3;
+
+/// The parameters of the dues report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DuesReportQuery {
+    #[param(example = 2012, minimum = 1930, maximum = 2999)]
+    year: i32,
+    /// The organisation whose subtree is counted (its members as they are placed today); default: the token's
+    /// subtree, or everything.
+    organisation_id: Option<Uuid>,
+    /// The report date; default today. Months after it are not counted.
+    #[param(example = "2012-12-31")]
+    as_of: Option<NaiveDate>,
+}
+
+/// Dues of a year by the report date.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuesReport {
+    #[schema(example = 2012, minimum = 1930, maximum = 2999)]
+    pub year: i32,
+    pub as_of: NaiveDate,
+    pub organisation_id: Option<Uuid>,
+    /// The whole subtree, month by month (the months begun by `as_of`).
+    #[schema(max_items = 12)]
+    pub months: Vec<MonthDues>,
+    /// Each organisation with members expected to pay, month by month.
+    #[schema(max_items = 1000000)]
+    pub organisations: Vec<OrganisationDues>,
+    /// Members expected to pay who had not paid for three or more months of the year that ended by `as_of`.
+    #[schema(max_items = 10000000)]
+    pub unpaid_members: Vec<UnpaidMember>,
+}
+
+/// The dues of one month.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MonthDues {
+    #[schema(example = "2012-05", max_length = 7)]
+    pub period: String,
+    /// Members expected to pay: admitted by the end of the month, probationary or official then (exempt members
+    /// are not expected).
+    #[schema(example = 120, minimum = 0, maximum = 2147483647)]
+    pub expected: i64,
+    /// Of those, the members who paid for the month.
+    #[schema(example = 112, minimum = 0, maximum = 2147483647)]
+    pub paid: i64,
+    /// `paid` / `expected` x 100, rounded half-up to 2 decimals; 0 when nobody is expected.
+    #[schema(example = 93.33, minimum = 0, maximum = 100)]
+    pub percent: f64,
+    /// The total they paid, in đồng.
+    #[schema(example = 4200000, minimum = 0, maximum = 9_000_000_000_000_000_i64)]
+    pub amount: i64,
+}
+
+/// One organisation's dues, month by month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationDues {
+    pub organisation_id: Uuid,
+    #[schema(max_items = 12)]
+    pub months: Vec<MonthDues>,
+}
+
+/// A member who has not paid for three or more months.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnpaidMember {
+    pub member_id: Uuid,
+    #[schema(example = "Nguyễn Văn An", max_length = 200)]
+    pub full_name: String,
+    pub organisation_id: Uuid,
+    /// The months not paid for, in order.
+    #[schema(max_items = 12)]
+    pub unpaid_months: Vec<Month>,
+    /// The longest run of consecutive unpaid months.
+    #[schema(example = 3, minimum = 3, maximum = 12)]
+    pub consecutive: i64,
+}
+
+/// A month, `YYYY-MM`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = "2012-05", max_length = 7, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+pub struct Month(String);
+
+#[derive(Debug, QueryableByName)]
+struct MonthRow {
+    #[diesel(sql_type = SqlUuid)]
+    organisation_id: Uuid,
+    #[diesel(sql_type = Text)]
+    period: String,
+    #[diesel(sql_type = BigInt)]
+    expected: i64,
+    #[diesel(sql_type = BigInt)]
+    paid: i64,
+    #[diesel(sql_type = BigInt)]
+    amount: i64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct UnpaidRow {
+    #[diesel(sql_type = SqlUuid)]
+    member_id: Uuid,
+    #[diesel(sql_type = Text)]
+    full_name: String,
+    #[diesel(sql_type = SqlUuid)]
+    organisation_id: Uuid,
+    #[diesel(sql_type = Array<Text>)]
+    unpaid: Vec<String>,
+}
+
+async fn month_rows(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    day: NaiveDate,
+    root: Option<&TreePath>,
+) -> diesel::QueryResult<Vec<MonthRow>> {
+    diesel::sql_query(format!(
+        "{EXPECTED} SELECT x.organisation_id, x.period, count(*) AS expected, count(d.id) AS paid, \
+         coalesce(sum(d.amount), 0)::bigint AS amount \
+         FROM expected x LEFT JOIN dues d ON d.member_id = x.member_id AND d.period = x.period \
+         GROUP BY x.organisation_id, x.period ORDER BY x.organisation_id, x.period"
+    ))
+    .bind::<Integer, _>(year)
+    .bind::<Date, _>(day)
+    .bind::<Nullable<Ltree>, _>(root)
+    .load(conn)
+    .await
+}
+
+async fn unpaid_rows(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    day: NaiveDate,
+    root: Option<&TreePath>,
+) -> diesel::QueryResult<Vec<UnpaidRow>> {
+    diesel::sql_query(format!(
+        "{EXPECTED} SELECT x.member_id, x.full_name, x.organisation_id, \
+         array_agg(x.period ORDER BY x.period) AS unpaid \
+         FROM expected x \
+         WHERE x.last_day < $2 \
+           AND NOT EXISTS (SELECT 1 FROM dues d WHERE d.member_id = x.member_id AND d.period = x.period) \
+         GROUP BY x.member_id, x.full_name, x.organisation_id \
+         HAVING count(*) >= {UNPAID_MONTHS} \
+         ORDER BY x.organisation_id, x.member_id"
+    ))
+    .bind::<Integer, _>(year)
+    .bind::<Date, _>(day)
+    .bind::<Nullable<Ltree>, _>(root)
+    .load(conn)
+    .await
+}
+
+/// The longest run of consecutive months in an ordered list of `YYYY-MM` periods.
+fn longest_run(periods: &[String]) -> i64 {
+    let months: Vec<i32> = periods
+        .iter()
+        .filter_map(|p| Period::parse(p))
+        .map(|p| p.year * 12 + p.month as i32)
+        .collect();
+    let (mut best, mut run) = (0, 0);
+    for (i, month) in months.iter().enumerate() {
+        run = if i > 0 && months[i - 1] + 1 == *month {
+            run + 1
+        } else {
+            1
+        };
+        best = best.max(run);
+    }
+    best
+}
+
+fn month(period: String, expected: i64, paid: i64, amount: i64) -> MonthDues {
+    MonthDues {
+        period,
+        expected,
+        paid,
+        percent: percent(paid, expected),
+        amount,
+    }
+}
+
+/// Report party dues
+///
+/// Over the members of the subtree (placed where they are today), for each month of `year` begun by `as_of`
+/// (default today): the members expected to pay (admitted by the end of the month, probationary or official at
+/// its end; exempt members and months before the admission are not counted), those who paid and the amount they
+/// paid, for the whole subtree and per organisation. `unpaid_members` lists the members who had not paid for three
+/// or more of the months that ended by `as_of`, with the longest run of consecutive months (`consecutive`), so a
+/// client can pick those behind for three consecutive months. As CSV (`text/csv`): the rows `expected,<month>`,
+/// `paid,<month>` (with its percent), `amount,<month>` and `unpaid_members,total` of the
+/// `measure,key,count,percent` layout.
+#[utoipa::path(
+    tag = "reports",
+    params(DuesReportQuery),
+    responses(
+        (status = 200, description = "The dues", content(
+            (DuesReport = "application/json"),
+            (String = "text/csv", example = "measure,key,count,percent\r\nexpected,2012-01,120,\r\n")
+        )),
+        ReportErrors,
+    )
+)]
+#[get("/dues")]
+pub async fn report_dues(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: ApiQuery<DuesReportQuery>,
+    format: ReportFormat,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.0;
+    if !(1930..=2999).contains(&query.year) {
+        return Err(ApiError::bad_request("year", "must be 1930 to 2999"));
+    }
+    let day = query.as_of.unwrap_or_else(today);
+    if day.year() < 1 {
+        return Err(ApiError::bad_request("as_of", "must be a day of year 1 or later"));
+    }
+    let mut conn = state.read().await?;
+    let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
+    let rows = month_rows(&mut conn, query.year, day, path.as_ref()).await?;
+    let unpaid = unpaid_rows(&mut conn, query.year, day, path.as_ref()).await?;
+    let mut months: Vec<MonthDues> = Vec::new();
+    let mut organisations: Vec<OrganisationDues> = Vec::new();
+    for row in rows {
+        match months.iter_mut().find(|m| m.period == row.period) {
+            Some(m) => {
+                m.expected += row.expected;
+                m.paid += row.paid;
+                m.amount += row.amount;
+            }
+            None => months.push(month(row.period.clone(), row.expected, row.paid, row.amount)),
+        }
+        let entry = month(row.period, row.expected, row.paid, row.amount);
+        match organisations.last_mut() {
+            Some(o) if o.organisation_id == row.organisation_id => o.months.push(entry),
+            _ => organisations.push(OrganisationDues {
+                organisation_id: row.organisation_id,
+                months: vec![entry],
+            }),
+        }
+    }
+    months.sort_by(|a, b| a.period.cmp(&b.period));
+    let months = months
+        .into_iter()
+        .map(|m| month(m.period, m.expected, m.paid, m.amount))
+        .collect();
+    let report = DuesReport {
+        year: query.year,
+        as_of: day,
+        organisation_id: root,
+        months,
+        organisations,
+        unpaid_members: unpaid
+            .into_iter()
+            .map(|u| UnpaidMember {
+                consecutive: longest_run(&u.unpaid),
+                member_id: u.member_id,
+                full_name: u.full_name,
+                organisation_id: u.organisation_id,
+                unpaid_months: u.unpaid.into_iter().map(Month).collect(),
+            })
+            .collect(),
+    };
+    match format {
+        ReportFormat::Json => Ok(HttpResponse::Ok().json(report)),
+        ReportFormat::Csv => {
+            let mut rows = Vec::new();
+            for m in &report.months {
+                rows.push(csv_row("expected", &m.period, m.expected, None));
+                rows.push(csv_row("paid", &m.period, m.paid, Some(m.percent)));
+                rows.push(csv_row("amount", &m.period, m.amount, None));
+            }
+            rows.push(csv_row(
+                "unpaid_members",
+                "total",
+                report.unpaid_members.len() as i64,
+                None,
+            ));
+            let name = format!("dues-{}.csv", report.year);
+            Ok(csv::respond(&name, csv::render(&CSV_COLUMNS, rows)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_run_counts_consecutive_months_across_a_year_end() {
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(longest_run(&list(&["2012-01", "2012-03", "2012-05"])), 1);
+        assert_eq!(
+            longest_run(&list(&["2012-01", "2012-02", "2012-04", "2012-05", "2012-06"])),
+            3
+        );
+        assert_eq!(longest_run(&list(&["2011-12", "2012-01"])), 2);
+        assert_eq!(longest_run(&[]), 0);
+    }
+}

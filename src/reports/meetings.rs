@@ -1,0 +1,281 @@
+//! `GET /api/v1/reports/meetings?year=`: how regularly each cell met, how many came, and who stayed away.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::Datelike;
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::report_root;
+use crate::auth::Actor;
+use crate::csv::{self, ReportFormat};
+use crate::domain::report::percent;
+use crate::domain::today;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::openapi::responses::*;
+use crate::schema::sql_types::Ltree;
+use crate::state::AppState;
+use crate::store::TreePath;
+
+/// The parameters of the meetings report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MeetingReportQuery {
+    #[param(example = 2012, minimum = 1930, maximum = 2999)]
+    year: i32,
+    /// The organisation whose subtree is counted (as the tree stands today); default: the token's subtree, or
+    /// everything.
+    organisation_id: Option<Uuid>,
+}
+
+/// The meetings of a year, per cell.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingReport {
+    #[schema(example = 2012, minimum = 1930, maximum = 2999)]
+    pub year: i32,
+    pub organisation_id: Option<Uuid>,
+    /// Every cell and base cell of the subtree active during the year, in code order.
+    #[schema(max_items = 1000000)]
+    pub organisations: Vec<CellMeetings>,
+}
+
+/// One cell's meetings in the year.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CellMeetings {
+    pub organisation_id: Uuid,
+    #[schema(example = "TS-01-C1", max_length = 32)]
+    pub code: String,
+    #[schema(example = "Chi bộ khu 1", max_length = 200)]
+    pub name: String,
+    /// Meetings of every kind.
+    #[schema(example = 16, minimum = 0, maximum = 2147483647)]
+    pub meetings: i64,
+    #[schema(example = 12, minimum = 0, maximum = 2147483647)]
+    pub regular_meetings: i64,
+    /// The months (1-12) that ended by today without a regular meeting.
+    #[schema(max_items = 12)]
+    pub months_without_regular: Vec<MonthNumber>,
+    /// Thematic meetings in each quarter, first to fourth.
+    #[schema(min_items = 4, max_items = 4)]
+    pub thematic_per_quarter: Vec<MeetingCount>,
+    /// Members present / members expected over all meetings x 100, rounded half-up to 2 decimals; 0 without
+    /// meetings.
+    #[schema(example = 91.5, minimum = 0, maximum = 100)]
+    pub attendance_rate: f64,
+    /// Meetings where more than 85% were present and nobody was absent without an excuse.
+    #[schema(example = 10, minimum = 0, maximum = 2147483647)]
+    pub good_quality_meetings: i64,
+    /// Members absent without an excuse from meetings in three or more months of the year.
+    #[schema(max_items = 2000)]
+    pub absent_without_excuse: Vec<AbsentMember>,
+}
+
+/// A month of the year, 1 to 12.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = 5, minimum = 1, maximum = 12)]
+pub struct MonthNumber(i32);
+
+/// A number of meetings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = 1, minimum = 0, maximum = 2147483647)]
+pub struct MeetingCount(i64);
+
+/// A member absent without an excuse in three or more months.
+#[derive(Debug, Serialize, ToSchema, QueryableByName)]
+pub struct AbsentMember {
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: Uuid,
+    #[diesel(sql_type = Text)]
+    #[schema(example = "Nguyễn Văn An", max_length = 200)]
+    pub full_name: String,
+    #[diesel(sql_type = SqlUuid)]
+    #[serde(skip)]
+    organisation_id: Uuid,
+    /// The months with an unexcused absence.
+    #[diesel(sql_type = BigInt)]
+    #[schema(example = 3, minimum = 3, maximum = 12)]
+    pub months: i64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct CellRow {
+    #[diesel(sql_type = SqlUuid)]
+    organisation_id: Uuid,
+    #[diesel(sql_type = Text)]
+    code: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    meetings: i64,
+    #[diesel(sql_type = BigInt)]
+    regular_meetings: i64,
+    #[diesel(sql_type = Array<Integer>)]
+    regular_months: Vec<i32>,
+    #[diesel(sql_type = BigInt)]
+    thematic_q1: i64,
+    #[diesel(sql_type = BigInt)]
+    thematic_q2: i64,
+    #[diesel(sql_type = BigInt)]
+    thematic_q3: i64,
+    #[diesel(sql_type = BigInt)]
+    thematic_q4: i64,
+    #[diesel(sql_type = BigInt)]
+    expected: i64,
+    #[diesel(sql_type = BigInt)]
+    present: i64,
+    #[diesel(sql_type = BigInt)]
+    good_quality: i64,
+}
+
+async fn cells(conn: &mut AsyncPgConnection, year: i32, root: Option<&TreePath>) -> diesel::QueryResult<Vec<CellRow>> {
+    diesel::sql_query(include_str!("queries/meetings.sql"))
+        .bind::<Integer, _>(year)
+        .bind::<Nullable<Ltree>, _>(root)
+        .load(conn)
+        .await
+}
+
+async fn absent(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    root: Option<&TreePath>,
+) -> diesel::QueryResult<Vec<AbsentMember>> {
+    diesel::sql_query(include_str!("queries/meetings_absent.sql"))
+        .bind::<Integer, _>(year)
+        .bind::<Nullable<Ltree>, _>(root)
+        .load(conn)
+        .await
+}
+
+/// The months of `year` that have ended by `today`.
+fn ended_months(year: i32, today: chrono::NaiveDate) -> i32 {
+    match year.cmp(&today.year()) {
+        std::cmp::Ordering::Less => 12,
+        std::cmp::Ordering::Equal => today.month0() as i32,
+        std::cmp::Ordering::Greater => 0,
+    }
+}
+
+/// Report cell meetings
+///
+/// For each cell and base cell of the subtree active during `year`: the meetings held, the regular meetings and
+/// the months (ended by today) without one, thematic meetings per quarter, the attendance rate, the meetings of
+/// good quality (more than 85% present and nobody absent without an excuse) and the members absent without an
+/// excuse in three or more months of the year. As CSV (`text/csv`): one row per organisation.
+#[utoipa::path(
+    tag = "reports",
+    params(MeetingReportQuery),
+    responses(
+        (status = 200, description = "The meetings", content(
+            (MeetingReport = "application/json"),
+            (String = "text/csv", example = "organisation_id,code,name,meetings,regular_meetings,months_without_regular,thematic_q1,thematic_q2,thematic_q3,thematic_q4,attendance_rate,good_quality_meetings,absent_without_excuse\r\n")
+        )),
+        ReportErrors,
+    )
+)]
+#[get("/meetings")]
+pub async fn report_meetings(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: ApiQuery<MeetingReportQuery>,
+    format: ReportFormat,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.0;
+    if !(1930..=2999).contains(&query.year) {
+        return Err(ApiError::bad_request("year", "must be 1930 to 2999"));
+    }
+    let mut conn = state.read().await?;
+    let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
+    let rows = cells(&mut conn, query.year, path.as_ref()).await?;
+    let mut absentees = absent(&mut conn, query.year, path.as_ref()).await?;
+    let ended = ended_months(query.year, today());
+    let organisations = rows
+        .into_iter()
+        .map(|r| {
+            let (mine, rest) = absentees
+                .drain(..)
+                .partition(|a| a.organisation_id == r.organisation_id);
+            absentees = rest;
+            CellMeetings {
+                organisation_id: r.organisation_id,
+                code: r.code,
+                name: r.name,
+                meetings: r.meetings,
+                regular_meetings: r.regular_meetings,
+                months_without_regular: (1..=ended)
+                    .filter(|m| !r.regular_months.contains(m))
+                    .map(MonthNumber)
+                    .collect(),
+                thematic_per_quarter: [r.thematic_q1, r.thematic_q2, r.thematic_q3, r.thematic_q4]
+                    .into_iter()
+                    .map(MeetingCount)
+                    .collect(),
+                attendance_rate: percent(r.present, r.expected),
+                good_quality_meetings: r.good_quality,
+                absent_without_excuse: mine,
+            }
+        })
+        .collect();
+    let report = MeetingReport {
+        year: query.year,
+        organisation_id: root,
+        organisations,
+    };
+    match format {
+        ReportFormat::Json => Ok(HttpResponse::Ok().json(report)),
+        ReportFormat::Csv => {
+            let columns = [
+                "organisation_id",
+                "code",
+                "name",
+                "meetings",
+                "regular_meetings",
+                "months_without_regular",
+                "thematic_q1",
+                "thematic_q2",
+                "thematic_q3",
+                "thematic_q4",
+                "attendance_rate",
+                "good_quality_meetings",
+                "absent_without_excuse",
+            ];
+            let rows = report.organisations.iter().map(|o| {
+                let mut row = vec![
+                    o.organisation_id.to_string(),
+                    o.code.clone(),
+                    o.name.clone(),
+                    o.meetings.to_string(),
+                    o.regular_meetings.to_string(),
+                    o.months_without_regular.len().to_string(),
+                ];
+                row.extend(o.thematic_per_quarter.iter().map(|q| q.0.to_string()));
+                row.push(format!("{:.2}", o.attendance_rate));
+                row.push(o.good_quality_meetings.to_string());
+                row.push(o.absent_without_excuse.len().to_string());
+                row
+            });
+            let body = csv::render(&columns, rows);
+            Ok(csv::respond(&format!("meetings-{}.csv", report.year), body))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ended_months_can_lack_a_meeting() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        assert_eq!(ended_months(2025, day), 12);
+        assert_eq!(ended_months(2026, day), 11);
+        assert_eq!(ended_months(2027, day), 0);
+    }
+}

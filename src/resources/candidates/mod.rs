@@ -1,0 +1,6 @@
+//! Admission candidates: the HTTP layer (`http`), the steps to admission with their rules and audit records
+//! (`service`), and the stored rows and queries (`store`).
+
+pub mod http;
+pub mod service;
+pub mod store;

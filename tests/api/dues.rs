@@ -1,0 +1,271 @@
+//! Party dues: one payment per member and month, corrections on the write path, a member's payments, and the
+//! dues report against hand-counted data.
+
+use actix_web::http::Method;
+use serde_json::{json, Value};
+
+use crate::common::{spawn_app, TestApp};
+
+const DUES: &str = "/api/v1/dues";
+
+async fn member<S, B>(app: &TestApp<S>, cell: &str, name: &str, admitted_on: &str) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let body =
+        json!({"full_name": name, "birth_date": "1980-01-01", "organisation_id": cell, "admitted_on": admitted_on});
+    app.post("/api/v1/members", &app.admin, body).await.ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn event<S, B>(app: &TestApp<S>, member: &str, kind: &str, on: &str)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let body = json!({"type": kind, "on": on});
+    app.post(&format!("/api/v1/members/{member}/events"), &app.admin, body)
+        .await
+        .ok(200);
+}
+
+async fn pay<S, B>(app: &TestApp<S>, member: &str, period: &str, amount: i64) -> Value
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let body = json!({"member_id": member, "period": period, "amount": amount, "paid_on": format!("{period}-20")});
+    app.post(DUES, &app.admin, body).await.ok(201).clone()
+}
+
+#[actix_web::test]
+async fn one_payment_per_member_and_month_checked_corrected_and_listed() {
+    let app = spawn_app().await;
+    let district = app.organisation("HU", "superior_committee", None).await;
+    let cell = app.organisation("HU-01", "base_cell", Some(&district)).await;
+    let an = member(&app, &cell, "Nguyễn Văn An", "2012-03-15").await;
+
+    let reply = app
+        .post(
+            DUES,
+            &app.admin,
+            json!({"member_id": an, "period": "2012-05", "amount": 35000, "paid_on": "2012-05-20"}),
+        )
+        .await;
+    let due = reply.ok(201).clone();
+    let id = due["id"].as_str().unwrap().to_owned();
+    assert_eq!(reply.header("location"), Some(format!("{DUES}/{id}").as_str()));
+    assert_eq!(due["organisation_id"], cell.as_str());
+    assert_eq!(due["amount"], 35000);
+    assert_eq!(due["period"], "2012-05");
+
+    let again = json!({"member_id": an, "period": "2012-05", "amount": 1000, "paid_on": "2012-05-21"});
+    app.post(DUES, &app.admin, again).await.problem_on(409, "period");
+    let ok = json!({"member_id": an, "period": "2012-06", "amount": 35000, "paid_on": "2012-06-20"});
+    let with = |field: &str, value: Value| {
+        let mut body = ok.clone();
+        body[field] = value;
+        body
+    };
+    let refused = [
+        (with("period", json!("2012-02")), "period"),
+        (with("period", json!("2012-13")), "period"),
+        (with("period", json!("2012-6")), "period"),
+        (with("amount", json!(0)), "amount"),
+        (with("amount", json!(-5)), "amount"),
+        (with("amount", json!(1.5)), "amount"),
+        (with("paid_on", json!("2999-01-01")), "paid_on"),
+        (with("member_id", json!(uuid::Uuid::now_v7())), "member_id"),
+        (with("currency", json!("VND")), "currency"),
+    ];
+    for (body, field) in refused {
+        app.post(DUES, &app.admin, body).await.problem_on(422, field);
+    }
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM dues").await, 1);
+    pay(&app, &an, "2012-03", 35000).await;
+
+    // Corrections go through the write path: If-Match, merge patch, audit.
+    let path = format!("{DUES}/{id}");
+    let reply = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&app.admin),
+            Some(&json!({"amount": 40000})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(reply.ok(200)["amount"], 40000);
+    assert_eq!(reply.header("etag"), Some("\"2\""));
+    let stale = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&app.admin),
+            Some(&json!({"amount": 1})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    stale.problem(412);
+    app.patch(&path, &app.admin, json!({"amount": null}))
+        .await
+        .problem_on(422, "amount");
+    app.patch(&path, &app.admin, json!({"amount": 0}))
+        .await
+        .problem_on(422, "amount");
+    app.patch(&path, &app.admin, json!({"period": "2012-07"}))
+        .await
+        .problem_on(422, "period");
+    let audit = app
+        .get(
+            &format!("/api/v1/audit-events?resource_type=due&resource_id={id}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(audit.ok(200)["items"].as_array().unwrap().len(), 2);
+
+    let listed = app.get(&format!("/api/v1/members/{an}/dues"), &app.admin).await;
+    let periods: Vec<&str> = listed.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(periods, ["2012-03", "2012-05"]);
+    let year = app.get(&format!("{DUES}?year=2012&count=exact"), &app.admin).await;
+    assert_eq!(year.ok(200)["total"], 2);
+    let month = app.get(&format!("{DUES}?period=2012-03"), &app.admin).await;
+    assert_eq!(month.ok(200)["items"].as_array().unwrap().len(), 1);
+    app.get(&format!("{DUES}?period=2012-3"), &app.admin).await.problem(400);
+
+    assert_eq!(app.delete(&path, &app.admin).await.status, 204);
+    app.get(&path, &app.admin).await.problem(404);
+    let feed = app.get("/api/v1/changes?resource_type=due", &app.admin).await;
+    let actions: Vec<&str> = feed.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["created", "created", "updated", "deleted"]);
+}
+
+#[actix_web::test]
+async fn the_dues_report_counts_expected_paid_and_members_behind() {
+    let app = spawn_app().await;
+    let district = app.organisation("HU", "superior_committee", None).await;
+    let base = app.organisation("HU-01", "base_committee", Some(&district)).await;
+    let cell = app.organisation("HU-01-C1", "cell", Some(&base)).await;
+    let sister = app.organisation("HU-01-C2", "cell", Some(&base)).await;
+    let elsewhere = app.organisation("HU-02", "base_cell", Some(&district)).await;
+    // M1: admitted in 2011, pays January to March and July: April, May and June unpaid.
+    let m1 = member(&app, &cell, "Một", "2011-05-01").await;
+    for period in ["2012-01", "2012-02", "2012-03", "2012-07"] {
+        pay(&app, &m1, period, 20000).await;
+    }
+    // M2: admitted on 2012-03-15 (expected from March), pays March and May: April and June unpaid.
+    let m2 = member(&app, &cell, "Hai", "2012-03-15").await;
+    for period in ["2012-03", "2012-05"] {
+        pay(&app, &m2, period, 30000).await;
+    }
+    // M3: exempt from 2012-04-01, pays January only: February and March unpaid, the rest not expected.
+    let m3 = member(&app, &cell, "Ba", "2010-01-01").await;
+    event(&app, &m3, "recognised_official", "2011-01-10").await;
+    event(&app, &m3, "exempted", "2012-04-01").await;
+    pay(&app, &m3, "2012-01", 15000).await;
+    // M4, in the sister cell: pays December 2011 and January to June 2012.
+    let m4 = member(&app, &sister, "Bốn", "2010-01-01").await;
+    event(&app, &m4, "recognised_official", "2011-01-10").await;
+    for period in [
+        "2011-12", "2012-01", "2012-02", "2012-03", "2012-04", "2012-05", "2012-06",
+    ] {
+        pay(&app, &m4, period, 10000).await;
+    }
+    // Outside the base committee: never counted under it.
+    member(&app, &elsewhere, "Năm", "2010-01-01").await;
+
+    let path = format!("/api/v1/reports/dues?year=2012&as_of=2012-07-15&organisation_id={base}");
+    let reply = app.get(&path, &app.admin).await;
+    let body = reply.ok(200);
+    let months: Vec<(String, i64, i64, i64)> = body["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["period"].as_str().unwrap().to_owned(),
+                m["expected"].as_i64().unwrap(),
+                m["paid"].as_i64().unwrap(),
+                m["amount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, i64, i64, i64)> = [
+        ("2012-01", 3, 3, 45000),
+        ("2012-02", 3, 2, 30000),
+        ("2012-03", 4, 3, 60000),
+        ("2012-04", 3, 1, 10000),
+        ("2012-05", 3, 2, 40000),
+        ("2012-06", 3, 1, 10000),
+        ("2012-07", 3, 1, 20000),
+    ]
+    .into_iter()
+    .map(|(p, e, d, a)| (p.to_owned(), e, d, a))
+    .collect();
+    assert_eq!(months, expected);
+    assert_eq!(body["months"][2]["percent"], 75.0);
+    assert_eq!(body["months"][3]["percent"], 33.33);
+
+    let organisations = body["organisations"].as_array().unwrap();
+    assert_eq!(organisations.len(), 2);
+    let sister_row = organisations
+        .iter()
+        .find(|o| o["organisation_id"] == sister.as_str())
+        .unwrap();
+    assert_eq!(sister_row["months"].as_array().unwrap().len(), 7);
+    assert_eq!(sister_row["months"][6]["paid"], 0);
+
+    let unpaid = body["unpaid_members"].as_array().unwrap();
+    assert_eq!(unpaid.len(), 1, "{unpaid:?}");
+    assert_eq!(unpaid[0]["member_id"], m1.as_str());
+    assert_eq!(unpaid[0]["unpaid_months"], json!(["2012-04", "2012-05", "2012-06"]));
+    assert_eq!(unpaid[0]["consecutive"], 3);
+
+    // Earlier in the year fewer months count: by 2012-03-10 only January and February have ended.
+    let path = format!("/api/v1/reports/dues?year=2012&as_of=2012-03-10&organisation_id={base}");
+    let body = app.get(&path, &app.admin).await.ok(200).clone();
+    assert_eq!(body["months"].as_array().unwrap().len(), 3);
+    assert_eq!(body["unpaid_members"].as_array().unwrap().len(), 0);
+
+    let csv = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/dues?year=2012&as_of=2012-07-15&organisation_id={base}"),
+            Some(&app.admin),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await;
+    let text = String::from_utf8(csv.raw.clone()).unwrap();
+    assert!(text.contains("paid,2012-03,3,75.00\r\n"), "{text}");
+    assert!(text.contains("amount,2012-01,45000,\r\n"), "{text}");
+    assert!(text.contains("unpaid_members,total,1,\r\n"), "{text}");
+
+    app.get("/api/v1/reports/dues", &app.admin).await.problem(400);
+    app.get("/api/v1/reports/dues?year=12", &app.admin).await.problem(400);
+}
