@@ -41,6 +41,31 @@ where
         .streaming(body)
 }
 
+/// An export that renders its rows a batch at a time.
+trait Batches: Sized + 'static {
+    /// Whether the last batch has been rendered (or failed).
+    fn finished(&self) -> bool;
+    fn finish(&mut self);
+    /// The next batch as CSV lines.
+    async fn next_batch(&mut self) -> Result<Bytes, ApiError>;
+}
+
+/// The body of an export: `first` (the header), then each batch as it is rendered, until one comes back short;
+/// a batch that fails ends the body with its error.
+fn batches<E: Batches>(first: Bytes, export: E) -> impl futures_util::Stream<Item = Result<Bytes, ApiError>> {
+    let rest = stream::unfold(export, |mut export| async move {
+        if export.finished() {
+            return None;
+        }
+        let chunk = export.next_batch().await;
+        if chunk.is_err() {
+            export.finish();
+        }
+        Some((chunk, export))
+    });
+    futures_util::StreamExt::chain(stream::once(async { Ok(first) }), rest)
+}
+
 /// The byte order mark and the header line.
 fn head(columns: &[&str]) -> String {
     format!("{}{}", csv::BOM, csv::line(columns))
@@ -99,21 +124,18 @@ pub fn members_csv(conn: DbConn, actor: Actor, mut request: ListRequest) -> Http
         columns,
         finished: false,
     };
-    let rest = stream::unfold(export, |mut export| async move {
-        if export.finished {
-            return None;
-        }
-        let chunk = export.next_batch().await;
-        if chunk.is_err() {
-            export.finished = true;
-        }
-        Some((chunk, export))
-    });
-    let body = futures_util::StreamExt::chain(stream::once(async { Ok(first) }), rest);
-    download("members.csv", body)
+    download("members.csv", batches(first, export))
 }
 
-impl MemberExport {
+impl Batches for MemberExport {
+    fn finished(&self) -> bool {
+        self.finished
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+    }
+
     async fn next_batch(&mut self) -> Result<Bytes, ApiError> {
         let list = member_service::list(&mut self.conn, &self.actor, &self.request).await?;
         let rows = list.rows;
@@ -141,7 +163,9 @@ impl MemberExport {
         }
         Ok(Bytes::from(out))
     }
+}
 
+impl MemberExport {
     /// A member's cells, in the order of [`members::COLUMNS`].
     fn cells(&self, row: &MemberRow) -> Vec<String> {
         let v = &row.values;
@@ -188,21 +212,18 @@ pub fn organisations_csv(conn: DbConn, actor: Actor, criteria: Criteria) -> Http
         codes: HashMap::new(),
         finished: false,
     };
-    let rest = stream::unfold(export, |mut export| async move {
-        if export.finished {
-            return None;
-        }
-        let chunk = export.next_batch().await;
-        if chunk.is_err() {
-            export.finished = true;
-        }
-        Some((chunk, export))
-    });
-    let body = futures_util::StreamExt::chain(stream::once(async { Ok(first) }), rest);
-    download("organisations.csv", body)
+    download("organisations.csv", batches(first, export))
 }
 
-impl OrganisationExport {
+impl Batches for OrganisationExport {
+    fn finished(&self) -> bool {
+        self.finished
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+    }
+
     async fn next_batch(&mut self) -> Result<Bytes, ApiError> {
         let rows = organisation_service::list_in_tree_order(
             &mut self.conn,
@@ -219,7 +240,9 @@ impl OrganisationExport {
         let out: String = rows.iter().map(|row| csv::line(&self.cells(row))).collect();
         Ok(Bytes::from(out))
     }
+}
 
+impl OrganisationExport {
     /// An organisation's cells, in the order of [`organisations::COLUMNS`].
     fn cells(&self, row: &OrganisationRow) -> Vec<String> {
         vec![
