@@ -1,10 +1,15 @@
 //! What every store shares: tree paths, LIKE escaping and the plan of a query.
 
+use diesel::dsl::sql;
+use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::Text;
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::sql_types::Ltree;
 
 mod tree_path;
 
@@ -33,6 +38,37 @@ where
 {
     let lines: Vec<String> = Explain(query).load(conn).await?;
     Ok(lines.join("\n"))
+}
+
+/// A filter of a boxed query on table `T`: the organisation in `column` (`"dues.organisation_id"`) lies in the
+/// subtree with root path `root`. The path is bound as a value, so the planner sizes the subtree from it.
+pub fn organisation_under<T>(column: &str, root: &TreePath) -> Box<dyn BoxableExpression<T, Pg, SqlType = Bool>> {
+    Box::new(
+        sql::<Bool>(&format!(
+            "{column} IN (SELECT o.id FROM organisations o WHERE o.path <@ "
+        ))
+        .bind::<Ltree, _>(root.clone())
+        .sql(")"),
+    )
+}
+
+/// A filter of a boxed query on table `T`: the organisation in `column` lies in the subtree of the organisation
+/// `scope` (`None`: anywhere).
+pub fn organisation_in_scope<T>(
+    column: &str,
+    scope: Option<Uuid>,
+) -> Box<dyn BoxableExpression<T, Pg, SqlType = Bool>> {
+    match scope {
+        Some(root) => Box::new(
+            sql::<Bool>(&format!(
+                "{column} IN (SELECT o.id FROM organisations o WHERE o.path <@ \
+                 (SELECT r.path FROM organisations r WHERE r.id = "
+            ))
+            .bind::<SqlUuid, _>(root)
+            .sql("))"),
+        ),
+        None => Box::new(sql::<Bool>("TRUE")),
+    }
 }
 
 /// Escapes `%`, `_` and `\` so that user text matches literally inside a LIKE pattern.

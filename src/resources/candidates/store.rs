@@ -1,10 +1,9 @@
 //! The `candidates` table and each candidate's steps, `candidate_steps`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Uuid as SqlUuid};
+use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
@@ -13,9 +12,8 @@ use crate::domain::candidate::{Stage, StepType};
 use crate::domain::identity::NationalId;
 use crate::domain::ids::{CandidateId, MemberId, OrganisationId};
 use crate::domain::member::Gender;
-use crate::schema::sql_types::Ltree;
 use crate::schema::{candidate_steps, candidates};
-use crate::store::TreePath;
+use crate::store::{organisation_in_scope, organisation_under, TreePath};
 
 /// A stored candidate; serialised whole (sensitive fields included) for the audit trail.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -92,32 +90,6 @@ pub struct CandidateFilter {
     pub stages: Option<Vec<Stage>>,
 }
 
-type Condition = Box<dyn BoxableExpression<candidates::table, Pg, SqlType = Bool>>;
-
-/// Candidates whose cell lies in the subtree with root path `root`.
-fn in_subtree_path(root: &TreePath) -> Condition {
-    Box::new(
-        sql::<Bool>("candidates.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ ")
-            .bind::<Ltree, _>(root.clone())
-            .sql(")"),
-    )
-}
-
-/// Candidates whose cell lies in the subtree of the organisation `scope` (`None`: anywhere).
-fn in_scope(scope: Option<Uuid>) -> Condition {
-    match scope {
-        Some(root) => Box::new(
-            sql::<Bool>(
-                "candidates.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ \
-                 (SELECT r.path FROM organisations r WHERE r.id = ",
-            )
-            .bind::<SqlUuid, _>(root)
-            .sql("))"),
-        ),
-        None => Box::new(sql::<Bool>("TRUE")),
-    }
-}
-
 /// One page of candidates in creation order, after `after`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
@@ -140,10 +112,10 @@ pub async fn count(conn: &mut AsyncPgConnection, filter: &CandidateFilter) -> Qu
 fn filtered(f: &CandidateFilter) -> candidates::BoxedQuery<'static, Pg> {
     let mut query = candidates::table.into_boxed();
     if let Some(scope) = &f.scope {
-        query = query.filter(in_subtree_path(scope));
+        query = query.filter(organisation_under("candidates.organisation_id", scope));
     }
     if let Some(under) = &f.under {
-        query = query.filter(in_subtree_path(under));
+        query = query.filter(organisation_under("candidates.organisation_id", under));
     }
     if let Some(org) = f.organisation_id {
         query = query.filter(candidates::organisation_id.eq(org));
@@ -164,7 +136,7 @@ pub async fn find(
 ) -> QueryResult<Option<CandidateRow>> {
     let query = candidates::table
         .filter(candidates::id.eq(id))
-        .filter(in_scope(scope))
+        .filter(organisation_in_scope("candidates.organisation_id", scope))
         .select(CandidateRow::as_select());
     match lock {
         false => query.first(conn).await,

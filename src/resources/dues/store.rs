@@ -1,18 +1,15 @@
 //! The `dues` table: one payment per member and month.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::ids::{DueId, MemberId, OrganisationId};
 use crate::schema::dues;
-use crate::schema::sql_types::Ltree;
-use crate::store::TreePath;
+use crate::store::{organisation_in_scope, organisation_under, TreePath};
 
 /// A stored payment.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -64,37 +61,13 @@ pub struct DueFilter {
     pub period_prefix: Option<String>,
 }
 
-type Condition = Box<dyn BoxableExpression<dues::table, Pg, SqlType = Bool>>;
-
-fn in_subtree_path(root: &TreePath) -> Condition {
-    Box::new(
-        sql::<Bool>("dues.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ ")
-            .bind::<Ltree, _>(root.clone())
-            .sql(")"),
-    )
-}
-
-fn in_scope(scope: Option<Uuid>) -> Condition {
-    match scope {
-        Some(root) => Box::new(
-            sql::<Bool>(
-                "dues.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ \
-                 (SELECT r.path FROM organisations r WHERE r.id = ",
-            )
-            .bind::<SqlUuid, _>(root)
-            .sql("))"),
-        ),
-        None => Box::new(sql::<Bool>("TRUE")),
-    }
-}
-
 fn filtered(f: &DueFilter) -> dues::BoxedQuery<'static, Pg> {
     let mut query = dues::table.into_boxed();
     if let Some(scope) = &f.scope {
-        query = query.filter(in_subtree_path(scope));
+        query = query.filter(organisation_under("dues.organisation_id", scope));
     }
     if let Some(under) = &f.under {
-        query = query.filter(in_subtree_path(under));
+        query = query.filter(organisation_under("dues.organisation_id", under));
     }
     if let Some(org) = f.organisation_id {
         query = query.filter(dues::organisation_id.eq(org));
@@ -147,7 +120,7 @@ pub async fn find(
 ) -> QueryResult<Option<DueRow>> {
     let query = dues::table
         .filter(dues::id.eq(id))
-        .filter(in_scope(scope))
+        .filter(organisation_in_scope("dues.organisation_id", scope))
         .select(DueRow::as_select());
     match lock {
         false => query.first(conn).await,

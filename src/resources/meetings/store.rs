@@ -1,10 +1,9 @@
 //! The `meetings` table and each meeting's attendance, `meeting_attendance`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Date, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Date, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
@@ -13,7 +12,7 @@ use crate::domain::ids::{MeetingId, MemberId, OrganisationId};
 use crate::domain::meeting::{AttendanceStatus, MeetingKind};
 use crate::schema::sql_types::Ltree;
 use crate::schema::{meeting_attendance, meetings};
-use crate::store::TreePath;
+use crate::store::{organisation_in_scope, organisation_under, TreePath};
 
 /// A stored meeting, without its attendance.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -59,37 +58,13 @@ pub struct MeetingFilter {
     pub to: Option<NaiveDate>,
 }
 
-type Condition = Box<dyn BoxableExpression<meetings::table, Pg, SqlType = Bool>>;
-
-fn in_subtree_path(root: &TreePath) -> Condition {
-    Box::new(
-        sql::<Bool>("meetings.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ ")
-            .bind::<Ltree, _>(root.clone())
-            .sql(")"),
-    )
-}
-
-fn in_scope(scope: Option<Uuid>) -> Condition {
-    match scope {
-        Some(root) => Box::new(
-            sql::<Bool>(
-                "meetings.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ \
-                 (SELECT r.path FROM organisations r WHERE r.id = ",
-            )
-            .bind::<SqlUuid, _>(root)
-            .sql("))"),
-        ),
-        None => Box::new(sql::<Bool>("TRUE")),
-    }
-}
-
 fn filtered(f: &MeetingFilter) -> meetings::BoxedQuery<'static, Pg> {
     let mut query = meetings::table.into_boxed();
     if let Some(scope) = &f.scope {
-        query = query.filter(in_subtree_path(scope));
+        query = query.filter(organisation_under("meetings.organisation_id", scope));
     }
     if let Some(under) = &f.under {
-        query = query.filter(in_subtree_path(under));
+        query = query.filter(organisation_under("meetings.organisation_id", under));
     }
     if let Some(org) = f.organisation_id {
         query = query.filter(meetings::organisation_id.eq(org));
@@ -135,7 +110,7 @@ pub async fn find(
 ) -> QueryResult<Option<MeetingRow>> {
     let query = meetings::table
         .filter(meetings::id.eq(id))
-        .filter(in_scope(scope))
+        .filter(organisation_in_scope("meetings.organisation_id", scope))
         .select(MeetingRow::as_select());
     match lock {
         false => query.first(conn).await,
