@@ -152,6 +152,11 @@ async fn one_payment_per_member_and_month_checked_corrected_and_listed() {
     let month = app.get(&format!("{DUES}?period=2012-03"), &app.admin).await;
     assert_eq!(month.ok(200)["items"].as_array().unwrap().len(), 1);
     app.get(&format!("{DUES}?period=2012-3"), &app.admin).await.problem(400);
+    // Both filters: the month, when it lies in the year; none otherwise.
+    let both = app.get(&format!("{DUES}?period=2012-03&year=2012"), &app.admin).await;
+    assert_eq!(both.ok(200)["items"], month.body["items"]);
+    let apart = app.get(&format!("{DUES}?period=2012-03&year=2013"), &app.admin).await;
+    assert_eq!(apart.ok(200)["items"], serde_json::json!([]));
 
     assert_eq!(app.delete(&path, &app.admin).await.status, 204);
     app.get(&path, &app.admin).await.problem(404);

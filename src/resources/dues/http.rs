@@ -120,7 +120,7 @@ pub struct DueQuery {
     /// Payments for this month, `YYYY-MM`.
     #[param(example = "2012-05", max_length = 7, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     period: Option<String>,
-    /// Payments for the months of this year.
+    /// Payments for the months of this year (with `period` too: that month, when it lies in the year).
     #[param(example = 2012, minimum = 1930, maximum = 2999)]
     year: Option<i32>,
 }
@@ -146,7 +146,14 @@ pub async fn list_dues(
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { page, filters } = query;
     let period_prefix = match (filters.period.as_deref(), filters.year) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("year", "give either period or year, not both")),
+        (Some(p), Some(y)) => {
+            let period = Period::parse(p).ok_or_else(|| ApiError::bad_request("period", "must be YYYY-MM"))?;
+            if !period.to_string().starts_with(&format!("{y:04}-")) {
+                // A month outside the year asked for: no payment is both.
+                return Ok(page.empty::<Due>().respond());
+            }
+            Some(period.to_string())
+        }
         (Some(p), None) => Some(
             Period::parse(p)
                 .ok_or_else(|| ApiError::bad_request("period", "must be YYYY-MM"))?
