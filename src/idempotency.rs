@@ -61,6 +61,7 @@ const BODY_LIMITS: &[(&str, usize)] = &[
         crate::resources::reorganisations::http::REORGANISATION_BODY_LIMIT,
     ),
     ("/api/v1/imports", crate::extract::UPLOAD_LIMIT),
+    ("/api/v1/meetings", crate::resources::meetings::http::MEETING_BODY_LIMIT),
 ];
 
 fn body_limit(path: &str) -> usize {

@@ -304,3 +304,30 @@ async fn the_meetings_report_counts_a_year_per_cell() {
         .await
         .problem(400);
 }
+
+#[actix_web::test]
+async fn a_large_attendance_list_is_read_whole_and_judged_by_the_rules() {
+    let app = spawn_app().await;
+    let t = cells(&app).await;
+    // 2,000 entries (the most the document allows) are over 64 KiB: the body is read, and the foreign members
+    // are refused by name, not by size.
+    let attendance: Vec<serde_json::Value> = (0..2000)
+        .map(|_| serde_json::json!({"member_id": uuid::Uuid::new_v4(), "status": "absent_unexcused"}))
+        .collect();
+    let body = serde_json::json!({"organisation_id": t.c1, "held_on": "2012-05-05", "kind": "regular",
+                                  "attendance": attendance});
+    assert!(body.to_string().len() > 64 * 1024);
+    let reply = app.post(MEETINGS, &app.admin, body.clone()).await;
+    reply.problem_on(422, "attendance[0].member_id");
+    let reply = app
+        .call(
+            actix_web::http::Method::POST,
+            MEETINGS,
+            Some(&app.admin),
+            Some(&body),
+            &[("Idempotency-Key", "large-meeting")],
+        )
+        .await;
+    reply.problem(422);
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM meetings").await, 0);
+}

@@ -150,12 +150,16 @@ pub async fn list_meetings(
     Ok(page.finish(meetings, |m| m.row.id, Meeting::from, total).respond())
 }
 
+/// The body limit of a new meeting: 2,000 attendance entries take about 200 KiB.
+pub const MEETING_BODY_LIMIT: usize = 512 * 1024;
+
 /// Record a meeting
 ///
 /// Records a meeting and its attendance. The attendance lists exactly the members expected that day: the
 /// probationary and official members of the organisation and of the organisations below it (exempt members and
 /// members not yet admitted or already gone are not expected), each once. A member missing (error on
 /// `attendance`, naming the member), foreign or listed twice (error on `attendance[i].member_id`) is 422.
+/// Body limit: 512 KiB, room for the 2,000 attendance entries a meeting may list.
 #[utoipa::path(
     tag = "meetings",
     request_body(content = CreateMeeting, content_type = "application/json"),
@@ -170,7 +174,7 @@ pub async fn list_meetings(
 pub async fn create_meeting(
     state: web::Data<AppState>,
     actor: Actor,
-    body: ApiJson<CreateMeeting>,
+    body: ApiJson<CreateMeeting, MEETING_BODY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let new = NewMeeting {
