@@ -173,6 +173,21 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        expected -> Int4,
+        present -> Int4,
+        unexcused -> Int4,
+    }
+}
+
+diesel::table! {
+    member_evaluation_counts (organisation_id, year, shard) {
+        organisation_id -> Uuid,
+        year -> Int4,
+        shard -> Int2,
+        excellent -> Int4,
+        good -> Int4,
+        completed -> Int4,
+        not_completed -> Int4,
     }
 }
 
@@ -242,10 +257,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    organisation_member_counts (organisation_id, status) {
+    organisation_member_counts (organisation_id, status, shard) {
         organisation_id -> Uuid,
         status -> Text,
         members -> Int4,
+        shard -> Int2,
+        theory_none -> Int4,
+        theory_elementary -> Int4,
+        theory_intermediate -> Int4,
+        theory_advanced -> Int4,
     }
 }
 
@@ -405,6 +425,7 @@ diesel::joinable!(evaluations -> organisations (organisation_id));
 diesel::joinable!(meeting_attendance -> meetings (meeting_id));
 diesel::joinable!(meeting_attendance -> members (member_id));
 diesel::joinable!(meetings -> organisations (organisation_id));
+diesel::joinable!(member_evaluation_counts -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
 diesel::joinable!(member_evaluations -> organisations (organisation_id));
 diesel::joinable!(member_events -> members (member_id));
@@ -435,6 +456,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     imports,
     meeting_attendance,
     meetings,
+    member_evaluation_counts,
     member_evaluations,
     member_events,
     members,

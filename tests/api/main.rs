@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod contract;
 mod conventions;
+mod counts;
 mod demo;
 mod deployment;
 mod dues;

@@ -1,6 +1,7 @@
 -- Meetings of year $1 held by the cells and base cells inside the subtree at path $2 (NULL: everywhere) that were
 -- active during the year: per organisation, the regular meetings and their months, thematic meetings per quarter,
--- attendance, and meetings of good quality (more than 85% present, nobody absent without an excuse).
+-- attendance, and meetings of good quality (more than 85% present, nobody absent without an excuse). The
+-- attendance figures are those each meeting keeps (a trigger recounts them as its attendance is written).
 WITH orgs AS (
     SELECT o.id, o.code, o.name
     FROM organisations o
@@ -10,15 +11,10 @@ WITH orgs AS (
       AND (o.dissolved_on IS NULL OR o.dissolved_on > make_date($1, 1, 1))
 ),
 held AS (
-    SELECT m.id, m.organisation_id, m.kind, m.held_on,
-           count(a.member_id) AS expected,
-           count(a.member_id) FILTER (WHERE a.status = 'present') AS present,
-           count(a.member_id) FILTER (WHERE a.status = 'absent_unexcused') AS unexcused
+    SELECT m.id, m.organisation_id, m.kind, m.held_on, m.expected, m.present, m.unexcused
     FROM meetings m
     JOIN orgs ON orgs.id = m.organisation_id
-    LEFT JOIN meeting_attendance a ON a.meeting_id = m.id
     WHERE m.held_on BETWEEN make_date($1, 1, 1) AND make_date($1, 12, 31)
-    GROUP BY m.id, m.organisation_id, m.kind, m.held_on
 )
 SELECT orgs.id AS organisation_id, orgs.code, orgs.name,
        count(h.id) AS meetings,

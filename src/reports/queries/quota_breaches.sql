@@ -1,18 +1,34 @@
 -- The base organisations whose members graded `excellent` in year $1 exceed 20% of those graded `good`, in code
 -- order, with the tree as it stood on $2 (the last day of the year): the base organisations are those of a base
 -- kind then, under one of the root paths $3 (NULL: everywhere; an empty array: nowhere), with their name then,
--- and each counts the evaluations recorded in its subtree of that day. It starts from the base organisations and
--- walks down their subtrees on the (path, valid_during) index, so a district's report reads only its rows.
-SELECT b.organisation_id, o.code, b.name,
-       count(*) FILTER (WHERE me.grade = 'excellent') AS excellent,
-       count(*) FILTER (WHERE me.grade = 'good') AS good
-FROM organisation_versions b
+-- and each adds up the evaluation counts of the organisations in its subtree of that day.
+--
+-- It goes upwards rather than down each base organisation's subtree: the counts are first added up by the
+-- organisation above each counted one (or the counted one itself, when it is a base organisation), which leaves
+-- about one row per base organisation; the labels of a path are its organisations' ids, so each of those rows
+-- then finds its base organisation among the few labels of its path of that day, with hash joins throughout.
+WITH counted AS MATERIALIZED (
+    SELECT CASE WHEN v.kind IN ('base_committee', 'base_cell') THEN v.organisation_id ELSE v.parent_id END AS above,
+           sum(c.excellent) AS excellent, sum(c.good) AS good
+    FROM member_evaluation_counts c
+    JOIN organisation_versions v ON v.organisation_id = c.organisation_id AND v.valid_during @> $2::date
+    WHERE c.year = $1
+      AND ($3::ltree[] IS NULL OR v.path <@ ANY($3::ltree[]))
+    GROUP BY 1
+),
+upwards AS MATERIALIZED (
+    SELECT ltree2text(subpath(a.path, level, 1))::uuid AS organisation_id, counted.excellent, counted.good
+    FROM counted
+    JOIN organisation_versions a ON a.organisation_id = counted.above AND a.valid_during @> $2::date
+    CROSS JOIN LATERAL generate_series(0, nlevel(a.path) - 1) AS level
+)
+SELECT b.organisation_id, o.code, b.name, sum(upwards.excellent)::bigint AS excellent,
+       sum(upwards.good)::bigint AS good
+FROM upwards
+JOIN organisation_versions b ON b.organisation_id = upwards.organisation_id AND b.valid_during @> $2::date
 JOIN organisations o ON o.id = b.organisation_id
-JOIN organisation_versions v ON v.path <@ b.path AND v.valid_during @> $2::date
-JOIN member_evaluations me ON me.organisation_id = v.organisation_id AND me.year = $1
-WHERE b.valid_during @> $2::date
-  AND b.kind IN ('base_committee', 'base_cell')
+WHERE b.kind IN ('base_committee', 'base_cell')
   AND ($3::ltree[] IS NULL OR b.path <@ ANY($3::ltree[]))
 GROUP BY b.organisation_id, o.code, b.name
-HAVING 5 * count(*) FILTER (WHERE me.grade = 'excellent') > count(*) FILTER (WHERE me.grade = 'good')
+HAVING 5 * sum(upwards.excellent) > sum(upwards.good)
 ORDER BY o.code
