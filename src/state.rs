@@ -51,6 +51,17 @@ impl AppState {
         Ok(self.reads.get().await?)
     }
 
+    /// A second connection for reading alongside one the request holds, only if the pool has one to spare now: a
+    /// request that waited for a second connection while holding its first could, with enough such requests at
+    /// once, leave every connection held by a request waiting for another.
+    pub async fn spare_read(&self) -> Option<DbConn> {
+        let timeouts = deadpool::managed::Timeouts {
+            wait: Some(std::time::Duration::ZERO),
+            ..self.reads.timeouts()
+        };
+        self.reads.timeout_get(&timeouts).await.ok()
+    }
+
     /// How the pool stands now. Reads and writes share one pool for now, so this is the whole of it.
     pub fn pool_status(&self) -> deadpool::Status {
         self.writes.status()

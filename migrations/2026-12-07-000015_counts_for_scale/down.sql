@@ -3,6 +3,8 @@ DROP TRIGGER meeting_attendance_count_update ON meeting_attendance;
 DROP TRIGGER meeting_attendance_count_delete ON meeting_attendance;
 DROP FUNCTION meeting_attendance_count();
 DROP INDEX meeting_attendance_unexcused_idx;
+DROP INDEX meetings_organisation_idx;
+CREATE INDEX meetings_organisation_idx ON meetings (organisation_id, held_on);
 ALTER TABLE meetings DROP COLUMN expected, DROP COLUMN present, DROP COLUMN unexcused;
 
 DROP TRIGGER member_evaluations_count_insert ON member_evaluations;
