@@ -869,3 +869,58 @@ async fn sponsors_and_votes_are_counted_as_members_stood_on_the_day() {
     .await
     .problem_on(422, "sponsors[0].member_id");
 }
+
+#[actix_web::test]
+async fn a_cell_is_not_ended_under_its_candidates_on_their_way() {
+    let app = spawn_app().await;
+    let c = cells(&app).await;
+    let base = app
+        .get(&format!("/api/v1/organisations/{}", c.cell), &app.admin)
+        .await
+        .ok(200)["parent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cell = app.organisation("HU-01-C8", "cell", Some(&base)).await;
+    let waiting = propose(&app, &cell, "Đang Chờ", "1990-01-01").await;
+    let organisation = format!("/api/v1/organisations/{cell}");
+
+    // Dissolving the cell would leave the candidate with no cell to be admitted into: 409 naming them.
+    let dissolve = json!({"dissolved_on": "2025-07-01"});
+    let reply = app.patch(&organisation, &app.admin, dissolve.clone()).await;
+    let problem = reply.problem_on(409, "dissolved_on");
+    assert!(problem["detail"].as_str().unwrap().contains(&waiting), "{problem}");
+    // A reorganisation that ends it without transferring its members (and with them its candidates) is refused
+    // the same way, and stores nothing.
+    let body = json!({"decision_number": "8-QĐ/HU", "decided_on": "2025-06-20", "effective_on": "2025-07-01",
+                      "end": [cell]});
+    let reply = app.post("/api/v1/reorganisations", &app.admin, body).await;
+    let problem = reply.problem_on(422, "end[0]");
+    assert!(problem.to_string().contains(&waiting), "{problem}");
+    let stored = app.get(&organisation, &app.admin).await;
+    let stored = stored.ok(200);
+    assert_eq!((&stored["active"], &stored["version"]), (&json!(true), &json!(1)));
+    assert_eq!(
+        app.db.count("SELECT count(*) AS n FROM reorganisations").await,
+        0,
+        "nothing stored"
+    );
+    let candidate = app.get(&format!("{CANDIDATES}/{waiting}"), &app.admin).await;
+    assert_eq!(candidate.ok(200)["version"], 1);
+
+    // Once the candidate has withdrawn, the cell ends; the finished road keeps its history in it, so the cell's
+    // record stays (409 on deletion).
+    step(
+        &app,
+        &waiting,
+        json!({"type": "withdrawn", "on": "2012-02-01", "reason": "chuyển công tác"}),
+    )
+    .await
+    .ok(200);
+    let ended = app.patch(&organisation, &app.admin, dissolve).await;
+    assert_eq!(ended.ok(200)["dissolved_on"], "2025-07-01");
+    let candidate = app.get(&format!("{CANDIDATES}/{waiting}"), &app.admin).await;
+    assert_eq!(candidate.ok(200)["organisation_id"], cell.as_str());
+    let reply = app.delete(&organisation, &app.admin).await;
+    assert!(reply.problem(409)["detail"].as_str().unwrap().contains("candidate"));
+}
