@@ -375,19 +375,50 @@ async fn each_step_checks_its_rules_and_a_refusal_changes_nothing() {
             sponsored(json!([{"member_id": c.officials[0]}, {"member_id": uuid::Uuid::now_v7()}])),
             "sponsors[1].member_id",
         ),
+        // A sponsor who says they have known the candidate for only eleven months (and a day) by the step.
+        (
+            sponsored(
+                json!([{"member_id": c.officials[0], "known_since": "2011-02-02"}, {"member_id": c.officials[1]}]),
+            ),
+            "sponsors[0].known_since",
+        ),
+        (
+            sponsored(json!([{"youth_union": true, "known_since": "2010-01-01"}, {"member_id": c.officials[1]}])),
+            "sponsors[0].known_since",
+        ),
+        (
+            sponsored(json!([{"member_id": c.officials[0], "known_since": "2010-01-01"},
+                             {"member_id": c.officials[0], "known_since": "2009-01-01"}])),
+            "sponsors[1].member_id",
+        ),
+        (
+            sponsored(
+                json!([{"member_id": c.officials[0], "known_since": "yesterday"}, {"member_id": c.officials[1]}]),
+            ),
+            "sponsors[0].known_since",
+        ),
     ];
     for (body, field) in refused {
         step(&app, &id, body).await.problem_on(422, field);
     }
     assert_eq!(stored(&app, &id).await, (2, 1));
-    // The Youth Union may sponsor a 21-year-old instead of one member.
+    // The Youth Union may sponsor a 21-year-old instead of one member, who has known the candidate for twelve months
+    // to the day.
     step(
         &app,
         &id,
-        sponsored(json!([{"youth_union": true}, {"member_id": c.officials[2]}])),
+        sponsored(json!([{"youth_union": true}, {"member_id": c.officials[2], "known_since": "2011-02-01"}])),
     )
     .await
     .ok(200);
+    let steps = app.get(&format!("{CANDIDATES}/{id}/steps"), &app.admin).await;
+    let steps = steps.ok(200);
+    assert_eq!(
+        steps["items"][1]["sponsors"],
+        json!([{"member_id": null, "youth_union": true, "known_since": null},
+               {"member_id": c.officials[2], "youth_union": false, "known_since": "2011-02-01"}]),
+        "{steps}"
+    );
 
     let vote = |votes_for: u32, votes_total: u32| json!({"type": "cell_approved", "on": "2012-03-02", "votes_for": votes_for, "votes_total": votes_total});
     // Three official members on that day (the probationary member does not count): two thirds is two.
