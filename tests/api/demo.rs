@@ -382,9 +382,12 @@ where
     assert_eq!(sum(months, |m| m["amount"].as_i64().unwrap()), amount);
     let expected_in = |month: usize| {
         format!(
-            "SELECT count(*) AS n FROM members mb WHERE mb.admitted_on <= (make_date(2012, {month}, 1) + interval '1 month' - interval '1 day')::date \
-             AND {} IN ('probationary', 'official')",
-            status_on(&format!("(make_date(2012, {month}, 1) + interval '1 month' - interval '1 day')::date"))
+            "SELECT count(*) AS n FROM members mb \
+             WHERE mb.admitted_on <= (make_date(2012, {month}, 1) + interval '1 month' - interval '1 day')::date \
+               AND {} IN ('probationary', 'official')",
+            status_on(&format!(
+                "(make_date(2012, {month}, 1) + interval '1 month' - interval '1 day')::date"
+            ))
         )
     };
     for (i, m) in months.iter().enumerate() {
@@ -417,7 +420,8 @@ where
         "SELECT count(*) AS n FROM (SELECT mb.id FROM members mb CROSS JOIN generate_series(1, 12) AS month \
          WHERE mb.admitted_on <= (make_date(2012, month, 1) + interval '1 month' - interval '1 day')::date \
            AND {} IN ('probationary', 'official') \
-           AND NOT EXISTS (SELECT 1 FROM dues d WHERE d.member_id = mb.id AND d.period = to_char(make_date(2012, month, 1), 'YYYY-MM')) \
+           AND NOT EXISTS (SELECT 1 FROM dues d WHERE d.member_id = mb.id \
+                             AND d.period = to_char(make_date(2012, month, 1), 'YYYY-MM')) \
          GROUP BY mb.id HAVING count(*) >= 3) x",
         status_on("(make_date(2012, month, 1) + interval '1 month' - interval '1 day')::date")
     ))
