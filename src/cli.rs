@@ -247,7 +247,7 @@ async fn seed_demo() -> anyhow::Result<()> {
     match crate::seed::load_demo(&mut conn).await.map_err(plain)? {
         crate::seed::Outcome::Loaded { organisations, members } => println!(
             "loaded the Thanh Sơn demo district: {organisations} organisations, {members} members, \
-             the 2012 evaluations and the 2013 resolutions"
+             the 2012 evaluations, meetings and dues, and the 2013 resolutions"
         ),
         crate::seed::Outcome::AlreadyLoaded => {
             println!("the Thanh Sơn demo district is already loaded; nothing changed")

@@ -58,6 +58,8 @@ pub const CERTIFICATE_YEARS: u32 = 5;
 pub const CONSENT_AGE_YEARS: u32 = 60;
 /// The last age of the Youth Union, which may sponsor a candidate of youth age instead of one member.
 pub const YOUTH_AGE_YEARS: u32 = 30;
+/// Months a sponsoring member must have known the candidate by the day of the sponsorship.
+pub const SPONSOR_ACQUAINTANCE_MONTHS: u32 = 12;
 
 impl Stage {
     /// Whether the road has ended (no step follows).
@@ -157,6 +159,14 @@ pub fn certificate_valid(course_on: NaiveDate, on: NaiveDate) -> bool {
         .is_none_or(|expires| on < expires)
 }
 
+/// Whether a sponsor who has known the candidate since `since` has known them for
+/// [`SPONSOR_ACQUAINTANCE_MONTHS`] months on `on`.
+pub fn known_long_enough(since: NaiveDate, on: NaiveDate) -> bool {
+    since
+        .checked_add_months(Months::new(SPONSOR_ACQUAINTANCE_MONTHS))
+        .is_some_and(|enough| enough <= on)
+}
+
 /// Two thirds of `members`, rounded up: the least number of votes for.
 pub fn two_thirds(members: i64) -> i64 {
     (2 * members + 2) / 3
@@ -194,6 +204,15 @@ mod tests {
         assert!(is_working_day(d(2026, 12, 4)));
         assert!(!is_working_day(d(2026, 12, 5)));
         assert!(!is_working_day(d(2026, 12, 6)));
+    }
+
+    #[test]
+    fn a_sponsor_has_known_the_candidate_for_twelve_months() {
+        assert!(known_long_enough(d(2011, 2, 1), d(2012, 2, 1)));
+        assert!(!known_long_enough(d(2011, 2, 2), d(2012, 2, 1)));
+        // From the last day of a month, twelve months end on the last day of the same month a year later.
+        assert!(known_long_enough(d(2011, 2, 28), d(2012, 2, 28)));
+        assert!(!known_long_enough(d(2012, 3, 1), d(2012, 2, 1)));
     }
 
     #[test]

@@ -178,6 +178,33 @@ async fn unpaid_rows(
     .await
 }
 
+/// A member expected to pay for a month.
+#[derive(Debug, QueryableByName)]
+pub struct ExpectedPayment {
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: Uuid,
+    /// `YYYY-MM`.
+    #[diesel(sql_type = Text)]
+    pub period: String,
+}
+
+/// Every member expected to pay for each month of `year` begun by `day`, by the rule this report counts them with
+/// (for the demo, which pays the dues this report then reads back), ordered by member and month.
+pub async fn expected_payments(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    day: NaiveDate,
+) -> diesel::QueryResult<Vec<ExpectedPayment>> {
+    diesel::sql_query(format!(
+        "{EXPECTED} SELECT x.member_id, x.period FROM expected x ORDER BY x.member_id, x.period"
+    ))
+    .bind::<Integer, _>(year)
+    .bind::<Date, _>(day)
+    .bind::<Nullable<Ltree>, _>(None::<TreePath>)
+    .load(conn)
+    .await
+}
+
 /// The longest run of consecutive months in an ordered list of `YYYY-MM` periods.
 fn longest_run(periods: &[String]) -> i64 {
     let months: Vec<i32> = periods

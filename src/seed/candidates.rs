@@ -14,7 +14,7 @@ use crate::domain::candidate::is_working_day;
 use crate::domain::ids::{CandidateId, MemberId, OrganisationId};
 use crate::domain::member::Gender;
 use crate::error::ApiError;
-use crate::resources::candidates::service::{self as candidates, Proposal, StepInput};
+use crate::resources::candidates::service::{self as candidates, Proposal, SponsorEntry, StepInput};
 use crate::resources::candidates::store::{self as candidate_store, CandidateValues};
 use crate::resources::members::service::{self as members, MemberPatch};
 use crate::resources::members::store::MemberValues;
@@ -142,7 +142,15 @@ pub(super) async fn admit(
             ..step(StepType::CourseCompleted, course_on)
         },
         StepInput {
-            sponsors: Some(chosen.iter().map(|m| (Some(m.0), None)).collect()),
+            sponsors: Some(
+                chosen
+                    .iter()
+                    .map(|m| SponsorEntry {
+                        member_id: Some(m.0),
+                        ..SponsorEntry::default()
+                    })
+                    .collect(),
+            ),
             ..step(StepType::Sponsored, sponsored_on)
         },
         StepInput {

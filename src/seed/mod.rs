@@ -1,8 +1,8 @@
 //! `partybase seed demo`: the Thanh Sơn example district, modelled on the 2013 article: 46 base organisations
 //! with their cells, a few thousand members (306 admitted in 2012, 42 in the first quarter of 2013, each after the
 //! candidate steps, with a few candidates overdue and a few withdrawn along the way), the 2012
-//! evaluations (32 clean and strong, 6 of them exemplary, 13 completed tasks well, 1 completed tasks) and the
-//! thematic resolutions of 2013 with their implementations. Loading it twice changes nothing; a database whose
+//! evaluations (32 clean and strong, 6 of them exemplary, 13 completed tasks well, 1 completed tasks), the cells'
+//! meetings and the members' dues of 2012, and the thematic resolutions of 2013 with their implementations. Loading it twice changes nothing; a database whose
 //! organisation codes collide with the demo's (`TS` and `TS-...`) is refused.
 
 use chrono::{Datelike, Months, NaiveDate};
@@ -33,6 +33,7 @@ mod dice;
 mod loads;
 mod places_and_names;
 mod reform;
+mod year;
 
 use dice::Dice;
 use places_and_names::*;
@@ -204,6 +205,7 @@ async fn build(conn: &mut AsyncPgConnection, actor: &Actor) -> Result<Outcome, A
     let members = add_members(conn, actor, &mut dice, &holders).await?;
     add_evaluations(conn, actor, &mut dice, &base).await?;
     add_resolutions(conn, actor, &mut dice, &district, &base).await?;
+    year::record(conn, actor, &holders).await?;
     created += reform::record(conn, actor, &province, &district).await?;
     Ok(Outcome::Loaded {
         organisations: created,

@@ -375,19 +375,50 @@ async fn each_step_checks_its_rules_and_a_refusal_changes_nothing() {
             sponsored(json!([{"member_id": c.officials[0]}, {"member_id": uuid::Uuid::now_v7()}])),
             "sponsors[1].member_id",
         ),
+        // A sponsor who says they have known the candidate for only eleven months (and a day) by the step.
+        (
+            sponsored(
+                json!([{"member_id": c.officials[0], "known_since": "2011-02-02"}, {"member_id": c.officials[1]}]),
+            ),
+            "sponsors[0].known_since",
+        ),
+        (
+            sponsored(json!([{"youth_union": true, "known_since": "2010-01-01"}, {"member_id": c.officials[1]}])),
+            "sponsors[0].known_since",
+        ),
+        (
+            sponsored(json!([{"member_id": c.officials[0], "known_since": "2010-01-01"},
+                             {"member_id": c.officials[0], "known_since": "2009-01-01"}])),
+            "sponsors[1].member_id",
+        ),
+        (
+            sponsored(
+                json!([{"member_id": c.officials[0], "known_since": "yesterday"}, {"member_id": c.officials[1]}]),
+            ),
+            "sponsors[0].known_since",
+        ),
     ];
     for (body, field) in refused {
         step(&app, &id, body).await.problem_on(422, field);
     }
     assert_eq!(stored(&app, &id).await, (2, 1));
-    // The Youth Union may sponsor a 21-year-old instead of one member.
+    // The Youth Union may sponsor a 21-year-old instead of one member, who has known the candidate for twelve months
+    // to the day.
     step(
         &app,
         &id,
-        sponsored(json!([{"youth_union": true}, {"member_id": c.officials[2]}])),
+        sponsored(json!([{"youth_union": true}, {"member_id": c.officials[2], "known_since": "2011-02-01"}])),
     )
     .await
     .ok(200);
+    let steps = app.get(&format!("{CANDIDATES}/{id}/steps"), &app.admin).await;
+    let steps = steps.ok(200);
+    assert_eq!(
+        steps["items"][1]["sponsors"],
+        json!([{"member_id": null, "youth_union": true, "known_since": null},
+               {"member_id": c.officials[2], "youth_union": false, "known_since": "2011-02-01"}]),
+        "{steps}"
+    );
 
     let vote = |votes_for: u32, votes_total: u32| json!({"type": "cell_approved", "on": "2012-03-02", "votes_for": votes_for, "votes_total": votes_total});
     // Three official members on that day (the probationary member does not count): two thirds is two.
@@ -868,4 +899,59 @@ async fn sponsors_and_votes_are_counted_as_members_stood_on_the_day() {
     )
     .await
     .problem_on(422, "sponsors[0].member_id");
+}
+
+#[actix_web::test]
+async fn a_cell_is_not_ended_under_its_candidates_on_their_way() {
+    let app = spawn_app().await;
+    let c = cells(&app).await;
+    let base = app
+        .get(&format!("/api/v1/organisations/{}", c.cell), &app.admin)
+        .await
+        .ok(200)["parent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cell = app.organisation("HU-01-C8", "cell", Some(&base)).await;
+    let waiting = propose(&app, &cell, "Đang Chờ", "1990-01-01").await;
+    let organisation = format!("/api/v1/organisations/{cell}");
+
+    // Dissolving the cell would leave the candidate with no cell to be admitted into: 409 naming them.
+    let dissolve = json!({"dissolved_on": "2025-07-01"});
+    let reply = app.patch(&organisation, &app.admin, dissolve.clone()).await;
+    let problem = reply.problem_on(409, "dissolved_on");
+    assert!(problem["detail"].as_str().unwrap().contains(&waiting), "{problem}");
+    // A reorganisation that ends it without transferring its members (and with them its candidates) is refused
+    // the same way, and stores nothing.
+    let body = json!({"decision_number": "8-QĐ/HU", "decided_on": "2025-06-20", "effective_on": "2025-07-01",
+                      "end": [cell]});
+    let reply = app.post("/api/v1/reorganisations", &app.admin, body).await;
+    let problem = reply.problem_on(422, "end[0]");
+    assert!(problem.to_string().contains(&waiting), "{problem}");
+    let stored = app.get(&organisation, &app.admin).await;
+    let stored = stored.ok(200);
+    assert_eq!((&stored["active"], &stored["version"]), (&json!(true), &json!(1)));
+    assert_eq!(
+        app.db.count("SELECT count(*) AS n FROM reorganisations").await,
+        0,
+        "nothing stored"
+    );
+    let candidate = app.get(&format!("{CANDIDATES}/{waiting}"), &app.admin).await;
+    assert_eq!(candidate.ok(200)["version"], 1);
+
+    // Once the candidate has withdrawn, the cell ends; the finished road keeps its history in it, so the cell's
+    // record stays (409 on deletion).
+    step(
+        &app,
+        &waiting,
+        json!({"type": "withdrawn", "on": "2012-02-01", "reason": "chuyển công tác"}),
+    )
+    .await
+    .ok(200);
+    let ended = app.patch(&organisation, &app.admin, dissolve).await;
+    assert_eq!(ended.ok(200)["dissolved_on"], "2025-07-01");
+    let candidate = app.get(&format!("{CANDIDATES}/{waiting}"), &app.admin).await;
+    assert_eq!(candidate.ok(200)["organisation_id"], cell.as_str());
+    let reply = app.delete(&organisation, &app.admin).await;
+    assert!(reply.problem(409)["detail"].as_str().unwrap().contains("candidate"));
 }

@@ -13,6 +13,7 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
     let organisations = app.db.count("SELECT count(*) AS n FROM organisations").await;
     let members = app.db.count("SELECT count(*) AS n FROM members").await;
     let candidates = app.db.count("SELECT count(*) AS n FROM candidates").await;
+    let year_rows = year_of_meetings_and_dues(&app).await;
     assert!(
         (2000..10_000).contains(&members),
         "a few thousand members, got {members}"
@@ -29,7 +30,13 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
         candidates,
         "a second load adds no candidate"
     );
+    assert_eq!(
+        year_of_meetings_and_dues(&app).await,
+        year_rows,
+        "a second load adds no meeting, attendance, payment or change"
+    );
     drop(conn);
+    the_year_2012_reads_back_in_the_meetings_and_dues_reports(&app).await;
 
     // The 2012 and early 2013 admissions came through the candidate steps, linked both ways; a few withdrew, and
     // on the last day of 2012 a few waited past a time limit.
@@ -191,6 +198,253 @@ async fn the_demo_reads_back_the_articles_table_and_loads_once() {
             .await,
         0
     );
+}
+
+/// The stored meetings, attendance entries, payments and their change-feed entries.
+async fn year_of_meetings_and_dues<S, B>(app: &crate::common::TestApp<S>) -> [i64; 4]
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    [
+        app.db.count("SELECT count(*) AS n FROM meetings").await,
+        app.db.count("SELECT count(*) AS n FROM meeting_attendance").await,
+        app.db.count("SELECT count(*) AS n FROM dues").await,
+        app.db
+            .count("SELECT count(*) AS n FROM changes WHERE resource_type IN ('meeting', 'due')")
+            .await,
+    ]
+}
+
+/// A member's status on day `day` (an SQL expression over `mb`), by their history.
+const STATUS_ON: &str = "(SELECT e.status_after FROM member_events e WHERE e.member_id = mb.id AND e.on <= {day} \
+    ORDER BY e.on DESC, e.recorded_at DESC LIMIT 1)";
+
+fn status_on(day: &str) -> String {
+    STATUS_ON.replace("{day}", day)
+}
+
+fn sum(list: &[Value], f: impl Fn(&Value) -> i64) -> i64 {
+    list.iter().map(f).sum()
+}
+
+/// The demo's 2012 meetings and dues, read back through the reports and counted again by hand over the stored
+/// rows.
+async fn the_year_2012_reads_back_in_the_meetings_and_dues_reports<S, B>(app: &crate::common::TestApp<S>)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let count = async |sql: &str| app.db.count(sql).await;
+    let in_2012 = "held_on BETWEEN '2012-01-01' AND '2012-12-31'";
+    let meetings = count(&format!("SELECT count(*) AS n FROM meetings WHERE {in_2012}")).await;
+    let cells = count("SELECT count(*) AS n FROM organisations WHERE kind IN ('cell', 'base_cell')").await;
+    assert!(
+        meetings >= cells * 12,
+        "about 12 to 16 meetings a cell: {meetings} for {cells} cells"
+    );
+    assert_eq!(
+        count("SELECT count(*) AS n FROM meetings").await,
+        meetings,
+        "all in 2012"
+    );
+
+    // Every meeting lists exactly the members expected that day: its cell's members, admitted by then and
+    // probationary or official by their history (the exempt left out), each once.
+    let expected = format!(
+        "SELECT count(*) FROM members mb WHERE mb.organisation_id = m.organisation_id AND mb.admitted_on <= m.held_on \
+         AND {} IN ('probationary', 'official')",
+        status_on("m.held_on")
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT count(*) AS n FROM meetings m \
+             WHERE (SELECT count(*) FROM meeting_attendance a WHERE a.meeting_id = m.id) <> ({expected})"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT count(*) AS n FROM meeting_attendance a JOIN meetings m ON m.id = a.meeting_id \
+             JOIN members mb ON mb.id = a.member_id \
+             WHERE mb.organisation_id <> m.organisation_id OR mb.admitted_on > m.held_on \
+                OR {} NOT IN ('probationary', 'official')",
+            status_on("m.held_on")
+        ))
+        .await,
+        0
+    );
+    assert!(
+        count(&format!(
+            "SELECT count(*) AS n FROM meetings m JOIN members mb ON mb.organisation_id = m.organisation_id \
+             WHERE {} = 'exempt'",
+            status_on("m.held_on")
+        ))
+        .await
+            > 0,
+        "some exempt members were left off the attendance"
+    );
+
+    let report = app.get("/api/v1/reports/meetings?year=2012", &app.admin).await;
+    let report = report.ok(200);
+    let cells_listed = report["organisations"].as_array().unwrap();
+    assert_eq!(cells_listed.len() as i64, cells);
+    assert_eq!(sum(cells_listed, |c| c["meetings"].as_i64().unwrap()), meetings);
+    let regular = count(&format!(
+        "SELECT count(*) AS n FROM meetings WHERE kind = 'regular' AND {in_2012}"
+    ))
+    .await;
+    assert_eq!(sum(cells_listed, |c| c["regular_meetings"].as_i64().unwrap()), regular);
+    let thematic = count(&format!(
+        "SELECT count(*) AS n FROM meetings WHERE kind = 'thematic' AND {in_2012}"
+    ))
+    .await;
+    let per_quarter = |c: &Value| sum(c["thematic_per_quarter"].as_array().unwrap(), |q| q.as_i64().unwrap());
+    assert_eq!(sum(cells_listed, per_quarter), thematic);
+    // Months without a regular meeting: a few, in a few cells; most cells met every month.
+    let missed = count(
+        "SELECT count(*) AS n FROM organisations o CROSS JOIN generate_series(1, 12) AS month \
+         WHERE o.kind IN ('cell', 'base_cell') AND NOT EXISTS (SELECT 1 FROM meetings m \
+           WHERE m.organisation_id = o.id AND m.kind = 'regular' AND m.held_on >= make_date(2012, month, 1) \
+             AND m.held_on < make_date(2012, month, 1) + interval '1 month')",
+    )
+    .await;
+    let without = |c: &Value| c["months_without_regular"].as_array().unwrap().len() as i64;
+    assert_eq!(sum(cells_listed, without), missed);
+    assert!(missed > 0, "some cell missed a month");
+    assert!(
+        cells_listed.iter().filter(|c| without(c) == 0).count() as i64 * 2 > cells,
+        "most cells met every month"
+    );
+    // Good quality: more than 85% present and nobody absent without an excuse.
+    let good = count(
+        "SELECT count(*) AS n FROM meetings m WHERE \
+           (SELECT count(*) FILTER (WHERE a.status = 'present') * 100 > count(*) * 85 \
+                   AND count(*) FILTER (WHERE a.status = 'absent_unexcused') = 0 \
+            FROM meeting_attendance a WHERE a.meeting_id = m.id)",
+    )
+    .await;
+    assert_eq!(
+        sum(cells_listed, |c| c["good_quality_meetings"].as_i64().unwrap()),
+        good
+    );
+    assert!(good * 2 > meetings && good < meetings, "{good} good of {meetings}");
+    // A handful of members were absent without an excuse in three or more months.
+    let absent = count(
+        "SELECT count(*) AS n FROM (SELECT a.member_id FROM meeting_attendance a \
+           JOIN meetings m ON m.id = a.meeting_id WHERE a.status = 'absent_unexcused' \
+           GROUP BY a.member_id HAVING count(DISTINCT extract(month FROM m.held_on)) >= 3) x",
+    )
+    .await;
+    let listed = |c: &Value| c["absent_without_excuse"].as_array().unwrap().len() as i64;
+    assert_eq!(sum(cells_listed, listed), absent);
+    assert!((1..=60).contains(&absent), "a handful absent without excuse: {absent}");
+    // One cell's attendance rate, by hand.
+    let cell = &cells_listed[0];
+    let (present, expected) = (
+        count(&format!(
+            "SELECT count(*) AS n FROM meeting_attendance a JOIN meetings m ON m.id = a.meeting_id \
+             WHERE m.organisation_id = '{}' AND a.status = 'present'",
+            cell["organisation_id"].as_str().unwrap()
+        ))
+        .await,
+        count(&format!(
+            "SELECT count(*) AS n FROM meeting_attendance a JOIN meetings m ON m.id = a.meeting_id \
+             WHERE m.organisation_id = '{}'",
+            cell["organisation_id"].as_str().unwrap()
+        ))
+        .await,
+    );
+    let rate = (present as f64 * 10_000.0 / expected as f64).round() / 100.0;
+    assert_eq!(cell["attendance_rate"].as_f64().unwrap(), rate);
+    assert!(rate > 70.0, "{cell}");
+
+    // Dues: members expected each month (admitted by its end, probationary or official then), who paid, how much.
+    let report = app
+        .get("/api/v1/reports/dues?year=2012&as_of=2013-01-31", &app.admin)
+        .await;
+    let report = report.ok(200);
+    let months = report["months"].as_array().unwrap();
+    assert_eq!(months.len(), 12);
+    let paid = count("SELECT count(*) AS n FROM dues WHERE period LIKE '2012-%'").await;
+    assert_eq!(count("SELECT count(*) AS n FROM dues").await, paid, "all for 2012");
+    assert_eq!(sum(months, |m| m["paid"].as_i64().unwrap()), paid);
+    let amount = count("SELECT sum(amount)::bigint AS n FROM dues").await;
+    assert_eq!(sum(months, |m| m["amount"].as_i64().unwrap()), amount);
+    let expected_in = |month: usize| {
+        format!(
+            "SELECT count(*) AS n FROM members mb \
+             WHERE mb.admitted_on <= (make_date(2012, {month}, 1) + interval '1 month' - interval '1 day')::date \
+               AND {} IN ('probationary', 'official')",
+            status_on(&format!(
+                "(make_date(2012, {month}, 1) + interval '1 month' - interval '1 day')::date"
+            ))
+        )
+    };
+    for (i, m) in months.iter().enumerate() {
+        assert_eq!(m["period"], format!("2012-{:02}", i + 1));
+        assert_eq!(m["expected"].as_i64().unwrap(), count(&expected_in(i + 1)).await, "{m}");
+        assert!(m["percent"].as_f64().unwrap() > 90.0, "most pay every month: {m}");
+    }
+    // Whole đồng at the rates of the time, nobody paying for a month before the admission or while exempt.
+    assert!(count("SELECT min(amount)::bigint AS n FROM dues").await >= 1_000);
+    assert!(count("SELECT max(amount)::bigint AS n FROM dues").await <= 100_000);
+    assert_eq!(
+        count(
+            "SELECT count(*) AS n FROM dues d JOIN members mb ON mb.id = d.member_id \
+             WHERE d.period < to_char(mb.admitted_on, 'YYYY-MM')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT count(*) AS n FROM dues d JOIN members mb ON mb.id = d.member_id \
+             WHERE {} NOT IN ('probationary', 'official')",
+            status_on("(to_date(d.period, 'YYYY-MM') + interval '1 month' - interval '1 day')::date")
+        ))
+        .await,
+        0
+    );
+    // A few members had not paid for three or more months.
+    let unpaid = count(&format!(
+        "SELECT count(*) AS n FROM (SELECT mb.id FROM members mb CROSS JOIN generate_series(1, 12) AS month \
+         WHERE mb.admitted_on <= (make_date(2012, month, 1) + interval '1 month' - interval '1 day')::date \
+           AND {} IN ('probationary', 'official') \
+           AND NOT EXISTS (SELECT 1 FROM dues d WHERE d.member_id = mb.id \
+                             AND d.period = to_char(make_date(2012, month, 1), 'YYYY-MM')) \
+         GROUP BY mb.id HAVING count(*) >= 3) x",
+        status_on("(make_date(2012, month, 1) + interval '1 month' - interval '1 day')::date")
+    ))
+    .await;
+    let behind = report["unpaid_members"].as_array().unwrap();
+    assert_eq!(behind.len() as i64, unpaid);
+    assert!((1..=80).contains(&unpaid), "a few behind: {unpaid}");
+    assert!(
+        behind.iter().any(|m| m["consecutive"].as_i64().unwrap() >= 3),
+        "{behind:?}"
+    );
+
+    // Every meeting and payment is in the audit trail and the change feed, as the seed's other records are.
+    for (resource, stored) in [("meeting", meetings), ("due", paid)] {
+        let audited = format!(
+            "SELECT count(*) AS n FROM audit_events WHERE request_id = 'seed-demo' AND resource_type = '{resource}' \
+             AND action = 'create'"
+        );
+        assert_eq!(count(&audited).await, stored, "{resource}");
+        let fed =
+            format!("SELECT count(*) AS n FROM changes WHERE resource_type = '{resource}' AND action = 'created'");
+        assert_eq!(count(&fed).await, stored, "{resource}");
+    }
 }
 
 /// The item of a list with this code.

@@ -274,3 +274,70 @@ async fn the_dues_report_counts_expected_paid_and_members_behind() {
     app.get("/api/v1/reports/dues", &app.admin).await.problem(400);
     app.get("/api/v1/reports/dues?year=12", &app.admin).await.problem(400);
 }
+
+#[actix_web::test]
+async fn many_payments_at_once_keep_the_rules_of_one() {
+    use partybase::domain::ids::MemberId;
+    use partybase::resources::dues::service::{record_many, Payment, Period};
+    use partybase::resources::dues::store::DueValues;
+
+    let app = spawn_app().await;
+    let district = app.organisation("HU", "superior_committee", None).await;
+    let cell = app.organisation("HU-01", "base_cell", Some(&district)).await;
+    let early = member(&app, &cell, "An", "2000-01-01").await;
+    let late = member(&app, &cell, "Bình", "2012-07-01").await;
+    let actor = partybase::auth::Actor::system("cli", "test-many");
+    let mut conn = app.db.connect().await;
+    let payment = |member: &str, period: &str, amount: i64| Payment {
+        member_id: MemberId(member.parse().unwrap()),
+        period: Period::parse(period).unwrap(),
+        values: DueValues {
+            amount,
+            paid_on: "2012-08-05".parse().unwrap(),
+            note: None,
+        },
+    };
+
+    // A month before the admission and an amount of nothing are refused, named by the payment; nothing stored.
+    let refused = record_many(
+        &mut conn,
+        &actor,
+        vec![
+            payment(&early, "2012-06", 2000),
+            payment(&late, "2012-06", 2000),
+            payment(&late, "2012-07", 0),
+        ],
+    )
+    .await;
+    let Err(partybase::error::ApiError::Validation(errors)) = refused else {
+        panic!("expected a refusal, got {refused:?}");
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["dues[1].period", "dues[2].amount"]);
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM dues").await, 0);
+
+    let stored = record_many(
+        &mut conn,
+        &actor,
+        vec![payment(&early, "2012-07", 2000), payment(&late, "2012-07", 24_570)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored, 2);
+    // A second payment for a member and month is a conflict, as one at a time.
+    let again = record_many(&mut conn, &actor, vec![payment(&late, "2012-07", 24_570)]).await;
+    assert!(
+        matches!(again, Err(partybase::error::ApiError::Conflict { .. })),
+        "{again:?}"
+    );
+    drop(conn);
+    let paid = app.get(&format!("/api/v1/members/{late}/dues"), &app.admin).await;
+    let paid = paid.ok(200);
+    assert_eq!(paid["items"][0]["amount"], 24_570, "{paid}");
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM audit_events WHERE resource_type = 'due' AND request_id = 'test-many'")
+            .await,
+        2
+    );
+}

@@ -331,3 +331,85 @@ async fn a_large_attendance_list_is_read_whole_and_judged_by_the_rules() {
     reply.problem(422);
     assert_eq!(app.db.count("SELECT count(*) AS n FROM meetings").await, 0);
 }
+
+#[actix_web::test]
+async fn many_meetings_at_once_keep_the_rules_of_one() {
+    use partybase::domain::ids::{MemberId, OrganisationId};
+    use partybase::domain::meeting::{AttendanceStatus, MeetingKind};
+    use partybase::resources::meetings::service::{expected_many, record_many, NewMeeting};
+
+    let app = spawn_app().await;
+    let w = cells(&app).await;
+    let org = |id: &str| OrganisationId(id.parse().unwrap());
+    let member = |id: &str| MemberId(id.parse().unwrap());
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let actor = partybase::auth::Actor::system("cli", "test-many");
+    let mut conn = app.db.connect().await;
+
+    // The members expected, as one meeting at a time expects them: d is exempt from June, e admitted in July,
+    // and a meeting of the base committee expects its cells' members.
+    let keys = [
+        (org(&w.c1), day("2012-05-05")),
+        (org(&w.c1), day("2012-07-05")),
+        (org(&w.base), day("2012-07-05")),
+    ];
+    let mut expected = expected_many(&mut conn, &keys).await.unwrap();
+    let mut want = vec![
+        vec![member(&w.a), member(&w.b), member(&w.c), member(&w.d)],
+        vec![member(&w.a), member(&w.b), member(&w.c), member(&w.e)],
+        vec![member(&w.a), member(&w.b), member(&w.c), member(&w.e), member(&w.f)],
+    ];
+    for list in expected.iter_mut().chain(want.iter_mut()) {
+        list.sort();
+    }
+    assert_eq!(expected, want);
+
+    let meeting = |on: &str, members: &[&String]| NewMeeting {
+        organisation_id: org(&w.c1),
+        held_on: day(on),
+        kind: MeetingKind::Regular,
+        topic: None,
+        attendance: members.iter().map(|m| (member(m), AttendanceStatus::Present)).collect(),
+    };
+    // July's meeting lists the exempt d instead of e: refused, named by the meeting, and nothing stored.
+    let refused = record_many(
+        &mut conn,
+        &actor,
+        vec![
+            meeting("2012-05-05", &[&w.a, &w.b, &w.c, &w.d]),
+            meeting("2012-07-05", &[&w.a, &w.b, &w.c, &w.d]),
+        ],
+    )
+    .await;
+    let Err(partybase::error::ApiError::Validation(errors)) = refused else {
+        panic!("expected a refusal, got {refused:?}");
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["meetings[1].attendance[3].member_id", "meetings[1].attendance"]
+    );
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM meetings").await, 0);
+
+    let stored = record_many(
+        &mut conn,
+        &actor,
+        vec![
+            meeting("2012-05-05", &[&w.a, &w.b, &w.c, &w.d]),
+            meeting("2012-07-05", &[&w.a, &w.b, &w.c, &w.e]),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored, 2);
+    drop(conn);
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM meeting_attendance").await, 8);
+    let audited =
+        "SELECT count(*) AS n FROM audit_events WHERE resource_type = 'meeting' AND request_id = 'test-many' \
+                   AND jsonb_array_length(changes -> 'after' -> 'attendance') = 4";
+    assert_eq!(app.db.count(audited).await, 2);
+    let listed = app
+        .get(&format!("{MEETINGS}?organisation_id={}", w.c1), &app.admin)
+        .await;
+    assert_eq!(listed.ok(200)["items"].as_array().unwrap().len(), 2);
+}

@@ -200,6 +200,34 @@ pub async fn update(
         .await
 }
 
+/// The candidates of an organisation still on their way to admission (not admitted, withdrawn or rejected): how
+/// many, and the first ten ids.
+pub async fn on_their_way(
+    conn: &mut AsyncPgConnection,
+    organisation: OrganisationId,
+) -> QueryResult<(i64, Vec<CandidateId>)> {
+    let waiting = candidates::table
+        .filter(candidates::organisation_id.eq(organisation))
+        .filter(candidates::stage.ne_all(["admitted", "withdrawn", "rejected"]));
+    let count = waiting.clone().count().get_result(conn).await?;
+    let first = waiting
+        .select(candidates::id)
+        .order(candidates::id)
+        .limit(10)
+        .load(conn)
+        .await?;
+    Ok((count, first))
+}
+
+/// How many candidates, on their way or not, an organisation proposed; their records keep it.
+pub async fn organisation_usage(conn: &mut AsyncPgConnection, organisation: OrganisationId) -> QueryResult<i64> {
+    candidates::table
+        .filter(candidates::organisation_id.eq(organisation))
+        .count()
+        .get_result(conn)
+        .await
+}
+
 /// Deletes a candidate and, by cascade, its steps.
 pub async fn delete(conn: &mut AsyncPgConnection, id: CandidateId) -> QueryResult<usize> {
     diesel::delete(candidates::table.find(id)).execute(conn).await

@@ -149,6 +149,53 @@ pub async fn record(conn: &mut AsyncPgConnection, actor: &Actor, payment: Paymen
     Ok(row)
 }
 
+/// Records many payments at once (the demo's year of dues), each by the rules of [`record`], with multi-row
+/// inserts and one audit record each. Any problem refuses them all, each error named `dues[i].field`; a second
+/// payment for a member and month, in the list or stored already, is 409. Returns how many were stored.
+pub async fn record_many(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    payments: Vec<Payment>,
+) -> Result<usize, ApiError> {
+    actor.require_writer()?;
+    let today = today();
+    let mut ids: Vec<Uuid> = payments.iter().map(|p| p.member_id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let placed = member_store::placements(conn, &ids, actor.scope()).await?;
+    let mut errors = Vec::new();
+    let mut new = Vec::with_capacity(payments.len());
+    for (i, payment) in payments.into_iter().enumerate() {
+        let mut problems = check_values(&payment.values, today);
+        match placed.get(&payment.member_id.0) {
+            None => problems.push(FieldError::new("member_id", "no member with this id")),
+            Some((_, admitted_on)) if payment.period < Period::of(*admitted_on) => problems.push(FieldError::new(
+                "period",
+                format!("is before the member's admission on {admitted_on}"),
+            )),
+            Some((organisation_id, _)) => new.push(store::NewDue {
+                id: DueId::new(),
+                member_id: payment.member_id,
+                organisation_id: OrganisationId(*organisation_id),
+                period: payment.period.to_string(),
+                values: payment.values,
+            }),
+        }
+        errors.extend(
+            problems
+                .into_iter()
+                .map(|e| FieldError::new(format!("dues[{i}].{}", e.field), e.message)),
+        );
+    }
+    refuse(errors)?;
+    let rows = store::insert_many(conn, &new).await?;
+    for batch in rows.chunks(5000) {
+        let created: Vec<(String, &DueRow)> = batch.iter().map(|row| (row.id.to_string(), row)).collect();
+        audit::record_created(conn, actor, RESOURCE, &created).await?;
+    }
+    Ok(rows.len())
+}
+
 /// Corrects a payment by a merge patch.
 pub async fn update(
     conn: &mut AsyncPgConnection,

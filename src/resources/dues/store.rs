@@ -39,15 +39,16 @@ pub struct DueValues {
     pub note: Option<String>,
 }
 
+/// A payment to store.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = dues)]
-struct NewDue {
-    id: DueId,
-    member_id: MemberId,
-    organisation_id: OrganisationId,
-    period: String,
+pub struct NewDue {
+    pub id: DueId,
+    pub member_id: MemberId,
+    pub organisation_id: OrganisationId,
+    pub period: String,
     #[diesel(embed)]
-    values: DueValues,
+    pub values: DueValues,
 }
 
 /// The filters of the payment list; the subtrees by path.
@@ -148,6 +149,23 @@ pub async fn insert(
         .returning(DueRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Rows per multi-row insert, below PostgreSQL's 65,535 parameters per statement.
+const BATCH: usize = 8000;
+
+/// Stores many payments with multi-row inserts; returns the stored rows.
+pub async fn insert_many(conn: &mut AsyncPgConnection, new: &[NewDue]) -> QueryResult<Vec<DueRow>> {
+    let mut rows = Vec::with_capacity(new.len());
+    for batch in new.chunks(BATCH) {
+        let stored: Vec<DueRow> = diesel::insert_into(dues::table)
+            .values(batch)
+            .returning(DueRow::as_returning())
+            .get_results(conn)
+            .await?;
+        rows.extend(stored);
+    }
+    Ok(rows)
 }
 
 /// Writes corrected values, bumps the version, returns the stored row.

@@ -3,14 +3,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Date, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Date, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::ids::{MeetingId, MemberId, OrganisationId};
 use crate::domain::meeting::{AttendanceStatus, MeetingKind};
-use crate::schema::sql_types::Ltree;
 use crate::schema::{meeting_attendance, meetings};
 use crate::store::{organisation_in_scope, organisation_under, TreePath};
 
@@ -191,32 +190,78 @@ pub async fn insert(
     Ok((row, rows))
 }
 
-/// A member expected at a meeting.
+/// A meeting to store with others.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = meetings)]
+pub struct NewMeetingRow {
+    pub id: MeetingId,
+    pub organisation_id: OrganisationId,
+    pub held_on: NaiveDate,
+    pub kind: MeetingKind,
+    pub topic: Option<String>,
+}
+
+/// Rows per multi-row insert, below PostgreSQL's 65,535 parameters per statement.
+const BATCH: usize = 8000;
+
+/// Stores many meetings and their attendance with multi-row inserts; returns the stored meetings.
+pub async fn insert_many(
+    conn: &mut AsyncPgConnection,
+    new: &[NewMeetingRow],
+    attendance: &[AttendanceRow],
+) -> QueryResult<Vec<MeetingRow>> {
+    let mut rows = Vec::with_capacity(new.len());
+    for batch in new.chunks(BATCH) {
+        let stored: Vec<MeetingRow> = diesel::insert_into(meetings::table)
+            .values(batch)
+            .returning(MeetingRow::as_returning())
+            .get_results(conn)
+            .await?;
+        rows.extend(stored);
+    }
+    for batch in attendance.chunks(BATCH) {
+        diesel::insert_into(meeting_attendance::table)
+            .values(batch)
+            .execute(conn)
+            .await?;
+    }
+    Ok(rows)
+}
+
+/// A member expected at one of the meetings asked about.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ExpectedMember {
+    /// The position of the meeting in the list asked about.
+    #[diesel(sql_type = BigInt)]
+    pub meeting: i64,
     #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
     #[diesel(sql_type = Text)]
     pub full_name: String,
 }
 
-/// The members expected at a meeting of the organisation at path `root` on `day`: members of it or of an
-/// organisation below it, probationary or official that day by their history (exempt members and members who had
-/// left or were not yet admitted are not expected).
+/// The members expected at meetings of organisations `organisations[i]` on days `days[i]`, each with `i`, in one
+/// query however many meetings: members of the organisation or of one below it (as the tree stands today),
+/// probationary or official that day by their history (exempt members and members who had left or were not yet
+/// admitted are not expected). Ordered by meeting, then member.
 pub async fn expected_members(
     conn: &mut AsyncPgConnection,
-    root: &TreePath,
-    day: NaiveDate,
+    organisations: &[Uuid],
+    days: &[NaiveDate],
 ) -> QueryResult<Vec<ExpectedMember>> {
     diesel::sql_query(
-        "SELECT mb.id, mb.full_name FROM members mb JOIN organisations o ON o.id = mb.organisation_id \
-         WHERE o.path <@ $1 AND mb.admitted_on <= $2 \
-           AND (SELECT e.status_after FROM member_events e WHERE e.member_id = mb.id AND e.\"on\" <= $2 \
+        "SELECT x.i - 1 AS meeting, mb.id, mb.full_name \
+         FROM unnest($1::uuid[], $2::date[]) WITH ORDINALITY AS x(organisation_id, day, i) \
+         JOIN organisations root ON root.id = x.organisation_id \
+         JOIN organisations o ON o.path <@ root.path \
+         JOIN members mb ON mb.organisation_id = o.id \
+         WHERE mb.admitted_on <= x.day \
+           AND (SELECT e.status_after FROM member_events e WHERE e.member_id = mb.id AND e.\"on\" <= x.day \
                 ORDER BY e.\"on\" DESC, e.recorded_at DESC LIMIT 1) IN ('probationary', 'official') \
-         ORDER BY mb.id",
+         ORDER BY x.i, mb.id",
     )
-    .bind::<Ltree, _>(root.clone())
-    .bind::<Date, _>(day)
+    .bind::<Array<SqlUuid>, _>(organisations)
+    .bind::<Array<Date>, _>(days)
     .load(conn)
     .await
 }

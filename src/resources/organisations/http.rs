@@ -387,7 +387,9 @@ pub async fn create_organisation(
 /// Changes an organisation (JSON merge patch). Changing `parent_id` moves its whole subtree; a move that would make
 /// a cycle, or a parent whose kind does not admit the child, answers 422. A token scoped to the organisation itself
 /// may change only its descriptive fields (`name`, `address`, `note`): its `code`, `kind`, `sector`, `parent_id`,
-/// `established_on` and `dissolved_on` are decided by the committee above (403).
+/// `established_on` and `dissolved_on` are decided by the committee above (403). Setting `dissolved_on` while
+/// candidates on their way to admission still belong to the organisation answers 409 naming them: a
+/// reorganisation that transfers the members takes them along, or their withdrawal is recorded first.
 #[utoipa::path(
     tag = "organisations",
     params(("id" = Uuid, Path, description = "Organisation id"),
@@ -418,8 +420,8 @@ pub async fn update_organisation(
 
 /// Delete an organisation
 ///
-/// Deletes an organisation that nothing refers to any more: 409 while it has children, members, evaluations,
-/// resolutions or implementations.
+/// Deletes an organisation that nothing refers to any more: 409 while it has children, members, candidates,
+/// evaluations, resolutions or implementations.
 #[utoipa::path(
     tag = "organisations",
     params(("id" = Uuid, Path, description = "Organisation id"),

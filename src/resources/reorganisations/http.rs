@@ -149,8 +149,9 @@ pub struct NewReorganisation {
     #[serde(default)]
     #[schema(max_items = 100000)]
     pub transfer_members: Vec<TransferOperation>,
-    /// Organisations ended (`dissolved_on` = `effective_on`); each must be left with no active child and no
-    /// current member once the other operations are applied.
+    /// Organisations ended (`dissolved_on` = `effective_on`); each must be left with no active child, no
+    /// current member and no candidate on the way to admission once the other operations are applied (a
+    /// transfer of its members takes its candidates along).
     #[serde(default)]
     #[schema(max_items = 100000)]
     pub end: Vec<Uuid>,
@@ -373,7 +374,8 @@ fn respond_with(mut response: actix_web::HttpResponseBuilder, view: Reorganisati
 /// Applies a superior committee's dated decision in one transaction: `create`, then `move`, then
 /// `transfer_members`, then `end`, then `successors`, each on the tree the earlier ones left. Every rule of a single
 /// change holds for each operation (kinds under parents, no cycles, unique codes, the token's scope, the committee
-/// above decides); each ended organisation must be left with no active child and no current member; `effective_on`
+/// above decides); each ended organisation must be left with no active child, no current member and no candidate
+/// on the way to admission (`transfer_members` takes a cell's candidates along with its members); `effective_on`
 /// may not be in the future nor before a later change of what it moves, and members with history entries after it
 /// cannot be transferred. Any problem answers 422 listing every one as `operation[index].field`, and nothing is
 /// stored. With `dry_run=true` the reorganisation is checked the same way and answered with 200, nothing stored.

@@ -18,7 +18,7 @@ use crate::domain::today;
 use crate::error::ApiError;
 use crate::extract::{double_option, ApiJson, Preconditions};
 use crate::openapi::responses::*;
-use crate::resources::candidates::service::{self, CandidatePatch, Proposal, StepInput};
+use crate::resources::candidates::service::{self, CandidatePatch, Proposal, SponsorEntry, StepInput};
 use crate::resources::candidates::store::CandidateValues;
 use crate::state::AppState;
 
@@ -60,14 +60,21 @@ pub struct CreateCandidate {
 }
 
 /// A sponsor: `{"member_id": ...}` of an official member of the candidate's base organisation, or
-/// `{"youth_union": true}`.
+/// `{"youth_union": true}`. A member may add `known_since`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"member_id": "0193a5c8-7f3e-7a10-9c4e-3b1f2a6d8e02", "known_since": "2010-09-01"}))]
 pub struct SponsorBody {
     #[serde(default)]
     pub member_id: Option<Uuid>,
     #[serde(default)]
     pub youth_union: Option<bool>,
+    /// Optional, for a sponsoring member: since when they have known the candidate. The Party Statute asks that a
+    /// sponsor has known the candidate for at least 12 months: when given, it must be 12 months or more before
+    /// the step's `on` (422 naming `sponsors[i].known_since` otherwise). Not for the Youth Union.
+    #[serde(default)]
+    #[schema(example = "2010-09-01")]
+    pub known_since: Option<NaiveDate>,
 }
 
 /// A step on the road to admission. Which of the optional fields apply depends on `type`.
@@ -305,9 +312,15 @@ pub async fn record_candidate_step(
         kind: b.r#type,
         on: b.on,
         certificate_number: b.certificate_number,
-        sponsors: b
-            .sponsors
-            .map(|list| list.into_iter().map(|s| (s.member_id, s.youth_union)).collect()),
+        sponsors: b.sponsors.map(|list| {
+            list.into_iter()
+                .map(|s| SponsorEntry {
+                    member_id: s.member_id,
+                    youth_union: s.youth_union,
+                    known_since: s.known_since,
+                })
+                .collect()
+        }),
         votes_for: votes(b.votes_for),
         votes_total: votes(b.votes_total),
         decision_number: b.decision_number,

@@ -41,6 +41,19 @@ pub struct Sponsor {
     /// The sponsoring member; `null` for the Youth Union.
     pub member_id: Option<Uuid>,
     pub youth_union: bool,
+    /// Since when the sponsoring member has known the candidate, when the step said; `null` otherwise.
+    #[serde(default)]
+    #[schema(example = "2010-09-01")]
+    pub known_since: Option<NaiveDate>,
+}
+
+/// A sponsor entry as a client sends it: a member id, the Youth Union flag, or (wrongly) both or neither; and
+/// since when a sponsoring member has known the candidate.
+#[derive(Debug, Clone, Default)]
+pub struct SponsorEntry {
+    pub member_id: Option<Uuid>,
+    pub youth_union: Option<bool>,
+    pub known_since: Option<NaiveDate>,
 }
 
 /// A step as a client sends it; which fields apply depends on `kind`.
@@ -49,8 +62,7 @@ pub struct StepInput {
     pub kind: StepType,
     pub on: NaiveDate,
     pub certificate_number: Option<String>,
-    /// Each entry as sent: a member id, the Youth Union flag, or (wrongly) both or neither.
-    pub sponsors: Option<Vec<(Option<Uuid>, Option<bool>)>>,
+    pub sponsors: Option<Vec<SponsorEntry>>,
     pub votes_for: Option<i32>,
     pub votes_total: Option<i32>,
     pub decision_number: Option<String>,

@@ -6,7 +6,10 @@ use diesel_async::AsyncPgConnection;
 
 use super::{Sponsor, StepInput};
 use crate::auth::Actor;
-use crate::domain::candidate::{age_on, certificate_valid, two_thirds, StepType, CONSENT_AGE_YEARS, YOUTH_AGE_YEARS};
+use crate::domain::candidate::{
+    age_on, certificate_valid, known_long_enough, two_thirds, StepType, CONSENT_AGE_YEARS, SPONSOR_ACQUAINTANCE_MONTHS,
+    YOUTH_AGE_YEARS,
+};
 use crate::domain::ids::MemberId;
 use crate::domain::member::{PoliticalTheory, MIN_ADMISSION_AGE_YEARS};
 use crate::error::{ApiError, FieldError};
@@ -43,7 +46,8 @@ pub(super) fn required<T>(value: Option<T>, field: &str) -> Result<T, ApiError> 
 }
 
 /// Two sponsors: official members of the candidate's base organisation, or for a candidate of youth age the
-/// Youth Union instead of one of them.
+/// Youth Union instead of one of them. A member who says since when they have known the candidate must have known
+/// them for twelve months by the day of the step.
 pub(super) async fn check_sponsors(
     conn: &mut AsyncPgConnection,
     candidate: &CandidateRow,
@@ -56,9 +60,18 @@ pub(super) async fn check_sponsors(
     let base = store::base_organisation(conn, candidate.organisation_id).await?;
     let youth = age_on(candidate.values.birth_date, input.on).is_some_and(|age| age <= YOUTH_AGE_YEARS);
     let mut sponsors: Vec<Sponsor> = Vec::new();
-    for (i, (member_id, youth_union)) in entries.into_iter().enumerate() {
-        let sponsor = match (member_id, youth_union) {
+    for (i, entry) in entries.into_iter().enumerate() {
+        let sponsor = match (entry.member_id, entry.youth_union) {
             (Some(member_id), None | Some(false)) => {
+                if let Some(since) = entry.known_since.filter(|since| !known_long_enough(*since, input.on)) {
+                    return Err(ApiError::invalid(
+                        format!("sponsors[{i}].known_since"),
+                        format!(
+                            "a sponsor must have known the candidate for {SPONSOR_ACQUAINTANCE_MONTHS} months by the \
+                             day of the step; {since} is too recent"
+                        ),
+                    ));
+                }
                 let field = format!("sponsors[{i}].member_id");
                 let Some(member) = member_store::find_visible(conn, member_id, None).await? else {
                     return Err(ApiError::invalid(field, "no member with this id"));
@@ -75,9 +88,16 @@ pub(super) async fn check_sponsors(
                 Sponsor {
                     member_id: Some(member_id),
                     youth_union: false,
+                    known_since: entry.known_since,
                 }
             }
             (None, Some(true)) => {
+                if entry.known_since.is_some() {
+                    return Err(ApiError::invalid(
+                        format!("sponsors[{i}].known_since"),
+                        "applies to a sponsoring member, not to the Youth Union",
+                    ));
+                }
                 if !youth {
                     return Err(ApiError::invalid(
                         format!("sponsors[{i}].youth_union"),
@@ -87,6 +107,7 @@ pub(super) async fn check_sponsors(
                 Sponsor {
                     member_id: None,
                     youth_union: true,
+                    known_since: None,
                 }
             }
             _ => {
@@ -96,7 +117,10 @@ pub(super) async fn check_sponsors(
                 ))
             }
         };
-        if sponsors.contains(&sponsor) {
+        if sponsors
+            .iter()
+            .any(|s| (s.member_id, s.youth_union) == (sponsor.member_id, sponsor.youth_union))
+        {
             let field = match sponsor.youth_union {
                 true => format!("sponsors[{i}].youth_union"),
                 false => format!("sponsors[{i}].member_id"),

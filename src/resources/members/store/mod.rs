@@ -290,6 +290,22 @@ pub async fn find_visible(
     find(conn, id.into(), scope, Lock::Unlocked).await
 }
 
+/// The organisation and admission day of each of these members whose organisation lies inside `scope` (`None`:
+/// anywhere), by id, in one query.
+pub async fn placements(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    scope: Option<Uuid>,
+) -> QueryResult<std::collections::HashMap<Uuid, (Uuid, NaiveDate)>> {
+    let rows: Vec<(MemberId, OrganisationId, NaiveDate)> = members::table
+        .filter(members::id.eq_any(ids))
+        .filter(in_scope(scope))
+        .select((members::id, members::organisation_id, members::admitted_on))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(id, org, on)| (id.0, (org.0, on))).collect())
+}
+
 /// Stores a new member, `probationary`.
 pub async fn insert(
     conn: &mut AsyncPgConnection,

@@ -11,7 +11,7 @@ use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::resources::organisations::store::{self, OrganisationRow, OrganisationValues, RowLock};
 use crate::resources::organisations::view::Organisation;
-use crate::resources::{evaluations, reorganisations, resolutions};
+use crate::resources::{candidates, evaluations, reorganisations, resolutions};
 use crate::write::etag_with;
 use crate::write::{self, Patchable, Removable};
 
@@ -100,6 +100,9 @@ impl Patchable for Organisations {
         if !descriptive_only {
             actor.may_decide_about(row.id)?;
         }
+        if values.dissolved_on.is_some() && values.dissolved_on != row.dissolved_on {
+            stranded_candidates(conn, row.id).await?;
+        }
         if !(moved || rekinded) {
             return Ok(());
         }
@@ -151,13 +154,34 @@ impl Patchable for Organisations {
     }
 }
 
+/// Refuses to end an organisation that candidates on their way to admission still belong to: their ceremony
+/// would admit them into an organisation that no longer exists. A reorganisation that transfers the members
+/// takes them along; otherwise their withdrawal (or rejection) is recorded first.
+async fn stranded_candidates(conn: &mut AsyncPgConnection, id: OrganisationId) -> Result<(), ApiError> {
+    let (count, first) = candidates::store::on_their_way(conn, id).await?;
+    if count == 0 {
+        return Ok(());
+    }
+    let ids: Vec<String> = first.iter().map(ToString::to_string).collect();
+    Err(ApiError::conflict_on(
+        "dissolved_on",
+        format!(
+            "{count} candidate(s) on their way to admission still belong to the organisation ({}{}): transfer its \
+             members by a reorganisation (the candidates go with them) or record their withdrawal first",
+            ids.join(", "),
+            if count > first.len() as i64 { ", ..." } else { "" }
+        ),
+    ))
+}
+
 impl Removable for Organisations {
-    /// Refuses while children, members, evaluations, resolutions or implementations refer to the organisation.
     /// The committee above an organisation decides whether it goes.
     fn may_remove(actor: &Actor, row: &OrganisationRow) -> Result<(), ApiError> {
         actor.may_decide_about(row.id)
     }
 
+    /// Refuses while children, members, candidates, evaluations, resolutions or implementations refer to the
+    /// organisation.
     async fn remove(conn: &mut AsyncPgConnection, row: &OrganisationRow) -> Result<(), ApiError> {
         let id = row.id;
         let children = store::tree::child_count(conn, id).await?;
@@ -170,6 +194,12 @@ impl Removable for Organisations {
         if members > 0 {
             return Err(ApiError::conflict(format!(
                 "the organisation has {members} member record(s); transfer them or delete the records first"
+            )));
+        }
+        let candidates = candidates::store::organisation_usage(conn, id).await?;
+        if candidates > 0 {
+            return Err(ApiError::conflict(format!(
+                "the organisation has {candidates} candidate record(s)"
             )));
         }
         let evaluations = evaluations::store::organisation_usage(conn, row.id).await?;

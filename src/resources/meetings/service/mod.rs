@@ -8,6 +8,10 @@ use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use uuid::Uuid;
 
+mod many;
+
+pub use many::{expected_many, record_many};
+
 use super::store::{self, AttendanceRow, MeetingFilter, MeetingRow, MeetingValues};
 use crate::audit::{self, Action};
 use crate::auth::Actor;
@@ -236,7 +240,7 @@ pub async fn record(conn: &mut AsyncPgConnection, actor: &Actor, new: NewMeeting
             "meetings are held by cells, base cells and committees at the base, not by a superior_committee",
         ));
     }
-    let expected = store::expected_members(conn, &org.path, new.held_on).await?;
+    let expected = store::expected_members(conn, &[org.id.0], &[new.held_on]).await?;
     refuse(check_attendance(&new.attendance, &expected))?;
     let (row, attendance) = store::insert(
         conn,
@@ -263,7 +267,10 @@ pub async fn record(conn: &mut AsyncPgConnection, actor: &Actor, new: NewMeeting
 
 /// The errors of an attendance list against the members expected: each entry names an expected member once, and
 /// every expected member is listed.
-fn check_attendance(listed: &[(MemberId, AttendanceStatus)], expected: &[store::ExpectedMember]) -> Vec<FieldError> {
+pub(super) fn check_attendance(
+    listed: &[(MemberId, AttendanceStatus)],
+    expected: &[store::ExpectedMember],
+) -> Vec<FieldError> {
     let expected_ids: HashSet<Uuid> = expected.iter().map(|m| m.id).collect();
     let mut seen = HashSet::new();
     let mut errors = Vec::new();
@@ -290,7 +297,7 @@ fn check_attendance(listed: &[(MemberId, AttendanceStatus)], expected: &[store::
     errors
 }
 
-fn refuse(errors: Vec<FieldError>) -> Result<(), ApiError> {
+pub(super) fn refuse(errors: Vec<FieldError>) -> Result<(), ApiError> {
     match errors.is_empty() {
         true => Ok(()),
         false => Err(ApiError::Validation(errors)),
