@@ -143,9 +143,9 @@ async fn month_rows(
     root: Option<&TreePath>,
 ) -> diesel::QueryResult<Vec<MonthRow>> {
     diesel::sql_query(format!(
-        "{EXPECTED} SELECT x.organisation_id, x.period, count(*) AS expected, count(d.id) AS paid, \
+        "{EXPECTED} SELECT x.organisation_id, x.period, count(*) AS expected, count(d.member_id) AS paid, \
          coalesce(sum(d.amount), 0)::bigint AS amount \
-         FROM expected x LEFT JOIN dues d ON d.member_id = x.member_id AND d.period = x.period \
+         FROM expected x LEFT JOIN paid d ON d.member_id = x.member_id AND d.period = x.period \
          GROUP BY x.organisation_id, x.period ORDER BY x.organisation_id, x.period"
     ))
     .bind::<Integer, _>(year)
@@ -166,7 +166,7 @@ async fn unpaid_rows(
          array_agg(x.period ORDER BY x.period) AS unpaid \
          FROM expected x \
          WHERE x.last_day < $2 \
-           AND NOT EXISTS (SELECT 1 FROM dues d WHERE d.member_id = x.member_id AND d.period = x.period) \
+           AND NOT EXISTS (SELECT 1 FROM paid d WHERE d.member_id = x.member_id AND d.period = x.period) \
          GROUP BY x.member_id, x.full_name, x.organisation_id \
          HAVING count(*) >= {UNPAID_MONTHS} \
          ORDER BY x.organisation_id, x.member_id"
