@@ -270,13 +270,14 @@ pub async fn find(
     scope: Option<Uuid>,
     lock: Lock,
 ) -> QueryResult<Option<MemberRow>> {
-    let query = members::table
-        .filter(members::id.eq(id))
-        .filter(in_scope(scope))
-        .select(MemberRow::as_select());
-    match lock {
-        Lock::Unlocked => query.first(conn).await,
-        Lock::ForNoKeyUpdate => query.for_no_key_update().first(conn).await,
+    // An unscoped read is a query diesel keeps prepared on the connection; the scope's subtree condition is SQL
+    // text, which diesel prepares afresh every time, so it is added only when there is a scope.
+    let query = members::table.filter(members::id.eq(id)).select(MemberRow::as_select());
+    match (scope, lock) {
+        (None, Lock::Unlocked) => query.first(conn).await,
+        (None, Lock::ForNoKeyUpdate) => query.for_no_key_update().first(conn).await,
+        (Some(_), Lock::Unlocked) => query.filter(in_scope(scope)).first(conn).await,
+        (Some(_), Lock::ForNoKeyUpdate) => query.filter(in_scope(scope)).for_no_key_update().first(conn).await,
     }
     .optional()
 }
