@@ -99,8 +99,9 @@ pub struct UnpaidMember {
     /// The months not paid for, in order.
     #[schema(max_items = 12)]
     pub unpaid_months: Vec<Month>,
-    /// The longest run of consecutive unpaid months.
-    #[schema(example = 3, minimum = 3, maximum = 12)]
+    /// The longest run of consecutive unpaid months (a member behind for three months in all may have paid between
+    /// them).
+    #[schema(example = 3, minimum = 1, maximum = 12)]
     pub consecutive: i64,
 }
 
