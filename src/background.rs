@@ -1,4 +1,4 @@
-//! The work a running service does besides answering requests: it listens for committed changes, numbers them into
+//! The work a running service does besides answering requests: it watches for committed changes, numbers them into
 //! the feed and offers them to webhooks, sends due webhook deliveries, and clears what has expired.
 //!
 //! Every instance runs all of it against the shared database; the database keeps them from doing any of it twice
@@ -8,8 +8,6 @@
 use std::time::Duration;
 
 use actix_web::web;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::StreamExt;
 
 use crate::config::Config;
 use crate::db::{build_pool, DbPool};
@@ -19,9 +17,9 @@ use crate::resources::webhooks::store as webhooks;
 use crate::resources::webhooks::target::Allowed;
 use crate::state::AppState;
 
-/// The channel every change's transaction notifies at commit (see the `changes_record` trigger).
-pub const CHANNEL: &str = "partybase_changes";
-/// How often the numbering and the sender look for work when no notification came.
+/// How often the feed is looked at for changes made elsewhere.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
+/// How often the numbering and the sender look for work when nothing woke them.
 const TICK: Duration = Duration::from_secs(1);
 /// How often expired idempotency keys and old feed entries are cleared.
 const CLEAR_EVERY: Duration = Duration::from_secs(600);
@@ -30,7 +28,6 @@ const POOL_SIZE: usize = 4;
 
 /// What the background work needs, made with the rest of the application state.
 pub struct Settings {
-    database_url: String,
     pool: DbPool,
     /// The hosts webhooks may reach although internal.
     pub allowed: Allowed,
@@ -41,7 +38,6 @@ pub struct Settings {
 impl Settings {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         Ok(Settings {
-            database_url: config.database_url.clone(),
             pool: build_pool(
                 &config.database_url,
                 POOL_SIZE,
@@ -60,37 +56,38 @@ pub fn start(state: web::Data<AppState>) -> anyhow::Result<()> {
     let pool = settings.pool.clone();
     let client = deliver::client(&settings.allowed)?;
     let (sent, wake_sender) = tokio::sync::watch::channel(());
-    tokio::spawn(listen(state.clone()));
+    tokio::spawn(watch(state.clone(), pool.clone()));
     tokio::spawn(number(state.clone(), pool.clone(), sent));
     tokio::spawn(send(state.clone(), pool.clone(), client, wake_sender));
     tokio::spawn(clear(pool, settings.retention));
     Ok(())
 }
 
-/// Holds a connection that `LISTEN`s and ticks `state.changes` on every notification; reconnects when it drops,
-/// ticking once more since notifications may have been missed meanwhile.
-async fn listen(state: web::Data<AppState>) {
-    let url = state.background.database_url.clone();
+/// Looks a few times a second for changes this process did not make: entries still without a position (written
+/// by another instance or by the CLI) and positions another instance gave. Ticks `state.changes` when it finds
+/// either, so the numbering and the long polls of this instance follow. Its own writes tick at once (see
+/// [`crate::observe`]); this keeps the writers' commits free of PostgreSQL's notification lock.
+async fn watch(state: web::Data<AppState>, pool: DbPool) {
+    let mut seen = None;
     loop {
-        match AsyncPgConnection::establish(&url).await {
-            Ok(mut conn) => match diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn).await {
-                Ok(_) => {
+        let looked = match pool.get().await {
+            Ok(mut conn) => feed::outlook(&mut conn).await,
+            Err(e) => Err(e.into()),
+        };
+        match looked {
+            Ok(outlook) => {
+                if outlook.waiting || seen.is_some_and(|last| last != outlook.last_position) {
                     state.changes.send_modify(|n| *n += 1);
-                    let mut notifications = std::pin::pin!(conn.notifications_stream());
-                    while let Some(Ok(_)) = notifications.next().await {
-                        state.changes.send_modify(|n| *n += 1);
-                    }
-                    log::warn!("the change notification connection closed; reconnecting");
                 }
-                Err(e) => log::warn!("cannot LISTEN for changes: {e}"),
-            },
-            Err(e) => log::warn!("cannot connect to listen for changes: {e}"),
+                seen = Some(outlook.last_position);
+            }
+            Err(e) => log::warn!("cannot look for new changes: {e}"),
         }
-        tokio::time::sleep(TICK).await;
+        tokio::time::sleep(WATCH_EVERY).await;
     }
 }
 
-/// Numbers committed changes into the feed (offering them to webhooks) whenever one is notified, and every tick.
+/// Numbers committed changes into the feed (offering them to webhooks) whenever woken, and every tick.
 async fn number(state: web::Data<AppState>, pool: DbPool, sender: tokio::sync::watch::Sender<()>) {
     let mut signal = state.changes.subscribe();
     loop {

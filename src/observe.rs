@@ -1,4 +1,5 @@
-//! The outermost middleware: times every request, counts it in the metrics and writes its access log record.
+//! The outermost middleware: times every request, counts it in the metrics, writes its access log record, and
+//! wakes the change feed after a write.
 //!
 //! The record names the route template, never the path or the query (a search text or an id in a URL stays out
 //! of the log), with the request id, the method, the status, the time taken and the token's name as key-values.
@@ -37,6 +38,10 @@ pub async fn middleware(
     let status = response.status().as_u16();
     if let Some(state) = request.app_data::<web::Data<AppState>>() {
         state.metrics.request(&method, &route, status, elapsed.as_secs_f64());
+        // A write that succeeded has committed by now: wake the feed's numbering and its long polls.
+        if !request.method().is_safe() && response.status().is_success() {
+            state.changes.send_modify(|n| *n += 1);
+        }
     }
     let extensions = request.extensions();
     let request_id = extensions.get::<RequestId>().map(|id| id.0.as_str());

@@ -20,7 +20,8 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// What `/metrics` reports.
     pub metrics: Metrics,
-    /// Ticks whenever PostgreSQL says a change was committed (see [`crate::background`]); long polls wait on it.
+    /// Ticks after this instance's writes and when the feed shows changes made elsewhere (see [`crate::background`]);
+    /// the numbering and the long polls wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
     /// What the background work needs: the database, the feed's retention and the webhook targets allowed.
     pub background: crate::background::Settings,

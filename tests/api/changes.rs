@@ -317,7 +317,7 @@ async fn a_cursor_older_than_the_retention_is_gone() {
 }
 
 #[actix_web::test]
-async fn a_long_poll_answers_when_a_change_commits() {
+async fn a_long_poll_answers_when_another_instance_commits_a_change() {
     let app = spawn_app().await;
     let served = serve(&app.db.url, &[]);
     let auth = format!("Bearer {}", app.admin);
@@ -361,6 +361,6 @@ async fn a_long_poll_answers_when_a_change_commits() {
     );
     assert!(
         waited < Duration::from_secs(10),
-        "it answered on the notification, not at the deadline: {waited:?}"
+        "it answered when the change came, not at the deadline: {waited:?}"
     );
 }

@@ -16,12 +16,12 @@
 //! one row are numbered in their commit order too: the second writer waits for the first's row lock, so its entry is
 //! inserted after the first one committed.
 //!
-//! The feed reader numbers what is waiting before it reads, and so does the background task on every `NOTIFY`
+//! The feed reader numbers what is waiting before it reads, and so does the background task whenever it is woken
 //! (see [`crate::background`]), which also offers each newly numbered entry to the matching webhooks, in the
 //! numbering's transaction: every entry reaches every subscription exactly once.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -64,6 +64,25 @@ struct Feed {
 struct Count {
     #[diesel(sql_type = BigInt)]
     count: i64,
+}
+
+/// What the feed's watcher sees: the last position given, and whether committed entries wait for one.
+#[derive(diesel::QueryableByName)]
+pub struct Outlook {
+    #[diesel(sql_type = BigInt)]
+    pub last_position: i64,
+    #[diesel(sql_type = Bool)]
+    pub waiting: bool,
+}
+
+/// One look at the feed, cheap enough to repeat a few times a second: the waiting entries are found through the
+/// partial index `changes_unnumbered`, which holds only them.
+pub async fn outlook(conn: &mut AsyncPgConnection) -> Result<Outlook, ApiError> {
+    Ok(diesel::sql_query(
+        "SELECT last_position, EXISTS (SELECT 1 FROM changes WHERE position IS NULL) AS waiting FROM change_feed",
+    )
+    .get_result(conn)
+    .await?)
 }
 
 /// Gives positions to committed entries that have none yet, and offers them to the matching webhooks; returns how
