@@ -19,6 +19,8 @@ use crate::state::AppState;
 
 /// How often the feed is looked at for changes made elsewhere.
 const WATCH_EVERY: Duration = Duration::from_millis(200);
+/// How long the numbering waits after being woken, so that the changes of a busy moment are numbered together.
+const GATHER: Duration = Duration::from_millis(25);
 /// How often the numbering and the sender look for work when nothing woke them.
 const TICK: Duration = Duration::from_secs(1);
 /// How often expired idempotency keys and old feed entries are cleared.
@@ -104,6 +106,9 @@ async fn number(state: web::Data<AppState>, pool: DbPool, sender: tokio::sync::w
             Err(e) => log::warn!("cannot number changes: {e}"),
         }
         let _ = tokio::time::timeout(TICK, signal.changed()).await;
+        // Under a stream of writes, let a few gather: one numbering of many entries costs a commit, as does one of
+        // a single entry, and every commit competes with the writers' own.
+        tokio::time::sleep(GATHER).await;
     }
 }
 
