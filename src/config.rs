@@ -18,7 +18,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "PARTYBASE_BIND",
         "address and port to listen on [default: 127.0.0.1:8080]",
     ),
-    ("PARTYBASE_POOL_SIZE", "most database connections [default: 10]"),
+    ("PARTYBASE_POOL_SIZE", "most database connections [default: 20]"),
     (
         "PARTYBASE_DB_TIMEOUT_SECS",
         "longest wait for a database connection [default: 5]",
@@ -153,7 +153,7 @@ impl Config {
 
         let database_url = database_url(&lookup)?;
         let bind = bind(&lookup)?;
-        let pool_size = parse_number(get("PARTYBASE_POOL_SIZE", "10"), 1, 1000)?;
+        let pool_size = parse_number(get("PARTYBASE_POOL_SIZE", "20"), 1, 1000)?;
         let db_timeout = parse_number(get("PARTYBASE_DB_TIMEOUT_SECS", "5"), 1, 300)?;
         let rate_limit_per_minute = parse_number(get("PARTYBASE_RATE_LIMIT", "600"), 1, 1_000_000)?;
         let statement_timeout = parse_number(get("PARTYBASE_STATEMENT_TIMEOUT_MS", "5000"), 100, 600_000)?;
@@ -258,7 +258,7 @@ mod tests {
         let config = with(&[]).unwrap();
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.bind.to_string(), DEFAULT_BIND);
-        assert_eq!(config.pool_size, 10);
+        assert_eq!(config.pool_size, 20);
         assert!(config.cors_origins.is_empty());
     }
 

@@ -70,7 +70,7 @@ async fn requests_are_counted_by_route_template_never_by_path() {
     // The pool and the refusals.
     assert_eq!(
         samples(&text, "db_pool_max_connections"),
-        ["db_pool_max_connections 10"]
+        ["db_pool_max_connections 20"]
     );
     for gauge in ["db_pool_connections", "db_pool_connections_in_use", "db_pool_waiting"] {
         assert_eq!(samples(&text, gauge).len(), 1, "{gauge}: {text}");
