@@ -3,12 +3,14 @@
 -- kind then, under one of the root paths $3 (NULL: everywhere; an empty array: nowhere), with their name then,
 -- and each adds up the evaluation counts of the organisations in its subtree of that day.
 --
--- It goes upwards rather than down each base organisation's subtree: the counts are first added up by the
--- organisation above each counted one (or the counted one itself, when it is a base organisation), which leaves
--- about one row per base organisation; the labels of a path are its organisations' ids, so each of those rows
--- then finds its base organisation among the few labels of its path of that day, with hash joins throughout.
+-- It goes upwards rather than down each base organisation's subtree: the counts are first added up by the path of
+-- the organisation above each counted one (the counted one itself, when it is a base organisation), which leaves
+-- about one row per base organisation. The labels of a path are its organisations' ids, so the path above is the
+-- counted one's without its last label, and each row finds its base organisation among those labels, with hash
+-- joins throughout.
 WITH counted AS MATERIALIZED (
-    SELECT CASE WHEN v.kind IN ('base_committee', 'base_cell') THEN v.organisation_id ELSE v.parent_id END AS above,
+    SELECT CASE WHEN v.kind IN ('base_committee', 'base_cell') THEN v.path
+                ELSE subpath(v.path, 0, nlevel(v.path) - 1) END AS above,
            sum(c.excellent) AS excellent, sum(c.good) AS good
     FROM member_evaluation_counts c
     JOIN organisation_versions v ON v.organisation_id = c.organisation_id AND v.valid_during @> $2::date
@@ -17,10 +19,9 @@ WITH counted AS MATERIALIZED (
     GROUP BY 1
 ),
 upwards AS MATERIALIZED (
-    SELECT ltree2text(subpath(a.path, level, 1))::uuid AS organisation_id, counted.excellent, counted.good
+    SELECT ltree2text(subpath(counted.above, level, 1))::uuid AS organisation_id, counted.excellent, counted.good
     FROM counted
-    JOIN organisation_versions a ON a.organisation_id = counted.above AND a.valid_during @> $2::date
-    CROSS JOIN LATERAL generate_series(0, nlevel(a.path) - 1) AS level
+    CROSS JOIN LATERAL generate_series(0, nlevel(counted.above) - 1) AS level
 )
 SELECT b.organisation_id, o.code, b.name, sum(upwards.excellent)::bigint AS excellent,
        sum(upwards.good)::bigint AS good
