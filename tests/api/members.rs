@@ -458,6 +458,79 @@ async fn search_ignores_accents_and_case_and_finds_card_numbers() {
 }
 
 #[actix_web::test]
+async fn a_search_within_a_subtree_or_a_scope_finds_only_the_namesakes_there() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    for (name, card, organisation) in [
+        ("Nguyễn Văn An", "20000001", &t.cell_a),
+        ("Nguyễn Văn Anh", "20000002", &t.cell_b),
+        ("Nguyễn Văn An", "20000003", &t.base_cell),
+        ("Trần Văn An", "20000004", &t.cell_a),
+    ] {
+        let mut body = admission(name, organisation);
+        body["card_number"] = json!(card);
+        admit(&app, body).await;
+    }
+    let commune_viewer = app.token("commune-viewer", "viewer", Some(&t.commune)).await;
+    let search = |token: &str, query: String| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            let path = format!("{MEMBERS}?{query}&sort=name&count=exact");
+            let body = app.get(&path, &token).await.ok(200).clone();
+            let cards: Vec<String> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["card_number"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(body["total"], cards.len(), "{query}");
+            cards
+        }
+    };
+    assert_eq!(
+        search(&app.admin, format!("q=nguyen%20van%20an&under={}", t.commune)).await,
+        ["20000001", "20000002"]
+    );
+    assert_eq!(
+        search(&app.admin, format!("q=nguyen%20van%20an&under={}", t.district)).await,
+        ["20000001", "20000003", "20000002"]
+    );
+    assert_eq!(
+        search(&app.admin, format!("q=van%20an&under={}", t.cell_a)).await,
+        ["20000001", "20000004"]
+    );
+    assert_eq!(
+        search(&app.admin, format!("q=20000003&under={}", t.commune)).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        search(&app.admin, format!("q=20000003&under={}", t.base_cell)).await,
+        ["20000003"]
+    );
+    // A scoped token searches its subtree, alone or with a subtree inside it; other filters still apply.
+    assert_eq!(
+        search(&commune_viewer, "q=nguyen".to_owned()).await,
+        ["20000001", "20000002"]
+    );
+    assert_eq!(
+        search(&commune_viewer, format!("q=nguyen&under={}", t.cell_b)).await,
+        ["20000002"]
+    );
+    assert_eq!(
+        search(&commune_viewer, format!("q=nguyen&organisation_id={}", t.cell_a)).await,
+        ["20000001"]
+    );
+    assert_eq!(
+        search(&commune_viewer, format!("q=nguyen&under={}", t.district)).await,
+        ["20000001", "20000002"]
+    );
+    assert_eq!(
+        search(&commune_viewer, "q=20000003".to_owned()).await,
+        Vec::<String>::new()
+    );
+}
+
+#[actix_web::test]
 async fn sort_by_name_is_vietnamese_and_pages_through() {
     let app = spawn_app().await;
     let t = tree(&app).await;

@@ -174,15 +174,47 @@ fn in_subtree_path(root: &TreePath) -> Condition {
     )
 }
 
+/// Members whose name contains `q` (folded) or whose card number is `q`, in the subtree with root path `root`.
+///
+/// Searched organisation by organisation on `members_organisation_idx`, which holds the folded name and the card
+/// number: a province's members are read from the index alone. Searched the other way, through the name's
+/// trigram index or in id order, the whole country's namesakes would be read and most of them thrown away.
+fn named_in_subtree(root: &TreePath, q: &str) -> Condition {
+    Box::new(
+        sql::<Bool>(
+            "members.id IN (SELECT x.id FROM organisations o CROSS JOIN LATERAL (\
+                 SELECT x.id FROM members x WHERE x.organisation_id = o.id \
+                 AND (x.name_search LIKE '%' || pb_fold(",
+        )
+        .bind::<Text, _>(escape_like(q))
+        .sql(") || '%' OR x.card_number = ")
+        .bind::<Text, _>(q.to_owned())
+        .sql(") OFFSET 0) x WHERE o.path <@ ")
+        .bind::<Ltree, _>(root.clone())
+        .sql(")"),
+    )
+}
+
 fn filtered(within: &Subtrees, f: &MemberFilter) -> members::BoxedQuery<'static, Pg> {
     let mut query = members::table.into_boxed();
-    if let Some(scope) = &within.scope {
+    let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    // A search within a subtree starts from the subtree's organisations (the one asked for, else the caller's).
+    let searched = q.and_then(|q| within.under.as_ref().or(within.scope.as_ref()).map(|root| (root, q)));
+    if let Some((root, q)) = searched {
+        query = query.filter(named_in_subtree(root, q));
+    }
+    // The subtree the search started from needs no second condition.
+    if let Some(scope) = within
+        .scope
+        .as_ref()
+        .filter(|_| searched.is_none() || within.under.is_some())
+    {
         query = query.filter(in_subtree_path(scope));
     }
     if let Some(org) = f.organisation_id {
         query = query.filter(members::organisation_id.eq(org));
     }
-    if let Some(root) = &within.under {
+    if let Some(root) = within.under.as_ref().filter(|_| searched.is_none()) {
         query = query.filter(in_subtree_path(root));
     }
     if let Some(statuses) = &f.statuses {
@@ -197,7 +229,7 @@ fn filtered(within: &Subtrees, f: &MemberFilter) -> members::BoxedQuery<'static,
     if let Some(to) = f.admitted_to {
         query = query.filter(members::admitted_on.le(to));
     }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+    if let (Some(q), None) = (q, searched) {
         query = query.filter(
             sql::<Bool>("(members.name_search LIKE '%' || pb_fold(")
                 .bind::<Text, _>(escape_like(q))
