@@ -41,7 +41,7 @@ pub fn check_admission(
 ) -> Result<CheckedAdmission, Vec<FieldError>> {
     let BulkAdmission { values, official_on } = admission;
     let mut errors = value_errors(&values, today);
-    if let Some(why) = placement_refusal(org, today) {
+    if let Some(why) = placement_refusal(org.kind, org.dissolved_on, today) {
         errors.push(FieldError::new("organisation_id", why));
     }
     if let (Some(on), true) = (official_on, errors.is_empty()) {

@@ -18,9 +18,10 @@ use crate::audit::{self, Action};
 use crate::auth::Actor;
 use crate::domain::ids::{CandidateId, MemberId, OrganisationId};
 use crate::domain::member::{apply_event, check_dates, EventInput, EventType, MemberState, MemberStatus, Refusal};
+use crate::domain::organisation::OrganisationKind;
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
-use crate::resources::organisations::store::{self as organisations, OrganisationRow};
+use crate::resources::organisations::store as organisations;
 use crate::write::etag;
 use crate::write::{self, IfMatch};
 
@@ -246,10 +247,10 @@ pub async fn place(
     id: OrganisationId,
     today: NaiveDate,
 ) -> Result<(), ApiError> {
-    let org = organisations::find_visible_locked(conn, id, actor.scope(), organisations::RowLock::Share)
+    let org = organisations::placement_locked(conn, id, actor.scope())
         .await?
         .ok_or_else(|| ApiError::invalid(field, "no organisation with this id"))?;
-    match placement_refusal(&org, today) {
+    match placement_refusal(org.kind, org.dissolved_on, today) {
         Some(why) => Err(ApiError::invalid(field, why)),
         None => Ok(()),
     }
@@ -257,11 +258,11 @@ pub async fn place(
 
 /// Why a member cannot be placed in this organisation, if it cannot: only an active `base_cell` or `cell` holds
 /// members.
-fn placement_refusal(org: &OrganisationRow, today: NaiveDate) -> Option<String> {
-    if !org.kind.holds_members() {
-        return Some(format!("members belong to a base_cell or a cell, not a {}", org.kind));
+fn placement_refusal(kind: OrganisationKind, dissolved_on: Option<NaiveDate>, today: NaiveDate) -> Option<String> {
+    if !kind.holds_members() {
+        return Some(format!("members belong to a base_cell or a cell, not a {kind}"));
     }
-    if org.dissolved_on.is_some_and(|d| d <= today) {
+    if dissolved_on.is_some_and(|d| d <= today) {
         return Some("the organisation is dissolved".into());
     }
     None

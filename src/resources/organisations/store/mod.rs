@@ -302,6 +302,32 @@ pub enum RowLock {
     Update,
 }
 
+/// What placing a member in an organisation needs to know of it.
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
+#[diesel(table_name = organisations, check_for_backend(Pg))]
+pub struct Placement {
+    pub kind: OrganisationKind,
+    pub dissolved_on: Option<NaiveDate>,
+}
+
+/// The kind and end of an organisation inside `scope`, share-locked for the rest of the transaction. Every admission
+/// asks it; unscoped, the statement is all query builder, which diesel prepares once per connection (a scope's
+/// condition, and [`OrganisationRow`]'s successions, are SQL text, prepared at every call).
+pub async fn placement_locked(
+    conn: &mut AsyncPgConnection,
+    id: OrganisationId,
+    scope: Option<Uuid>,
+) -> QueryResult<Option<Placement>> {
+    let query = organisations::table
+        .filter(organisations::id.eq(id))
+        .select(Placement::as_select());
+    match scope {
+        None => query.for_share().first(conn).await,
+        Some(root) => query.filter(within(root)).for_share().first(conn).await,
+    }
+    .optional()
+}
+
 /// Reads an organisation inside `scope` and locks its row for the rest of the transaction.
 pub async fn find_visible_locked(
     conn: &mut AsyncPgConnection,
