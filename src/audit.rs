@@ -58,7 +58,7 @@ pub fn changes(before: Option<Value>, after: Option<Value>) -> Value {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 struct NewAuditEvent<'a> {
     id: Uuid,
     actor: &'a str,

@@ -35,7 +35,7 @@ pub struct CandidateRow {
 
 /// What the proposal says about a candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable, Serialize)]
-#[diesel(table_name = candidates, treat_none_as_null = true, check_for_backend(Pg))]
+#[diesel(table_name = candidates, treat_none_as_default_value = false, treat_none_as_null = true, check_for_backend(Pg))]
 pub struct CandidateValues {
     pub full_name: String,
     pub gender: Option<Gender>,
@@ -49,7 +49,7 @@ pub struct CandidateValues {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = candidates)]
+#[diesel(table_name = candidates, treat_none_as_default_value = false)]
 struct NewCandidate {
     id: CandidateId,
     organisation_id: OrganisationId,
@@ -61,7 +61,7 @@ struct NewCandidate {
 
 /// One step of a candidate; the fields that do not apply to its type are `None`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = candidate_steps, check_for_backend(Pg))]
+#[diesel(table_name = candidate_steps, treat_none_as_default_value = false, check_for_backend(Pg))]
 pub struct StepRow {
     pub id: Uuid,
     pub candidate_id: CandidateId,

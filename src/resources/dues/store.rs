@@ -31,7 +31,7 @@ pub struct DueRow {
 
 /// What a change of a payment may correct.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable, Serialize)]
-#[diesel(table_name = dues, treat_none_as_null = true, check_for_backend(Pg))]
+#[diesel(table_name = dues, treat_none_as_default_value = false, treat_none_as_null = true, check_for_backend(Pg))]
 pub struct DueValues {
     /// Whole đồng.
     pub amount: i64,
@@ -41,7 +41,7 @@ pub struct DueValues {
 
 /// A payment to store.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = dues)]
+#[diesel(table_name = dues, treat_none_as_default_value = false)]
 pub struct NewDue {
     pub id: DueId,
     pub member_id: MemberId,

@@ -32,7 +32,7 @@ pub struct EvaluationRow {
 
 /// The editable values of an organisation's evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset)]
-#[diesel(table_name = evaluations, treat_none_as_null = true)]
+#[diesel(table_name = evaluations, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct EvaluationValues {
     pub grade: Grade,
     pub exemplary: bool,
@@ -42,7 +42,7 @@ pub struct EvaluationValues {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = evaluations)]
+#[diesel(table_name = evaluations, treat_none_as_default_value = false)]
 struct NewEvaluation {
     id: EvaluationId,
     organisation_id: OrganisationId,
@@ -70,7 +70,7 @@ pub struct MemberEvaluationRow {
 
 /// The editable values of a member's evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset)]
-#[diesel(table_name = member_evaluations, treat_none_as_null = true)]
+#[diesel(table_name = member_evaluations, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct MemberEvaluationValues {
     pub grade: Grade,
     pub score: Option<Score>,
@@ -79,7 +79,7 @@ pub struct MemberEvaluationValues {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = member_evaluations)]
+#[diesel(table_name = member_evaluations, treat_none_as_default_value = false)]
 struct NewMemberEvaluation {
     id: MemberEvaluationId,
     member_id: MemberId,

@@ -28,7 +28,7 @@ pub struct MeetingRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = meetings)]
+#[diesel(table_name = meetings, treat_none_as_default_value = false)]
 struct NewMeeting<'a> {
     id: MeetingId,
     organisation_id: OrganisationId,
@@ -39,7 +39,7 @@ struct NewMeeting<'a> {
 
 /// One member's attendance at a meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = meeting_attendance, check_for_backend(Pg))]
+#[diesel(table_name = meeting_attendance, treat_none_as_default_value = false, check_for_backend(Pg))]
 pub struct AttendanceRow {
     pub meeting_id: MeetingId,
     pub member_id: MemberId,
@@ -192,7 +192,7 @@ pub async fn insert(
 
 /// A meeting to store with others.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = meetings)]
+#[diesel(table_name = meetings, treat_none_as_default_value = false)]
 pub struct NewMeetingRow {
     pub id: MeetingId,
     pub organisation_id: OrganisationId,

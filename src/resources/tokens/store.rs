@@ -22,7 +22,7 @@ pub struct TokenRow {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = api_tokens)]
+#[diesel(table_name = api_tokens, treat_none_as_default_value = false)]
 pub struct NewToken<'a> {
     pub id: Uuid,
     pub name: &'a str,

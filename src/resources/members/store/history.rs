@@ -12,7 +12,7 @@ use crate::schema::member_events;
 
 /// A stored history entry.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = member_events, check_for_backend(Pg))]
+#[diesel(table_name = member_events, treat_none_as_default_value = false, check_for_backend(Pg))]
 pub struct EventRow {
     pub id: Uuid,
     pub member_id: MemberId,

@@ -45,7 +45,7 @@ pub struct MemberRow {
 
 /// The values a client edits: the whole set is written back after a patch is applied.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable, Serialize)]
-#[diesel(table_name = members, treat_none_as_null = true, check_for_backend(Pg))]
+#[diesel(table_name = members, treat_none_as_null = true, treat_none_as_default_value = false, check_for_backend(Pg))]
 pub struct MemberValues {
     pub full_name: String,
     pub gender: Option<Gender>,
@@ -64,7 +64,7 @@ pub struct MemberValues {
 
 /// A member to store: a new admission (`probationary`), or an official member recorded elsewhere (imports).
 #[derive(Debug, Insertable)]
-#[diesel(table_name = members)]
+#[diesel(table_name = members, treat_none_as_default_value = false)]
 pub struct NewMember {
     pub id: MemberId,
     pub organisation_id: OrganisationId,

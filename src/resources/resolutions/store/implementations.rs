@@ -47,7 +47,7 @@ impl ImplementationRow {
 
 /// The values of an implementation, written whole.
 #[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
-#[diesel(table_name = resolution_implementations, treat_none_as_null = true)]
+#[diesel(table_name = resolution_implementations, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct ImplementationFields {
     pub status: ImplementationStatus,
     pub plan_adopted_on: Option<NaiveDate>,

@@ -31,7 +31,7 @@ pub struct ResolutionRow {
 
 /// The values of a resolution, written whole.
 #[derive(Debug, Clone, PartialEq, Insertable, AsChangeset, Queryable, Selectable, Serialize)]
-#[diesel(table_name = resolutions, treat_none_as_null = true, check_for_backend(Pg))]
+#[diesel(table_name = resolutions, treat_none_as_default_value = false, treat_none_as_null = true, check_for_backend(Pg))]
 pub struct ResolutionFields {
     pub number: String,
     pub title: String,
