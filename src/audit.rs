@@ -71,8 +71,11 @@ struct NewAuditEvent<'a> {
 
 /// Records one change; call it inside the transaction of the change. The actor's name and request id say who
 /// made it and in which request (or command line run).
+///
+/// It takes the connection shared: polled together with another statement on the same connection (`try_join!`),
+/// both go to PostgreSQL in one round trip (diesel-async pipelines them).
 pub async fn record<T: Serialize>(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     actor: &Actor,
     action: Action,
     resource_type: &str,
@@ -91,7 +94,7 @@ pub async fn record<T: Serialize>(
             changes: changes(to_value(before), to_value(after)),
             request_id: &actor.request_id,
         })
-        .execute(conn)
+        .execute(&mut &*conn)
         .await
         .map(|_| ())
 }

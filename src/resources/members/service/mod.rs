@@ -126,8 +126,11 @@ pub async fn admit(conn: &mut AsyncPgConnection, actor: &Actor, admission: Admis
         None,
         MemberStatus::Probationary,
     );
-    history::insert_event(conn, &entry).await?;
-    audit::record(conn, actor, Action::Create, RESOURCE, row.id, None, Some(&row)).await?;
+    // Independent of each other: sent together, one round trip for both.
+    futures_util::try_join!(
+        history::insert_event(conn, &entry),
+        audit::record(conn, actor, Action::Create, RESOURCE, row.id, None, Some(&row)),
+    )?;
     Ok(row)
 }
 

@@ -35,10 +35,13 @@ pub struct EventRow {
     pub reorganisation_id: Option<Uuid>,
 }
 /// Adds an entry to a member's history.
-pub async fn insert_event(conn: &mut AsyncPgConnection, event: &EventRow) -> QueryResult<()> {
+///
+/// It takes the connection shared, so that it can be sent together with another statement (see
+/// [`crate::audit::record`]).
+pub async fn insert_event(conn: &AsyncPgConnection, event: &EventRow) -> QueryResult<()> {
     diesel::insert_into(member_events::table)
         .values(event)
-        .execute(conn)
+        .execute(&mut &*conn)
         .await
         .map(|_| ())
 }
