@@ -182,14 +182,14 @@ fn in_subtree_path(root: &TreePath) -> Condition {
 fn named_in_subtree(root: &TreePath, q: &str) -> Condition {
     Box::new(
         sql::<Bool>(
-            "members.id IN (SELECT x.id FROM organisations o CROSS JOIN LATERAL (\
+            "members.id IN (SELECT found.id FROM organisations o CROSS JOIN LATERAL (\
                  SELECT x.id FROM members x WHERE x.organisation_id = o.id \
                  AND (x.name_search LIKE '%' || pb_fold(",
         )
         .bind::<Text, _>(escape_like(q))
         .sql(") || '%' OR x.card_number = ")
         .bind::<Text, _>(q.to_owned())
-        .sql(") OFFSET 0) x WHERE o.path <@ ")
+        .sql(") OFFSET 0) found WHERE o.path <@ ")
         .bind::<Ltree, _>(root.clone())
         .sql(")"),
     )
