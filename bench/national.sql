@@ -9,7 +9,7 @@
 --
 -- How it stays fast: every row is made by one set-based INSERT ... SELECT; triggers and foreign key checks are
 -- off (`session_replication_role = replica`), and what the triggers would keep (organisation versions, member
--- counts, evaluation counts) is filled from the finished tables in one statement each; the secondary indexes of
+-- counts, evaluation counts, the dues figures) is filled from the finished tables; the secondary indexes of
 -- the large tables are dropped before the load and built after it, with parallel workers. The change feed starts
 -- empty: a generated registry is a starting state, not a history.
 \set ON_ERROR_STOP on
@@ -188,6 +188,7 @@ SELECT organisation_id, year, 0,
        count(*) FILTER (WHERE grade = 'excellent'), count(*) FILTER (WHERE grade = 'good'),
        count(*) FILTER (WHERE grade = 'completed'), count(*) FILTER (WHERE grade = 'not_completed')
 FROM member_evaluations GROUP BY organisation_id, year;
+SELECT dues_rebuild();
 
 RESET session_replication_role;
 SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', relation, name, definition) FROM dropped_constraints \gexec

@@ -115,6 +115,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    dues_counts (year, organisation_id, shard) {
+        organisation_id -> Uuid,
+        year -> Int4,
+        shard -> Int2,
+        paid -> Array<Nullable<Int8>>,
+        amount -> Array<Nullable<Int8>>,
+    }
+}
+
+diesel::table! {
+    dues_members (member_id) {
+        member_id -> Uuid,
+        organisation_id -> Uuid,
+        open_from -> Nullable<Int4>,
+        closed -> Nullable<Int4multirange>,
+        paid -> Nullable<Array<Nullable<Int4>>>,
+    }
+}
+
+diesel::table! {
+    dues_open (organisation_id, shard) {
+        organisation_id -> Uuid,
+        shard -> Int2,
+        members -> Int4,
+    }
+}
+
+diesel::table! {
+    dues_spans (organisation_id, month, shard) {
+        organisation_id -> Uuid,
+        month -> Int4,
+        shard -> Int2,
+        members -> Int4,
+    }
+}
+
+diesel::table! {
     evaluations (id) {
         id -> Uuid,
         organisation_id -> Uuid,
@@ -421,6 +458,10 @@ diesel::joinable!(candidate_steps -> members (member_id));
 diesel::joinable!(candidates -> organisations (organisation_id));
 diesel::joinable!(dues -> members (member_id));
 diesel::joinable!(dues -> organisations (organisation_id));
+diesel::joinable!(dues_counts -> organisations (organisation_id));
+diesel::joinable!(dues_members -> members (member_id));
+diesel::joinable!(dues_open -> organisations (organisation_id));
+diesel::joinable!(dues_spans -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
 diesel::joinable!(meeting_attendance -> meetings (meeting_id));
 diesel::joinable!(meeting_attendance -> members (member_id));
@@ -451,6 +492,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_feed,
     changes,
     dues,
+    dues_counts,
+    dues_members,
+    dues_open,
+    dues_spans,
     evaluations,
     idempotency_keys,
     imports,

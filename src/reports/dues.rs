@@ -1,6 +1,9 @@
 //! `GET /api/v1/reports/dues?year=`: dues collected per organisation and month, and the members who have not paid
 //! for three or more months of the year.
 
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
 use actix_web::{get, web, HttpResponse};
 use chrono::{Datelike, NaiveDate};
 use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
@@ -179,6 +182,228 @@ async fn unpaid_rows(
     .await
 }
 
+/// The condition on `organisation_id` of a query over the kept figures: inside the subtree at `$1`, or (`$1`
+/// NULL) everywhere. Two texts rather than one with `OR`, which would keep PostgreSQL from reaching a subtree's
+/// rows through their organisation's index.
+fn in_subtree(root: Option<&TreePath>) -> &'static str {
+    match root {
+        Some(_) => "organisation_id IN (SELECT id FROM organisations WHERE path <@ $1::ltree)",
+        None => "$1::ltree IS NULL",
+    }
+}
+
+#[derive(Debug, QueryableByName)]
+struct OpenRow {
+    #[diesel(sql_type = SqlUuid)]
+    organisation_id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    members: i64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct SpanRow {
+    #[diesel(sql_type = SqlUuid)]
+    organisation_id: Uuid,
+    /// Months after January of the year (1 to 11), or 12 for any month after the year.
+    #[diesel(sql_type = Integer)]
+    after: i32,
+    #[diesel(sql_type = BigInt)]
+    members: i64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct PaidRow {
+    #[diesel(sql_type = SqlUuid)]
+    organisation_id: Uuid,
+    #[diesel(sql_type = Array<BigInt>)]
+    paid: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    amount: Vec<i64>,
+}
+
+#[derive(Debug, QueryableByName)]
+struct BehindRow {
+    #[diesel(sql_type = SqlUuid)]
+    member_id: Uuid,
+    #[diesel(sql_type = Text)]
+    full_name: String,
+    #[diesel(sql_type = SqlUuid)]
+    organisation_id: Uuid,
+    /// Bit `m - 1` for each unpaid month `m`.
+    #[diesel(sql_type = Integer)]
+    unpaid: i32,
+}
+
+/// One organisation's figures for the twelve months of the year.
+#[derive(Debug, Default)]
+struct KeptMonths {
+    open: i64,
+    /// `after[k]`: the net of spans begun (+1) and ended (-1) `k` months after January, 12 for after the year.
+    after: [i64; 13],
+    paid: [i64; 12],
+    amount: [i64; 12],
+}
+
+impl KeptMonths {
+    /// The members expected at the end of month `k` (0 for January): those in open spans less the net of the spans
+    /// that began after it.
+    fn expected(&self, k: usize) -> i64 {
+        self.open - self.after[k + 1..].iter().sum::<i64>()
+    }
+}
+
+/// The month rows of the report from the kept figures (`dues_open`, `dues_spans`, `dues_counts`), for the first
+/// `begun` months of `year`.
+async fn kept_month_rows(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    begun: u32,
+    root: Option<&TreePath>,
+) -> diesel::QueryResult<Vec<MonthRow>> {
+    let january = year * 12;
+    let within = in_subtree(root);
+    let open: Vec<OpenRow> = diesel::sql_query(format!(
+        "SELECT organisation_id, sum(members)::bigint AS members FROM dues_open WHERE {within} \
+         GROUP BY organisation_id"
+    ))
+    .bind::<Nullable<Ltree>, _>(root)
+    .load(conn)
+    .await?;
+    let spans: Vec<SpanRow> = diesel::sql_query(format!(
+        "SELECT organisation_id, least(month - $2, 12) AS after, sum(members)::bigint AS members FROM dues_spans \
+         WHERE month > $2 AND {within} GROUP BY 1, 2"
+    ))
+    .bind::<Nullable<Ltree>, _>(root)
+    .bind::<Integer, _>(january)
+    .load(conn)
+    .await?;
+    let paid: Vec<PaidRow> = diesel::sql_query(format!(
+        "SELECT organisation_id, paid, amount FROM dues_counts WHERE year = $2 AND {within}"
+    ))
+    .bind::<Nullable<Ltree>, _>(root)
+    .bind::<Integer, _>(year)
+    .load(conn)
+    .await?;
+    let mut orgs: BTreeMap<Uuid, KeptMonths> = BTreeMap::new();
+    for row in open {
+        orgs.entry(row.organisation_id).or_default().open += row.members;
+    }
+    for row in spans {
+        orgs.entry(row.organisation_id).or_default().after[row.after as usize] += row.members;
+    }
+    for row in paid {
+        let kept = orgs.entry(row.organisation_id).or_default();
+        for k in 0..12 {
+            kept.paid[k] += row.paid.get(k).copied().unwrap_or(0);
+            kept.amount[k] += row.amount.get(k).copied().unwrap_or(0);
+        }
+    }
+    let mut rows = Vec::new();
+    for (organisation_id, kept) in orgs {
+        for k in 0..begun as usize {
+            let expected = kept.expected(k);
+            if expected > 0 {
+                rows.push(MonthRow {
+                    organisation_id,
+                    period: format!("{year:04}-{:02}", k + 1),
+                    expected,
+                    paid: kept.paid[k],
+                    amount: kept.amount[k],
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The members behind from the kept figures: the months of `year` each member was expected to pay for, among the
+/// first `ended` (those ended by the report date), less the months it paid for; three or more.
+async fn kept_unpaid_rows(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    ended: u32,
+    root: Option<&TreePath>,
+) -> diesel::QueryResult<Vec<UnpaidRow>> {
+    let ended_mask = (1i32 << ended) - 1;
+    let within = in_subtree(root);
+    let rows: Vec<BehindRow> = diesel::sql_query(format!(
+        "SELECT x.member_id, m.full_name, x.organisation_id, x.unpaid \
+         FROM (SELECT member_id, organisation_id, \
+                      (CASE WHEN open_from < $3 + 12 THEN (4095 << greatest(open_from - $3, 0)) & 4095 ELSE 0 END \
+                       | CASE WHEN closed && int4range($3, $3 + 12) THEN pb_year_mask(closed, $2) ELSE 0 END) \
+                      & ~coalesce(paid[$2], 0) & $4 AS unpaid \
+               FROM dues_members WHERE {within}) x \
+         JOIN members m ON m.id = x.member_id \
+         WHERE bit_count(x.unpaid::bit(12)) >= {UNPAID_MONTHS} \
+         ORDER BY x.organisation_id, x.member_id"
+    ))
+    .bind::<Nullable<Ltree>, _>(root)
+    .bind::<Integer, _>(year)
+    .bind::<Integer, _>(year * 12)
+    .bind::<Integer, _>(ended_mask)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| UnpaidRow {
+            member_id: row.member_id,
+            full_name: row.full_name,
+            organisation_id: row.organisation_id,
+            unpaid: (0..12)
+                .filter(|k| row.unpaid & (1 << k) != 0)
+                .map(|k| format!("{year:04}-{:02}", k + 1))
+                .collect(),
+        })
+        .collect())
+}
+
+/// Whether the kept figures answer for the report date `day`. They hold each month's status at its end, and the
+/// report takes the status on `day` for the month `day` falls in: the same when `day` ends its month, lies outside
+/// the year, or is today or later (no history entry is dated after today). Otherwise the history is read.
+fn kept_figures_answer(year: i32, day: NaiveDate, today: NaiveDate) -> bool {
+    day >= today || day.year() != year || day.succ_opt().is_none_or(|next| next.month() != day.month())
+}
+
+/// The months of `year` begun by `day`, and those ended by it.
+fn months_by(year: i32, day: NaiveDate) -> (u32, u32) {
+    match day.year().cmp(&year) {
+        Ordering::Less => (0, 0),
+        Ordering::Greater => (12, 12),
+        // A month has ended when its last day is before `day`.
+        Ordering::Equal => (day.month(), day.month() - 1),
+    }
+}
+
+/// The month rows of the report, from the kept figures or (`kept` false) from the history.
+async fn months_of(
+    conn: &mut AsyncPgConnection,
+    kept: bool,
+    year: i32,
+    day: NaiveDate,
+    root: Option<&TreePath>,
+) -> diesel::QueryResult<Vec<MonthRow>> {
+    if kept {
+        kept_month_rows(conn, year, months_by(year, day).0, root).await
+    } else {
+        month_rows(conn, year, day, root).await
+    }
+}
+
+/// The members behind, from the kept figures or (`kept` false) from the history.
+async fn behind_of(
+    conn: &mut AsyncPgConnection,
+    kept: bool,
+    year: i32,
+    day: NaiveDate,
+    root: Option<&TreePath>,
+) -> diesel::QueryResult<Vec<UnpaidRow>> {
+    if kept {
+        kept_unpaid_rows(conn, year, months_by(year, day).1, root).await
+    } else {
+        unpaid_rows(conn, year, day, root).await
+    }
+}
+
 /// A member expected to pay for a month.
 #[derive(Debug, QueryableByName)]
 pub struct ExpectedPayment {
@@ -267,14 +492,26 @@ pub async fn report_dues(
     if !(1930..=2999).contains(&query.year) {
         return Err(ApiError::bad_request("year", "must be 1930 to 2999"));
     }
-    let day = query.as_of.unwrap_or_else(today);
+    let today = today();
+    let day = query.as_of.unwrap_or(today);
     if day.year() < 1 {
         return Err(ApiError::bad_request("as_of", "must be a day of year 1 or later"));
     }
     let mut conn = state.read().await?;
     let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
-    let rows = month_rows(&mut conn, query.year, day, path.as_ref()).await?;
-    let unpaid = unpaid_rows(&mut conn, query.year, day, path.as_ref()).await?;
+    let kept = kept_figures_answer(query.year, day, today);
+    // The months and the members behind take about as long as each other at a province's scale: they run side by
+    // side when the pool has a connection to spare.
+    let (rows, unpaid) = match state.spare_read().await {
+        Some(mut spare) => tokio::try_join!(
+            months_of(&mut conn, kept, query.year, day, path.as_ref()),
+            behind_of(&mut spare, kept, query.year, day, path.as_ref())
+        )?,
+        None => (
+            months_of(&mut conn, kept, query.year, day, path.as_ref()).await?,
+            behind_of(&mut conn, kept, query.year, day, path.as_ref()).await?,
+        ),
+    };
     let mut months: Vec<MonthDues> = Vec::new();
     let mut organisations: Vec<OrganisationDues> = Vec::new();
     for row in rows {

@@ -250,6 +250,9 @@ async fn the_dues_report_counts_expected_paid_and_members_behind() {
     assert_eq!(unpaid[0]["member_id"], m1.as_str());
     assert_eq!(unpaid[0]["unpaid_months"], json!(["2012-04", "2012-05", "2012-06"]));
     assert_eq!(unpaid[0]["consecutive"], 3);
+    // The month's end, answered from the kept figures, says the same (nothing happened after the 15th).
+    let end = format!("/api/v1/reports/dues?year=2012&as_of=2012-07-31&organisation_id={base}");
+    assert_eq!(figures(app.get(&end, &app.admin).await.ok(200)), figures(body));
 
     // Earlier in the year fewer months count: by 2012-03-10 only January and February have ended.
     let path = format!("/api/v1/reports/dues?year=2012&as_of=2012-03-10&organisation_id={base}");
@@ -339,5 +342,180 @@ async fn many_payments_at_once_keep_the_rules_of_one() {
             .count("SELECT count(*) AS n FROM audit_events WHERE resource_type = 'due' AND request_id = 'test-many'")
             .await,
         2
+    );
+}
+
+/// What the dues report says, without the report date.
+fn figures(body: &Value) -> Value {
+    json!([body["months"], body["organisations"], body["unpaid_members"]])
+}
+
+#[derive(diesel::QueryableByName)]
+struct Kept {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    figures: String,
+}
+
+/// Every kept dues figure, shards added up, as one text.
+async fn kept_figures(app: &TestApp<impl Sized>) -> String {
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(
+        "SELECT concat_ws(' | ', \
+           (SELECT string_agg(format('%s %s %s %s %s', member_id, organisation_id, open_from, closed, paid), ', ' \
+                              ORDER BY member_id) FROM dues_members), \
+           (SELECT string_agg(format('%s %s %s', organisation_id, month, n), ', ' ORDER BY organisation_id, month) \
+              FROM (SELECT organisation_id, month, sum(members) AS n FROM dues_spans GROUP BY 1, 2 \
+                    HAVING sum(members) <> 0) s), \
+           (SELECT string_agg(format('%s %s', organisation_id, n), ', ' ORDER BY organisation_id) \
+              FROM (SELECT organisation_id, sum(members) AS n FROM dues_open GROUP BY 1 HAVING sum(members) <> 0) o), \
+           (SELECT string_agg(format('%s %s %s %s', organisation_id, year, p, a), ', ' ORDER BY organisation_id, year) \
+              FROM (SELECT organisation_id, year, array_agg(p ORDER BY k) AS p, array_agg(a ORDER BY k) AS a \
+                      FROM (SELECT organisation_id, year, k, sum(p) AS p, sum(a) AS a \
+                              FROM dues_counts, unnest(paid, amount) WITH ORDINALITY u(p, a, k) GROUP BY 1, 2, 3) k \
+                     GROUP BY 1, 2) c \
+             WHERE EXISTS (SELECT 1 FROM unnest(p || a) v WHERE v <> 0))) AS figures",
+    )
+    .get_result::<Kept>(&mut conn)
+    .await
+    .unwrap()
+    .figures
+}
+
+#[actix_web::test]
+async fn the_kept_dues_figures_follow_every_change_and_answer_as_the_history_does() {
+    let app = spawn_app().await;
+    let district = app.organisation("HU", "superior_committee", None).await;
+    let base = app.organisation("HU-01", "base_committee", Some(&district)).await;
+    let cell = app.organisation("HU-01-C1", "cell", Some(&base)).await;
+    let sister = app.organisation("HU-01-C2", "cell", Some(&base)).await;
+    let elsewhere = app.organisation("HU-02", "base_cell", Some(&district)).await;
+
+    let m1 = member(&app, &cell, "Một", "2011-05-01").await;
+    for period in ["2012-01", "2012-02", "2012-03", "2012-07"] {
+        pay(&app, &m1, period, 20000).await;
+    }
+    // Admitted mid-March: expected from March.
+    let m2 = member(&app, &cell, "Hai", "2012-03-15").await;
+    for period in ["2012-03", "2012-05"] {
+        pay(&app, &m2, period, 30000).await;
+    }
+    // Exempt from April to August 20th: April to July are not expected, and June's payment does not count.
+    let m3 = member(&app, &cell, "Ba", "2010-01-01").await;
+    event(&app, &m3, "recognised_official", "2011-01-10").await;
+    event(&app, &m3, "exempted", "2012-04-01").await;
+    event(&app, &m3, "exemption_ended", "2012-08-20").await;
+    for period in ["2012-01", "2012-06", "2012-09"] {
+        pay(&app, &m3, period, 15000).await;
+    }
+    // Moved out of the base committee in June, with its payments: counted where it is now.
+    let m4 = member(&app, &sister, "Bốn", "2010-01-01").await;
+    event(&app, &m4, "recognised_official", "2011-01-10").await;
+    for period in ["2012-01", "2012-02", "2012-03", "2012-04", "2012-05"] {
+        pay(&app, &m4, period, 10000).await;
+    }
+    let moved =
+        json!({"type": "transferred", "on": "2012-06-10", "to_organisation_id": elsewhere, "mode": "permanent"});
+    app.post(&format!("/api/v1/members/{m4}/events"), &app.admin, moved)
+        .await
+        .ok(200);
+    // Died in May: expected to April.
+    let m5 = member(&app, &sister, "Năm", "2010-01-01").await;
+    pay(&app, &m5, "2012-01", 5000).await;
+    event(&app, &m5, "deceased", "2012-05-05").await;
+    // Admission redated from February to April.
+    let m6 = member(&app, &sister, "Sáu", "2012-02-01").await;
+    app.patch(
+        &format!("/api/v1/members/{m6}"),
+        &app.admin,
+        json!({"admitted_on": "2012-04-02"}),
+    )
+    .await
+    .ok(200);
+    // Entered by mistake: its payment and then itself deleted.
+    let m7 = member(&app, &cell, "Bảy", "2012-01-05").await;
+    let mistaken = pay(&app, &m7, "2012-02", 5000).await;
+    let path = format!("{DUES}/{}", mistaken["id"].as_str().unwrap());
+    assert_eq!(app.delete(&path, &app.admin).await.status, 204);
+    assert_eq!(
+        app.delete(&format!("/api/v1/members/{m7}"), &app.admin).await.status,
+        204
+    );
+    // A corrected amount.
+    let july = app.get(&format!("/api/v1/members/{m1}/dues"), &app.admin).await.ok(200)["items"][3]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.call(
+        Method::PATCH,
+        &format!("{DUES}/{july}"),
+        Some(&app.admin),
+        Some(&json!({"amount": 25000})),
+        &[("if-match", "\"1\"")],
+    )
+    .await
+    .ok(200);
+
+    // The kept figures are what counting everything again gives.
+    let kept = kept_figures(&app).await;
+    app.db.execute("SELECT dues_rebuild()").await;
+    assert_eq!(kept_figures(&app).await, kept);
+
+    // A month's end is answered from the kept figures, the middle of a month from the history. With no history
+    // entry between the 15th and the end of the month, the two must agree.
+    for scope in [format!("&organisation_id={base}"), String::new()] {
+        for (year, middle, end) in [
+            (2012, "2012-03-15", "2012-03-31"),
+            (2012, "2012-06-15", "2012-06-30"),
+            (2012, "2012-09-15", "2012-09-30"),
+            (2012, "2012-12-15", "2012-12-31"),
+            (2011, "2011-12-15", "2011-12-31"),
+            (2013, "2013-02-15", "2013-02-28"),
+        ] {
+            let read = |day: &str| format!("/api/v1/reports/dues?year={year}&as_of={day}{scope}");
+            let history = app.get(&read(middle), &app.admin).await.ok(200).clone();
+            let kept = app.get(&read(end), &app.admin).await.ok(200).clone();
+            assert_eq!(figures(&kept), figures(&history), "{year} {end} {scope}");
+        }
+    }
+
+    // By the end of September under the base committee (August the last month ended): m1 and m2 four months
+    // behind; m3 owed nothing in its exemption but is behind before and after it; m4 is counted elsewhere now; m5
+    // behind until its death; m6 owes from its redated admission.
+    let body = app
+        .get(
+            &format!("/api/v1/reports/dues?year=2012&as_of=2012-09-30&organisation_id={base}"),
+            &app.admin,
+        )
+        .await
+        .ok(200)
+        .clone();
+    let mut behind: Vec<(&str, Value)> = body["unpaid_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["full_name"].as_str().unwrap(), u["unpaid_months"].clone()))
+        .collect();
+    behind.sort_by_key(|(name, _)| name.to_string());
+    assert_eq!(
+        behind,
+        [
+            ("Ba", json!(["2012-02", "2012-03", "2012-08"])),
+            ("Hai", json!(["2012-04", "2012-06", "2012-07", "2012-08"])),
+            ("Một", json!(["2012-04", "2012-05", "2012-06", "2012-08"])),
+            ("Năm", json!(["2012-02", "2012-03", "2012-04"])),
+            ("Sáu", json!(["2012-04", "2012-05", "2012-06", "2012-07", "2012-08"])),
+        ]
+    );
+    let july = &body["months"][6];
+    assert_eq!(
+        (
+            july["period"].as_str(),
+            july["expected"].as_i64(),
+            july["paid"].as_i64(),
+            july["amount"].as_i64()
+        ),
+        (Some("2012-07"), Some(3), Some(1), Some(25000)),
+        "m1, m2 and m6 expected; m1 paid, its amount corrected"
     );
 }
