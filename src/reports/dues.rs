@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use actix_web::{get, web, HttpResponse};
 use chrono::{Datelike, NaiveDate};
 use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
-use diesel::QueryableByName;
+use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -374,33 +374,47 @@ fn months_by(year: i32, day: NaiveDate) -> (u32, u32) {
     }
 }
 
-/// The month rows of the report, from the kept figures or (`kept` false) from the history.
-async fn months_of(
-    conn: &mut AsyncPgConnection,
-    kept: bool,
-    year: i32,
-    day: NaiveDate,
-    root: Option<&TreePath>,
-) -> diesel::QueryResult<Vec<MonthRow>> {
-    if kept {
-        kept_month_rows(conn, year, months_by(year, day).0, root).await
-    } else {
-        month_rows(conn, year, day, root).await
-    }
+/// Where the report's figures come from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// The kept figures, for the first `begun` months of the year, `ended` of them over by the report date.
+    Kept { begun: u32, ended: u32 },
+    /// The history, as of the report date.
+    History(NaiveDate),
 }
 
-/// The members behind, from the kept figures or (`kept` false) from the history.
-async fn behind_of(
-    conn: &mut AsyncPgConnection,
-    kept: bool,
-    year: i32,
-    day: NaiveDate,
-    root: Option<&TreePath>,
-) -> diesel::QueryResult<Vec<UnpaidRow>> {
-    if kept {
-        kept_unpaid_rows(conn, year, months_by(year, day).1, root).await
-    } else {
-        unpaid_rows(conn, year, day, root).await
+impl Source {
+    fn of(year: i32, day: NaiveDate, today: NaiveDate) -> Source {
+        if kept_figures_answer(year, day, today) {
+            let (begun, ended) = months_by(year, day);
+            Source::Kept { begun, ended }
+        } else {
+            Source::History(day)
+        }
+    }
+
+    async fn months(
+        self,
+        conn: &mut AsyncPgConnection,
+        year: i32,
+        root: Option<&TreePath>,
+    ) -> QueryResult<Vec<MonthRow>> {
+        match self {
+            Source::Kept { begun, .. } => kept_month_rows(conn, year, begun, root).await,
+            Source::History(day) => month_rows(conn, year, day, root).await,
+        }
+    }
+
+    async fn behind(
+        self,
+        conn: &mut AsyncPgConnection,
+        year: i32,
+        root: Option<&TreePath>,
+    ) -> QueryResult<Vec<UnpaidRow>> {
+        match self {
+            Source::Kept { ended, .. } => kept_unpaid_rows(conn, year, ended, root).await,
+            Source::History(day) => unpaid_rows(conn, year, day, root).await,
+        }
     }
 }
 
@@ -499,17 +513,17 @@ pub async fn report_dues(
     }
     let mut conn = state.read().await?;
     let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
-    let kept = kept_figures_answer(query.year, day, today);
+    let source = Source::of(query.year, day, today);
     // The months and the members behind take about as long as each other at a province's scale: they run side by
     // side when the pool has a connection to spare.
     let (rows, unpaid) = match state.spare_read().await {
         Some(mut spare) => tokio::try_join!(
-            months_of(&mut conn, kept, query.year, day, path.as_ref()),
-            behind_of(&mut spare, kept, query.year, day, path.as_ref())
+            source.months(&mut conn, query.year, path.as_ref()),
+            source.behind(&mut spare, query.year, path.as_ref())
         )?,
         None => (
-            months_of(&mut conn, kept, query.year, day, path.as_ref()).await?,
-            behind_of(&mut conn, kept, query.year, day, path.as_ref()).await?,
+            source.months(&mut conn, query.year, path.as_ref()).await?,
+            source.behind(&mut conn, query.year, path.as_ref()).await?,
         ),
     };
     let mut months: Vec<MonthDues> = Vec::new();

@@ -170,24 +170,59 @@ async fn one_payment_per_member_and_month_checked_corrected_and_listed() {
     assert_eq!(actions, ["created", "created", "updated", "deleted"]);
 }
 
-#[actix_web::test]
-async fn the_dues_report_counts_expected_paid_and_members_behind() {
-    let app = spawn_app().await;
+/// A base committee with two cells and, beside it, another base organisation; two members of the first cell and
+/// their payments of 2012.
+struct Households {
+    base: String,
+    cell: String,
+    sister: String,
+    elsewhere: String,
+    m1: String,
+}
+
+async fn households<S, B>(app: &TestApp<S>) -> Households
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
     let district = app.organisation("HU", "superior_committee", None).await;
     let base = app.organisation("HU-01", "base_committee", Some(&district)).await;
     let cell = app.organisation("HU-01-C1", "cell", Some(&base)).await;
     let sister = app.organisation("HU-01-C2", "cell", Some(&base)).await;
     let elsewhere = app.organisation("HU-02", "base_cell", Some(&district)).await;
     // M1: admitted in 2011, pays January to March and July: April, May and June unpaid.
-    let m1 = member(&app, &cell, "Một", "2011-05-01").await;
+    let m1 = member(app, &cell, "Một", "2011-05-01").await;
     for period in ["2012-01", "2012-02", "2012-03", "2012-07"] {
-        pay(&app, &m1, period, 20000).await;
+        pay(app, &m1, period, 20000).await;
     }
     // M2: admitted on 2012-03-15 (expected from March), pays March and May: April and June unpaid.
-    let m2 = member(&app, &cell, "Hai", "2012-03-15").await;
+    let m2 = member(app, &cell, "Hai", "2012-03-15").await;
     for period in ["2012-03", "2012-05"] {
-        pay(&app, &m2, period, 30000).await;
+        pay(app, &m2, period, 30000).await;
     }
+    Households {
+        base,
+        cell,
+        sister,
+        elsewhere,
+        m1,
+    }
+}
+
+#[actix_web::test]
+async fn the_dues_report_counts_expected_paid_and_members_behind() {
+    let app = spawn_app().await;
+    let Households {
+        base,
+        cell,
+        sister,
+        elsewhere,
+        m1,
+    } = households(&app).await;
     // M3: exempt from 2012-04-01, pays January only: February and March unpaid, the rest not expected.
     let m3 = member(&app, &cell, "Ba", "2010-01-01").await;
     event(&app, &m3, "recognised_official", "2011-01-10").await;
@@ -385,21 +420,13 @@ async fn kept_figures(app: &TestApp<impl Sized>) -> String {
 #[actix_web::test]
 async fn the_kept_dues_figures_follow_every_change_and_answer_as_the_history_does() {
     let app = spawn_app().await;
-    let district = app.organisation("HU", "superior_committee", None).await;
-    let base = app.organisation("HU-01", "base_committee", Some(&district)).await;
-    let cell = app.organisation("HU-01-C1", "cell", Some(&base)).await;
-    let sister = app.organisation("HU-01-C2", "cell", Some(&base)).await;
-    let elsewhere = app.organisation("HU-02", "base_cell", Some(&district)).await;
-
-    let m1 = member(&app, &cell, "Một", "2011-05-01").await;
-    for period in ["2012-01", "2012-02", "2012-03", "2012-07"] {
-        pay(&app, &m1, period, 20000).await;
-    }
-    // Admitted mid-March: expected from March.
-    let m2 = member(&app, &cell, "Hai", "2012-03-15").await;
-    for period in ["2012-03", "2012-05"] {
-        pay(&app, &m2, period, 30000).await;
-    }
+    let Households {
+        base,
+        cell,
+        sister,
+        elsewhere,
+        m1,
+    } = households(&app).await;
     // Exempt from April to August 20th: April to July are not expected, and June's payment does not count.
     let m3 = member(&app, &cell, "Ba", "2010-01-01").await;
     event(&app, &m3, "recognised_official", "2011-01-10").await;
