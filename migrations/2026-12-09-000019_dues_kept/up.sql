@@ -181,17 +181,23 @@ END
 $$;
 
 -- Counts the members' rows again from their history and payments: what the old rows contributed is taken away,
--- what the new ones contribute is added.
+-- what the new ones contribute is added. The rows are locked first (in key order, as payments lock them), so that
+-- a payment committed meanwhile is either in what is taken away or waits and is counted by the new rows; each
+-- statement after the lock sees what was committed before it.
 CREATE FUNCTION dues_members_refresh(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM dues_members WHERE member_id = ANY (ids) ORDER BY member_id FOR UPDATE;
     PERFORM dues_contribute(ids, -1);
-    DELETE FROM dues_members WHERE member_id = ANY (ids);
+    -- Changed in place, not deleted and inserted: a payment waiting for the old row's lock then finds it.
     INSERT INTO dues_members (member_id, organisation_id, open_from, closed, paid)
     SELECT m.id, m.organisation_id, sp.open_from, sp.closed, pd.paid
     FROM members m
     LEFT JOIN (SELECT * FROM dues_member_spans_source WHERE member_id = ANY (ids)) sp ON sp.member_id = m.id
     LEFT JOIN (SELECT * FROM dues_member_paid WHERE member_id = ANY (ids)) pd ON pd.member_id = m.id
-    WHERE m.id = ANY (ids);
+    WHERE m.id = ANY (ids)
+    ON CONFLICT (member_id) DO UPDATE
+        SET organisation_id = EXCLUDED.organisation_id, open_from = EXCLUDED.open_from, closed = EXCLUDED.closed,
+            paid = EXCLUDED.paid;
     PERFORM dues_contribute(ids, 1);
 END
 $$;
@@ -247,10 +253,13 @@ $$;
 CREATE TRIGGER members_dues_delete BEFORE DELETE ON members FOR EACH ROW EXECUTE FUNCTION members_dues_delete();
 
 -- Payments given (negative amounts, `payers` -1, to take them away; `payers` 0 for changed amounts): counted for
--- the months their payers were expected to pay for; the payers' `paid` masks are read again.
+-- the months their payers were expected to pay for; the payers' `paid` masks are read again. The payers' rows are
+-- locked first, so that a refresh of the same members or another payment for them waits, and the statements
+-- below see what those committed.
 CREATE FUNCTION dues_payments_add(payers_ids uuid[], periods text[], amounts bigint[], payers integer)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM dues_members WHERE member_id = ANY (payers_ids) ORDER BY member_id FOR UPDATE;
     PERFORM dues_counts_add(array_agg(o), array_agg(m), array_agg(p), array_agg(a))
     FROM (SELECT dm.organisation_id AS o, pb_period_month(x.period) AS m, payers * count(*) AS p, sum(x.amount)::bigint AS a
             FROM unnest(payers_ids, periods, amounts) AS x(member_id, period, amount)

@@ -546,3 +546,54 @@ async fn the_kept_dues_figures_follow_every_change_and_answer_as_the_history_doe
         "m1, m2 and m6 expected; m1 paid, its amount corrected"
     );
 }
+
+#[actix_web::test]
+async fn payments_and_history_changes_at_once_keep_the_figures_whole() {
+    use futures_util::future::{join, join_all};
+
+    let app = spawn_app().await;
+    let Households { cell, .. } = households(&app).await;
+    let names: Vec<String> = (0..4).map(|i| format!("Lò Văn {i}")).collect();
+    let members = join_all(names.iter().map(|name| member(&app, &cell, name, "2010-01-01"))).await;
+    join_all(
+        members
+            .iter()
+            .map(|m| event(&app, m, "recognised_official", "2011-01-10")),
+    )
+    .await;
+    // At once: each member pays the twelve months of 2012 while its exemption from May to September is recorded.
+    let payments = members
+        .iter()
+        .flat_map(|m| (1..=12).map(move |month| (m, format!("2012-{month:02}"))))
+        .collect::<Vec<_>>();
+    let paying = join_all(payments.iter().map(|(m, period)| pay(&app, m, period, 10000)));
+    let exempting = join_all(members.iter().map(|m| async {
+        event(&app, m, "exempted", "2012-05-03").await;
+        event(&app, m, "exemption_ended", "2012-09-07").await;
+    }));
+    join(paying, exempting).await;
+
+    let kept = kept_figures(&app).await;
+    app.db.execute("SELECT dues_rebuild()").await;
+    assert_eq!(kept_figures(&app).await, kept);
+    // May to August are not expected: eight months paid for of the eight expected, for each of the four.
+    let body = app
+        .get(
+            &format!("/api/v1/reports/dues?year=2012&as_of=2012-12-31&organisation_id={cell}"),
+            &app.admin,
+        )
+        .await
+        .ok(200)
+        .clone();
+    let may = &body["months"][4];
+    assert_eq!(
+        (may["period"].as_str(), may["expected"].as_i64()),
+        (Some("2012-05"), Some(2)),
+        "m1 and m2 only"
+    );
+    let december = &body["months"][11];
+    assert_eq!(
+        (december["expected"].as_i64(), december["paid"].as_i64()),
+        (Some(6), Some(4))
+    );
+}
