@@ -254,6 +254,12 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(Kind::SerializationFailure, _) => {
                 ApiError::conflict("a concurrent change got there first; retry the request")
             }
+            // Writers of the kept counts lock shard rows across several statements; two of them can wait on each
+            // other, and PostgreSQL then cancels one (SQLSTATE 40P01, which diesel does not pass on).
+            Error::DatabaseError(Kind::Unknown, ref info) if is_deadlock(info.message()) => {
+                log::warn!("a transaction was chosen as a deadlock victim and rolled back");
+                ApiError::conflict("a concurrent change got there first; retry the request")
+            }
             Error::DatabaseError(Kind::Unknown, ref info) if is_connection_error(info.message()) => {
                 ApiError::Unavailable
             }
@@ -270,6 +276,11 @@ impl From<diesel::result::Error> for ApiError {
 /// on). The server's messages are in English unless `lc_messages` says otherwise; see the README.
 fn is_statement_timeout(message: &str) -> bool {
     message.contains("statement timeout")
+}
+
+/// PostgreSQL's words for a transaction cancelled to break a deadlock.
+fn is_deadlock(message: &str) -> bool {
+    message.contains("deadlock detected")
 }
 
 fn is_connection_error(message: &str) -> bool {
@@ -346,6 +357,8 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(ApiError::from(Error::NotFound).status_code(), StatusCode::NOT_FOUND);
+        let deadlock = Error::DatabaseError(Kind::Unknown, Box::new("deadlock detected".to_string()));
+        assert_eq!(ApiError::from(deadlock).status_code(), StatusCode::CONFLICT);
     }
 
     #[test]

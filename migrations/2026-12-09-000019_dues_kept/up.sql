@@ -214,18 +214,21 @@ $$;
 -- A change to a member's history: the members it touches are counted again.
 CREATE FUNCTION member_events_dues() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM dues_members_refresh(array_agg(DISTINCT member_id)) FROM changed HAVING count(*) > 0;
+    ELSIF TG_OP = 'DELETE' THEN
         PERFORM dues_members_refresh(array_agg(DISTINCT member_id)) FROM removed HAVING count(*) > 0;
     ELSE
-        PERFORM dues_members_refresh(array_agg(DISTINCT member_id)) FROM changed HAVING count(*) > 0;
+        PERFORM dues_members_refresh(array_agg(DISTINCT member_id))
+           FROM (SELECT member_id FROM changed UNION SELECT member_id FROM removed) touched HAVING count(*) > 0;
     END IF;
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER member_events_dues_insert AFTER INSERT ON member_events REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION member_events_dues();
-CREATE TRIGGER member_events_dues_update AFTER UPDATE ON member_events REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION member_events_dues();
+CREATE TRIGGER member_events_dues_update AFTER UPDATE ON member_events
+    REFERENCING OLD TABLE AS removed NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION member_events_dues();
 CREATE TRIGGER member_events_dues_delete AFTER DELETE ON member_events REFERENCING OLD TABLE AS removed
     FOR EACH STATEMENT EXECUTE FUNCTION member_events_dues();
 
@@ -242,9 +245,11 @@ $$;
 CREATE TRIGGER members_dues_update AFTER UPDATE ON members REFERENCING OLD TABLE AS previous NEW TABLE AS updated
     FOR EACH STATEMENT EXECUTE FUNCTION members_dues_update();
 
--- A member deleted: what it contributed is taken away before its row goes with it.
+-- A member deleted: what it contributed is taken away before its row goes with it (the row locked first, as a
+-- refresh locks it, so that a payment deleted meanwhile is not taken away twice).
 CREATE FUNCTION members_dues_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM dues_members WHERE member_id = OLD.id FOR UPDATE;
     PERFORM dues_contribute(ARRAY[OLD.id], -1);
     DELETE FROM dues_members WHERE member_id = OLD.id;
     RETURN OLD;

@@ -192,33 +192,20 @@ fn in_subtree(root: Option<&TreePath>) -> &'static str {
     }
 }
 
+/// One row of the kept figures of an organisation: its open spans (`after` 0), the net of the spans begun `after`
+/// months after January (12 for after the year), or (`after` -1) its payments counted in one shard.
 #[derive(Debug, QueryableByName)]
-struct OpenRow {
-    #[diesel(sql_type = SqlUuid)]
-    organisation_id: Uuid,
-    #[diesel(sql_type = BigInt)]
-    members: i64,
-}
-
-#[derive(Debug, QueryableByName)]
-struct SpanRow {
-    #[diesel(sql_type = SqlUuid)]
-    organisation_id: Uuid,
-    /// Months after January of the year (1 to 11), or 12 for any month after the year.
+struct KeptRow {
     #[diesel(sql_type = Integer)]
     after: i32,
-    #[diesel(sql_type = BigInt)]
-    members: i64,
-}
-
-#[derive(Debug, QueryableByName)]
-struct PaidRow {
     #[diesel(sql_type = SqlUuid)]
     organisation_id: Uuid,
-    #[diesel(sql_type = Array<BigInt>)]
-    paid: Vec<i64>,
-    #[diesel(sql_type = Array<BigInt>)]
-    amount: Vec<i64>,
+    #[diesel(sql_type = BigInt)]
+    members: i64,
+    #[diesel(sql_type = Nullable<Array<BigInt>>)]
+    paid: Option<Vec<i64>>,
+    #[diesel(sql_type = Nullable<Array<BigInt>>)]
+    amount: Option<Vec<i64>>,
 }
 
 #[derive(Debug, QueryableByName)]
@@ -260,42 +247,37 @@ async fn kept_month_rows(
     begun: u32,
     root: Option<&TreePath>,
 ) -> diesel::QueryResult<Vec<MonthRow>> {
-    let january = year * 12;
     let within = in_subtree(root);
-    let open: Vec<OpenRow> = diesel::sql_query(format!(
-        "SELECT organisation_id, sum(members)::bigint AS members FROM dues_open WHERE {within} \
-         GROUP BY organisation_id"
+    // One statement, so that the three tables are read as of one moment: an admission committed between two
+    // reads would otherwise count in one and not the other.
+    let kept: Vec<KeptRow> = diesel::sql_query(format!(
+        "SELECT 0 AS after, organisation_id, sum(members)::bigint AS members, NULL::bigint[] AS paid, \
+                NULL::bigint[] AS amount \
+         FROM dues_open WHERE {within} GROUP BY organisation_id \
+         UNION ALL \
+         SELECT least(month - $2, 12), organisation_id, sum(members)::bigint, NULL, NULL \
+         FROM dues_spans WHERE month > $2 AND {within} GROUP BY 1, 2 \
+         UNION ALL \
+         SELECT -1, organisation_id, 0, paid, amount FROM dues_counts WHERE year = $3 AND {within}"
     ))
     .bind::<Nullable<Ltree>, _>(root)
-    .load(conn)
-    .await?;
-    let spans: Vec<SpanRow> = diesel::sql_query(format!(
-        "SELECT organisation_id, least(month - $2, 12) AS after, sum(members)::bigint AS members FROM dues_spans \
-         WHERE month > $2 AND {within} GROUP BY 1, 2"
-    ))
-    .bind::<Nullable<Ltree>, _>(root)
-    .bind::<Integer, _>(january)
-    .load(conn)
-    .await?;
-    let paid: Vec<PaidRow> = diesel::sql_query(format!(
-        "SELECT organisation_id, paid, amount FROM dues_counts WHERE year = $2 AND {within}"
-    ))
-    .bind::<Nullable<Ltree>, _>(root)
+    .bind::<Integer, _>(year * 12)
     .bind::<Integer, _>(year)
     .load(conn)
     .await?;
     let mut orgs: BTreeMap<Uuid, KeptMonths> = BTreeMap::new();
-    for row in open {
-        orgs.entry(row.organisation_id).or_default().open += row.members;
-    }
-    for row in spans {
-        orgs.entry(row.organisation_id).or_default().after[row.after as usize] += row.members;
-    }
-    for row in paid {
-        let kept = orgs.entry(row.organisation_id).or_default();
-        for k in 0..12 {
-            kept.paid[k] += row.paid.get(k).copied().unwrap_or(0);
-            kept.amount[k] += row.amount.get(k).copied().unwrap_or(0);
+    for row in kept {
+        let figures = orgs.entry(row.organisation_id).or_default();
+        match usize::try_from(row.after) {
+            Ok(0) => figures.open += row.members,
+            Ok(after) => figures.after[after] += row.members,
+            Err(_) => {
+                let (paid, amount) = (row.paid.unwrap_or_default(), row.amount.unwrap_or_default());
+                for k in 0..12 {
+                    figures.paid[k] += paid.get(k).copied().unwrap_or(0);
+                    figures.amount[k] += amount.get(k).copied().unwrap_or(0);
+                }
+            }
         }
     }
     let mut rows = Vec::new();
