@@ -1,5 +1,6 @@
 //! The work a running service does besides answering requests: it watches for committed changes, numbers them into
-//! the feed and offers them to webhooks, sends due webhook deliveries, and clears what has expired.
+//! the feed and offers them to webhooks, sends due webhook deliveries, brings the kept dues figures up to date, and
+//! clears what has expired.
 //!
 //! Every instance runs all of it against the shared database; the database keeps them from doing any of it twice
 //! (the feed's numbering lock, `SKIP LOCKED` and leases on deliveries). The work has its own small pool, so a slow
@@ -61,6 +62,7 @@ pub fn start(state: web::Data<AppState>) -> anyhow::Result<()> {
     tokio::spawn(watch(state.clone(), pool.clone()));
     tokio::spawn(number(state.clone(), pool.clone(), sent));
     tokio::spawn(send(state.clone(), pool.clone(), client, wake_sender));
+    tokio::spawn(keep_dues(pool.clone()));
     tokio::spawn(clear(pool, settings.retention));
     Ok(())
 }
@@ -135,6 +137,21 @@ async fn send(
             Err(e) => log::warn!("cannot count webhook deliveries: {e}"),
         }
         let _ = tokio::time::timeout(TICK, wake.changed()).await;
+    }
+}
+
+/// Counts the members the writes noted into the kept dues figures, every tick, so that a dues report finds little
+/// left to count before it reads them.
+async fn keep_dues(pool: DbPool) {
+    loop {
+        let counted = match pool.get().await {
+            Ok(mut conn) => crate::reports::catch_up_dues(&mut conn).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = counted {
+            log::warn!("cannot bring the dues figures up to date: {e}");
+        }
+        tokio::time::sleep(TICK).await;
     }
 }
 

@@ -152,6 +152,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    dues_stale (id) {
+        id -> Int8,
+        member_id -> Uuid,
+    }
+}
+
+diesel::table! {
     evaluations (id) {
         id -> Uuid,
         organisation_id -> Uuid,
@@ -459,7 +466,6 @@ diesel::joinable!(candidates -> organisations (organisation_id));
 diesel::joinable!(dues -> members (member_id));
 diesel::joinable!(dues -> organisations (organisation_id));
 diesel::joinable!(dues_counts -> organisations (organisation_id));
-diesel::joinable!(dues_members -> members (member_id));
 diesel::joinable!(dues_open -> organisations (organisation_id));
 diesel::joinable!(dues_spans -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
@@ -496,6 +502,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dues_members,
     dues_open,
     dues_spans,
+    dues_stale,
     evaluations,
     idempotency_keys,
     imports,

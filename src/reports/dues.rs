@@ -140,48 +140,6 @@ struct UnpaidRow {
     unpaid: Vec<String>,
 }
 
-async fn month_rows(
-    conn: &mut AsyncPgConnection,
-    year: i32,
-    day: NaiveDate,
-    root: Option<&TreePath>,
-) -> diesel::QueryResult<Vec<MonthRow>> {
-    diesel::sql_query(format!(
-        "{EXPECTED} SELECT x.organisation_id, x.period, count(*) AS expected, count(d.member_id) AS paid, \
-         coalesce(sum(d.amount), 0)::bigint AS amount \
-         FROM expected x LEFT JOIN paid d ON d.member_id = x.member_id AND d.period = x.period \
-         GROUP BY x.organisation_id, x.period ORDER BY x.organisation_id, x.period"
-    ))
-    .bind::<Integer, _>(year)
-    .bind::<Date, _>(day)
-    .bind::<Nullable<Ltree>, _>(root)
-    .load(conn)
-    .await
-}
-
-async fn unpaid_rows(
-    conn: &mut AsyncPgConnection,
-    year: i32,
-    day: NaiveDate,
-    root: Option<&TreePath>,
-) -> diesel::QueryResult<Vec<UnpaidRow>> {
-    diesel::sql_query(format!(
-        "{EXPECTED} SELECT x.member_id, x.full_name, x.organisation_id, \
-         array_agg(x.period ORDER BY x.period) AS unpaid \
-         FROM expected x \
-         WHERE x.last_day < $2 \
-           AND NOT EXISTS (SELECT 1 FROM paid d WHERE d.member_id = x.member_id AND d.period = x.period) \
-         GROUP BY x.member_id, x.full_name, x.organisation_id \
-         HAVING count(*) >= {UNPAID_MONTHS} \
-         ORDER BY x.organisation_id, x.member_id"
-    ))
-    .bind::<Integer, _>(year)
-    .bind::<Date, _>(day)
-    .bind::<Nullable<Ltree>, _>(root)
-    .load(conn)
-    .await
-}
-
 /// The condition on `organisation_id` of a query over the kept figures: inside the subtree at `$1`, or (`$1`
 /// NULL) everywhere. Two texts rather than one with `OR`, which would keep PostgreSQL from reaching a subtree's
 /// rows through their organisation's index.
@@ -193,7 +151,8 @@ fn in_subtree(root: Option<&TreePath>) -> &'static str {
 }
 
 /// One row of the kept figures of an organisation: its open spans (`after` 0), the net of the spans begun `after`
-/// months after January (12 for after the year), or (`after` -1) its payments counted in one shard.
+/// months after January (12 for after the year), (`after` -1) its payments counted in one shard, or (`after` -2)
+/// what the partial month's figures on the report date differ by from its figures at the month's end.
 #[derive(Debug, QueryableByName)]
 struct KeptRow {
     #[diesel(sql_type = Integer)]
@@ -229,6 +188,8 @@ struct KeptMonths {
     after: [i64; 13],
     paid: [i64; 12],
     amount: [i64; 12],
+    /// The members expected in the partial month on the report date less those expected at its end.
+    partial: i64,
 }
 
 impl KeptMonths {
@@ -240,16 +201,24 @@ impl KeptMonths {
 }
 
 /// The month rows of the report from the kept figures (`dues_open`, `dues_spans`, `dues_counts`), for the first
-/// `begun` months of `year`.
+/// `begun` months of `year`. With `partial` (a report date before the end of the last month begun), that month is
+/// taken on the report date: the kept figures at its end, corrected for the members whose history has an entry
+/// dated after the report date and by the month's end, the only ones whose status can differ between the two.
 async fn kept_month_rows(
     conn: &mut AsyncPgConnection,
     year: i32,
     begun: u32,
+    partial: Option<NaiveDate>,
     root: Option<&TreePath>,
 ) -> diesel::QueryResult<Vec<MonthRow>> {
     let within = in_subtree(root);
-    // One statement, so that the three tables are read as of one moment: an admission committed between two
-    // reads would otherwise count in one and not the other.
+    let last = begun as usize - 1;
+    let month_end = partial.and_then(|day| {
+        let next = NaiveDate::from_ymd_opt(day.year(), day.month(), 1)?.checked_add_months(chrono::Months::new(1))?;
+        next.pred_opt()
+    });
+    // One statement, so that the tables are read as of one moment: an admission committed between two reads would
+    // otherwise count in one and not the other.
     let kept: Vec<KeptRow> = diesel::sql_query(format!(
         "SELECT 0 AS after, organisation_id, sum(members)::bigint AS members, NULL::bigint[] AS paid, \
                 NULL::bigint[] AS amount \
@@ -258,32 +227,55 @@ async fn kept_month_rows(
          SELECT least(month - $2, 12), organisation_id, sum(members)::bigint, NULL, NULL \
          FROM dues_spans WHERE month > $2 AND {within} GROUP BY 1, 2 \
          UNION ALL \
-         SELECT -1, organisation_id, 0, paid, amount FROM dues_counts WHERE year = $3 AND {within}"
+         SELECT -1, organisation_id, 0, paid, amount FROM dues_counts WHERE year = $3 AND {within} \
+         UNION ALL \
+         SELECT -2, organisation_id, sum(change)::bigint, \
+                ARRAY[coalesce(sum(change) FILTER (WHERE amount IS NOT NULL), 0)]::bigint[], \
+                ARRAY[coalesce(sum(change * amount), 0)]::bigint[] \
+         FROM (SELECT dm.organisation_id, d.amount, \
+                      (mb.admitted_on <= $5 AND coalesce(on_day.status_after IN ('probationary', 'official'), false))::int \
+                      - coalesce(pb_dues_expected(dm.open_from, dm.closed, $2 + {last}), false)::int AS change \
+               FROM (SELECT DISTINCT member_id FROM member_events WHERE \"on\" > $4 AND \"on\" <= $5) c \
+               JOIN dues_members dm ON dm.member_id = c.member_id \
+               JOIN members mb ON mb.id = c.member_id \
+               LEFT JOIN LATERAL (SELECT e.status_after FROM member_events e \
+                                  WHERE e.member_id = c.member_id AND e.\"on\" <= $4 \
+                                  ORDER BY e.\"on\" DESC, e.recorded_at DESC, e.id DESC LIMIT 1) on_day ON true \
+               LEFT JOIN dues d ON d.member_id = c.member_id AND d.period = $6) x \
+         WHERE change <> 0 AND {within} GROUP BY organisation_id"
     ))
     .bind::<Nullable<Ltree>, _>(root)
     .bind::<Integer, _>(year * 12)
     .bind::<Integer, _>(year)
+    .bind::<Nullable<Date>, _>(partial)
+    .bind::<Nullable<Date>, _>(month_end)
+    .bind::<Text, _>(format!("{year:04}-{:02}", last + 1))
     .load(conn)
     .await?;
     let mut orgs: BTreeMap<Uuid, KeptMonths> = BTreeMap::new();
     for row in kept {
         let figures = orgs.entry(row.organisation_id).or_default();
-        match usize::try_from(row.after) {
-            Ok(0) => figures.open += row.members,
-            Ok(after) => figures.after[after] += row.members,
-            Err(_) => {
-                let (paid, amount) = (row.paid.unwrap_or_default(), row.amount.unwrap_or_default());
+        let (paid, amount) = (row.paid.unwrap_or_default(), row.amount.unwrap_or_default());
+        match row.after {
+            0 => figures.open += row.members,
+            -1 => {
                 for k in 0..12 {
                     figures.paid[k] += paid.get(k).copied().unwrap_or(0);
                     figures.amount[k] += amount.get(k).copied().unwrap_or(0);
                 }
             }
+            -2 => {
+                figures.partial += row.members;
+                figures.paid[last] += paid.as_slice().first().copied().unwrap_or(0);
+                figures.amount[last] += amount.as_slice().first().copied().unwrap_or(0);
+            }
+            after => figures.after[after.clamp(1, 12) as usize] += row.members,
         }
     }
     let mut rows = Vec::new();
     for (organisation_id, kept) in orgs {
-        for k in 0..begun as usize {
-            let expected = kept.expected(k);
+        for k in 0..=last {
+            let expected = kept.expected(k) + if k == last { kept.partial } else { 0 };
             if expected > 0 {
                 rows.push(MonthRow {
                     organisation_id,
@@ -339,10 +331,52 @@ async fn kept_unpaid_rows(
         .collect())
 }
 
-/// Whether the kept figures answer for the report date `day`. They hold each month's status at its end, and the
-/// report takes the status on `day` for the month `day` falls in: the same when `day` ends its month, lies outside
-/// the year, or is today or later (no history entry is dated after today). Otherwise the history is read.
-fn kept_figures_answer(year: i32, day: NaiveDate, today: NaiveDate) -> bool {
+/// Notes of changed members counted per transaction: a batch takes about N ms on the quick registry, well inside
+/// the statement timeout.
+const CATCH_UP_BATCH: i32 = 2000;
+
+#[derive(QueryableByName)]
+struct LastNote {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    last: Option<i64>,
+}
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = Integer)]
+    taken: i32,
+}
+
+/// Brings the kept dues figures up to date with every write committed before the call (the writes only note their
+/// members, see migration `dues_kept_deferred`), a batch per transaction; returns how many notes it took. Notes
+/// written meanwhile are left for the next call, so that a stream of writes cannot keep it going.
+pub async fn catch_up_dues(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
+    let Some(last) = diesel::sql_query("SELECT max(id) AS last FROM dues_stale")
+        .get_result::<LastNote>(conn)
+        .await?
+        .last
+    else {
+        return Ok(0);
+    };
+    let mut total = 0;
+    loop {
+        let taken = diesel::sql_query("SELECT dues_catch_up($1, $2) AS taken")
+            .bind::<BigInt, _>(last)
+            .bind::<Integer, _>(CATCH_UP_BATCH)
+            .get_result::<Taken>(conn)
+            .await?
+            .taken;
+        total += taken as usize;
+        if taken < CATCH_UP_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Whether the kept figures hold the report date `day`'s month as it stood on that date. They hold each month's
+/// status at its end, and the report takes the status on `day` for the month `day` falls in: the same when `day`
+/// ends its month, lies outside the year, or is today or later (no history entry is dated after today).
+fn whole_month(year: i32, day: NaiveDate, today: NaiveDate) -> bool {
     day >= today || day.year() != year || day.succ_opt().is_none_or(|next| next.month() != day.month())
 }
 
@@ -356,23 +390,22 @@ fn months_by(year: i32, day: NaiveDate) -> (u32, u32) {
     }
 }
 
-/// Where the report's figures come from.
+/// What the report reads of the kept figures.
 #[derive(Debug, Clone, Copy)]
-enum Source {
-    /// The kept figures, for the first `begun` months of the year, `ended` of them over by the report date.
-    Kept { begun: u32, ended: u32 },
-    /// The history, as of the report date.
-    History(NaiveDate),
+struct Source {
+    /// The months of the year begun by the report date.
+    begun: u32,
+    /// Those of them over by the report date.
+    ended: u32,
+    /// The report date, when the last month begun is taken on it rather than at its end.
+    partial: Option<NaiveDate>,
 }
 
 impl Source {
     fn of(year: i32, day: NaiveDate, today: NaiveDate) -> Source {
-        if kept_figures_answer(year, day, today) {
-            let (begun, ended) = months_by(year, day);
-            Source::Kept { begun, ended }
-        } else {
-            Source::History(day)
-        }
+        let (begun, ended) = months_by(year, day);
+        let partial = (!whole_month(year, day, today)).then_some(day);
+        Source { begun, ended, partial }
     }
 
     async fn months(
@@ -381,10 +414,10 @@ impl Source {
         year: i32,
         root: Option<&TreePath>,
     ) -> QueryResult<Vec<MonthRow>> {
-        match self {
-            Source::Kept { begun, .. } => kept_month_rows(conn, year, begun, root).await,
-            Source::History(day) => month_rows(conn, year, day, root).await,
+        if self.begun == 0 {
+            return Ok(Vec::new());
         }
+        kept_month_rows(conn, year, self.begun, self.partial, root).await
     }
 
     async fn behind(
@@ -393,10 +426,7 @@ impl Source {
         year: i32,
         root: Option<&TreePath>,
     ) -> QueryResult<Vec<UnpaidRow>> {
-        match self {
-            Source::Kept { ended, .. } => kept_unpaid_rows(conn, year, ended, root).await,
-            Source::History(day) => unpaid_rows(conn, year, day, root).await,
-        }
+        kept_unpaid_rows(conn, year, self.ended, root).await
     }
 }
 
@@ -496,6 +526,7 @@ pub async fn report_dues(
     let mut conn = state.read().await?;
     let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
     let source = Source::of(query.year, day, today);
+    catch_up_dues(&mut *state.pooled_write().await?).await?;
     // The months and the members behind take about as long as each other at a province's scale: they run side by
     // side when the pool has a connection to spare.
     let (rows, unpaid) = match state.spare_read().await {
