@@ -491,7 +491,8 @@ fn month(period: String, expected: i64, paid: i64, amount: i64) -> MonthDues {
 ///
 /// Over the members of the subtree (placed where they are today), for each month of `year` begun by `as_of`
 /// (default today): the members expected to pay (admitted by the end of the month, probationary or official at
-/// its end; exempt members and months before the admission are not counted), those who paid and the amount they
+/// its end, or on `as_of` for the month `as_of` falls in; exempt members and months before the admission are not
+/// counted), those who paid and the amount they
 /// paid, for the whole subtree and per organisation. `unpaid_members` lists the members who had not paid for three
 /// or more of the months that ended by `as_of`, with the longest run of consecutive months (`consecutive`), so a
 /// client can pick those behind for three consecutive months. As CSV (`text/csv`): the rows `expected,<month>`,
