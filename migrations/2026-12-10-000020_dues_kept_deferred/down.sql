@@ -10,6 +10,17 @@ DROP FUNCTION dues_catch_up(bigint, integer);
 DROP FUNCTION dues_lock();
 DROP TABLE dues_stale;
 DELETE FROM dues_members dm WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.id = dm.member_id);
+DROP VIEW dues_member_payments;
+CREATE VIEW dues_member_payments AS
+SELECT dm.member_id, dm.organisation_id, pb_period_month(d.period) AS month, d.amount
+FROM dues_members dm
+JOIN dues d ON d.member_id = dm.member_id
+WHERE pb_dues_expected(dm.open_from, dm.closed, pb_period_month(d.period));
+DROP VIEW dues_member_paid;
+CREATE VIEW dues_member_paid AS
+SELECT member_id, pb_year_masks(array_agg(pb_period_month(period))) AS paid FROM dues GROUP BY member_id;
+DROP FUNCTION pb_month_amounts(integer[], bigint[]);
+ALTER TABLE dues_members DROP COLUMN amounts;
 ALTER TABLE dues_members ADD CONSTRAINT dues_members_member_id_fkey
     FOREIGN KEY (member_id) REFERENCES members (id) ON DELETE CASCADE;
 

@@ -15,6 +15,35 @@ CREATE TABLE dues_stale (
     member_id uuid NOT NULL
 );
 
+-- What a member row contributes must follow from the row alone: the catching up takes away what the old row
+-- contributed, after the payments may have changed. The row therefore keeps the amounts it counted, by month
+-- number (the array's subscripts; NULL for a month not paid for), and the payments counted are read from it.
+ALTER TABLE dues_members ADD COLUMN amounts bigint[];
+
+CREATE FUNCTION pb_month_amounts(months integer[], amounts bigint[]) RETURNS bigint[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    kept bigint[];
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(months), 0) LOOP
+        kept[months[i]] := amounts[i];
+    END LOOP;
+    RETURN kept;
+END
+$$;
+
+CREATE OR REPLACE VIEW dues_member_paid AS
+SELECT member_id, pb_year_masks(array_agg(pb_period_month(period))) AS paid,
+       pb_month_amounts(array_agg(pb_period_month(period)), array_agg(amount)) AS amounts
+FROM dues GROUP BY member_id;
+
+DROP VIEW dues_member_payments;
+CREATE VIEW dues_member_payments AS
+SELECT dm.member_id, dm.organisation_id, m AS month, dm.amounts[m] AS amount
+FROM dues_members dm
+CROSS JOIN LATERAL generate_subscripts(dm.amounts, 1) AS m
+WHERE dm.amounts[m] IS NOT NULL AND pb_dues_expected(dm.open_from, dm.closed, m);
+
 -- A deleted member's row is taken away by the catching up, after what it contributed.
 ALTER TABLE dues_members DROP CONSTRAINT dues_members_member_id_fkey;
 DROP TRIGGER members_dues_delete ON members;
@@ -28,15 +57,15 @@ BEGIN
     PERFORM dues_contribute(ids, -1);
     DELETE FROM dues_members dm
      WHERE dm.member_id = ANY (ids) AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id = dm.member_id);
-    INSERT INTO dues_members (member_id, organisation_id, open_from, closed, paid)
-    SELECT m.id, m.organisation_id, sp.open_from, sp.closed, pd.paid
+    INSERT INTO dues_members (member_id, organisation_id, open_from, closed, paid, amounts)
+    SELECT m.id, m.organisation_id, sp.open_from, sp.closed, pd.paid, pd.amounts
     FROM members m
     LEFT JOIN (SELECT * FROM dues_member_spans_source WHERE member_id = ANY (ids)) sp ON sp.member_id = m.id
     LEFT JOIN (SELECT * FROM dues_member_paid WHERE member_id = ANY (ids)) pd ON pd.member_id = m.id
     WHERE m.id = ANY (ids)
     ON CONFLICT (member_id) DO UPDATE
         SET organisation_id = EXCLUDED.organisation_id, open_from = EXCLUDED.open_from, closed = EXCLUDED.closed,
-            paid = EXCLUDED.paid;
+            paid = EXCLUDED.paid, amounts = EXCLUDED.amounts;
     PERFORM dues_contribute(ids, 1);
 END
 $$;
@@ -57,7 +86,7 @@ BEGIN
     PERFORM dues_lock();
     WITH noted AS (
         DELETE FROM dues_stale
-         WHERE id IN (SELECT id FROM dues_stale WHERE id <= upto ORDER BY id LIMIT batch)
+         WHERE id = ANY (ARRAY(SELECT id FROM dues_stale WHERE id <= upto ORDER BY id LIMIT batch))
         RETURNING member_id
     )
     SELECT count(*), array_agg(DISTINCT member_id) INTO taken, ids FROM noted;
@@ -136,3 +165,6 @@ CREATE TRIGGER dues_noted_delete AFTER DELETE ON dues REFERENCING OLD TABLE AS r
 -- A dues report dated inside a month takes that month on its date: the kept figures at the month's end, corrected
 -- for the members with a history entry dated between the two days, found by this index.
 CREATE INDEX member_events_on_idx ON member_events ("on") INCLUDE (member_id);
+
+-- The rows' amounts, and every figure with them.
+SELECT dues_rebuild();

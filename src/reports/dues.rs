@@ -217,6 +217,30 @@ async fn kept_month_rows(
         let next = NaiveDate::from_ymd_opt(day.year(), day.month(), 1)?.checked_add_months(chrono::Months::new(1))?;
         next.pred_opt()
     });
+    // The partial month's correction (its parameters, $4 to $6, are bound either way).
+    let correction = if partial.is_some() {
+        format!(
+            "UNION ALL \
+             SELECT -2, organisation_id, sum(change)::bigint, \
+                    ARRAY[coalesce(sum(change) FILTER (WHERE amount IS NOT NULL), 0)]::bigint[], \
+                    ARRAY[coalesce(sum(change * amount), 0)]::bigint[] \
+             FROM (SELECT dm.organisation_id, d.amount, \
+                          (mb.admitted_on <= $5 \
+                           AND coalesce(on_day.status_after IN ('probationary', 'official'), false))::int \
+                          - coalesce(pb_dues_expected(dm.open_from, dm.closed, $2 + {last}), false)::int AS change \
+                   FROM dues_members dm \
+                   JOIN members mb ON mb.id = dm.member_id \
+                   LEFT JOIN LATERAL (SELECT e.status_after FROM member_events e \
+                                      WHERE e.member_id = dm.member_id AND e.\"on\" <= $4 \
+                                      ORDER BY e.\"on\" DESC, e.recorded_at DESC, e.id DESC LIMIT 1) on_day ON true \
+                   LEFT JOIN dues d ON d.member_id = dm.member_id AND d.period = $6 \
+                   WHERE EXISTS (SELECT 1 FROM member_events w \
+                                 WHERE w.member_id = dm.member_id AND w.\"on\" > $4 AND w.\"on\" <= $5)) x \
+             WHERE change <> 0 AND {within} GROUP BY organisation_id"
+        )
+    } else {
+        String::new()
+    };
     // One statement, so that the tables are read as of one moment: an admission committed between two reads would
     // otherwise count in one and not the other.
     let kept: Vec<KeptRow> = diesel::sql_query(format!(
@@ -228,21 +252,7 @@ async fn kept_month_rows(
          FROM dues_spans WHERE month > $2 AND {within} GROUP BY 1, 2 \
          UNION ALL \
          SELECT -1, organisation_id, 0, paid, amount FROM dues_counts WHERE year = $3 AND {within} \
-         UNION ALL \
-         SELECT -2, organisation_id, sum(change)::bigint, \
-                ARRAY[coalesce(sum(change) FILTER (WHERE amount IS NOT NULL), 0)]::bigint[], \
-                ARRAY[coalesce(sum(change * amount), 0)]::bigint[] \
-         FROM (SELECT dm.organisation_id, d.amount, \
-                      (mb.admitted_on <= $5 AND coalesce(on_day.status_after IN ('probationary', 'official'), false))::int \
-                      - coalesce(pb_dues_expected(dm.open_from, dm.closed, $2 + {last}), false)::int AS change \
-               FROM (SELECT DISTINCT member_id FROM member_events WHERE \"on\" > $4 AND \"on\" <= $5) c \
-               JOIN dues_members dm ON dm.member_id = c.member_id \
-               JOIN members mb ON mb.id = c.member_id \
-               LEFT JOIN LATERAL (SELECT e.status_after FROM member_events e \
-                                  WHERE e.member_id = c.member_id AND e.\"on\" <= $4 \
-                                  ORDER BY e.\"on\" DESC, e.recorded_at DESC, e.id DESC LIMIT 1) on_day ON true \
-               LEFT JOIN dues d ON d.member_id = c.member_id AND d.period = $6) x \
-         WHERE change <> 0 AND {within} GROUP BY organisation_id"
+         {correction}"
     ))
     .bind::<Nullable<Ltree>, _>(root)
     .bind::<Integer, _>(year * 12)
@@ -525,10 +535,12 @@ pub async fn report_dues(
     if day.year() < 1 {
         return Err(ApiError::bad_request("as_of", "must be a day of year 1 or later"));
     }
+    // Before the read connection is taken: a request holding one while waiting for another could, with enough such
+    // requests at once, leave every connection of the pool held by a request waiting for one.
+    catch_up_dues(&mut *state.pooled_write().await?).await?;
     let mut conn = state.read().await?;
     let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
     let source = Source::of(query.year, day, today);
-    catch_up_dues(&mut *state.pooled_write().await?).await?;
     // The months and the members behind take about as long as each other at a province's scale: they run side by
     // side when the pool has a connection to spare.
     let (rows, unpaid) = match state.spare_read().await {
