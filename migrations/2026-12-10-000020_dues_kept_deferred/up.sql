@@ -163,8 +163,9 @@ CREATE TRIGGER dues_noted_delete AFTER DELETE ON dues REFERENCING OLD TABLE AS r
     FOR EACH STATEMENT EXECUTE FUNCTION dues_payments_noted();
 
 -- A dues report dated inside a month takes that month on its date: the kept figures at the month's end, corrected
--- for the members with a history entry dated between the two days, found by this index.
-CREATE INDEX member_events_on_idx ON member_events ("on") INCLUDE (member_id);
+-- for the members with a history entry dated between the two days that changed their status (a transfer or a
+-- discipline does not), found by this index alone.
+CREATE INDEX member_events_on_idx ON member_events ("on") INCLUDE (member_id, status_before, status_after);
 
 -- The rows' amounts, and every figure with them.
 SELECT dues_rebuild();

@@ -203,7 +203,9 @@ impl KeptMonths {
 /// The month rows of the report from the kept figures (`dues_open`, `dues_spans`, `dues_counts`), for the first
 /// `begun` months of `year`. With `partial` (a report date before the end of the last month begun), that month is
 /// taken on the report date: the kept figures at its end, corrected for the members whose history has an entry
-/// dated after the report date and by the month's end, the only ones whose status can differ between the two.
+/// dated after the report date and by the month's end that changed their status, the only ones whose status can
+/// differ between the two days (an entry is never dated before a member's latest one, so its `status_before` is
+/// the status it found).
 async fn kept_month_rows(
     conn: &mut AsyncPgConnection,
     year: i32,
@@ -235,7 +237,8 @@ async fn kept_month_rows(
                                       ORDER BY e.\"on\" DESC, e.recorded_at DESC, e.id DESC LIMIT 1) on_day ON true \
                    LEFT JOIN dues d ON d.member_id = dm.member_id AND d.period = $6 \
                    WHERE EXISTS (SELECT 1 FROM member_events w \
-                                 WHERE w.member_id = dm.member_id AND w.\"on\" > $4 AND w.\"on\" <= $5)) x \
+                                 WHERE w.member_id = dm.member_id AND w.\"on\" > $4 AND w.\"on\" <= $5 \
+                               AND w.status_before IS DISTINCT FROM w.status_after)) x \
              WHERE change <> 0 AND {within} GROUP BY organisation_id"
         )
     } else {
