@@ -131,6 +131,7 @@ diesel::table! {
         open_from -> Nullable<Int4>,
         closed -> Nullable<Int4multirange>,
         paid -> Nullable<Array<Nullable<Int4>>>,
+        amounts -> Nullable<Array<Nullable<Int8>>>,
     }
 }
 
