@@ -251,8 +251,7 @@ pub async fn find_due(
 
 /// Correct a dues payment
 ///
-/// Corrects a payment's amount, day or note (JSON merge patch), with the same rules as when it was recorded. 409
-/// when a concurrent change to the member's kept dues figures got there first: retry.
+/// Corrects a payment's amount, day or note (JSON merge patch), with the same rules as when it was recorded.
 #[utoipa::path(
     tag = "dues",
     params(("id" = Uuid, Path, description = "Payment id"),
@@ -261,7 +260,6 @@ pub async fn find_due(
     responses(
         (status = 200, description = "The corrected payment", body = Due,
             headers(("ETag" = String, description = "The new version, quoted"))),
-        (status = 409, response = Conflict),
         UpdateErrors,
     )
 )]
@@ -289,15 +287,13 @@ pub async fn update_due(
 
 /// Delete a dues payment
 ///
-/// Deletes a payment recorded by mistake; the member's month is then unpaid again. 409 when a concurrent change
-/// to the member's kept dues figures got there first: retry.
+/// Deletes a payment recorded by mistake; the member's month is then unpaid again.
 #[utoipa::path(
     tag = "dues",
     params(("id" = Uuid, Path, description = "Payment id"),
         ("If-Match" = Option<String>, Header, description = "The ETag read last; 412 when the payment has changed since")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 409, response = Conflict),
         DeleteErrors,
     )
 )]
