@@ -62,7 +62,7 @@ pub fn start(state: web::Data<AppState>) -> anyhow::Result<()> {
     tokio::spawn(watch(state.clone(), pool.clone()));
     tokio::spawn(number(state.clone(), pool.clone(), sent));
     tokio::spawn(send(state.clone(), pool.clone(), client, wake_sender));
-    tokio::spawn(keep_dues(pool.clone()));
+    tokio::spawn(keep_dues(state.clone(), pool.clone()));
     tokio::spawn(clear(pool, settings.retention));
     Ok(())
 }
@@ -141,15 +141,21 @@ async fn send(
 }
 
 /// Counts the members the writes noted into the kept dues figures, every tick, so that a dues report finds little
-/// left to count before it reads them.
-async fn keep_dues(pool: DbPool) {
+/// left to count before it reads them; reports what it counted and what is left waiting.
+async fn keep_dues(state: web::Data<AppState>, pool: DbPool) {
     loop {
-        let counted = match pool.get().await {
-            Ok(mut conn) => crate::reports::catch_up_dues(&mut conn).await,
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = counted {
-            log::warn!("cannot bring the dues figures up to date: {e}");
+        match pool.get().await {
+            Ok(mut conn) => match crate::reports::catch_up_dues(&mut conn).await {
+                Ok(counted) => {
+                    state.metrics.dues_counted(counted);
+                    match crate::reports::dues_notes_waiting(&mut conn).await {
+                        Ok(waiting) => state.metrics.dues_waiting(waiting),
+                        Err(e) => log::warn!("cannot count the dues notes waiting: {e}"),
+                    }
+                }
+                Err(e) => log::warn!("cannot bring the dues figures up to date: {e}"),
+            },
+            Err(e) => log::warn!("cannot bring the dues figures up to date: {e}"),
         }
         tokio::time::sleep(TICK).await;
     }

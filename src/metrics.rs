@@ -26,6 +26,8 @@ const POOL_WAITING: &str = "db_pool_waiting";
 const NUMBERED: &str = "change_feed_numbered_total";
 const ATTEMPTS: &str = "webhook_delivery_attempts_total";
 const DELIVERIES: &str = "webhook_deliveries";
+const DUES_COUNTED: &str = "dues_members_counted_total";
+const DUES_WAITING: &str = "dues_notes_waiting";
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -86,7 +88,17 @@ impl Metrics {
                 DELIVERIES,
                 "Webhook deliveries in the database by status: pending (waiting for an attempt) and failed (given up)"
             );
+            describe_counter!(
+                DUES_COUNTED,
+                "Notes of changed members this instance counted into the kept dues figures"
+            );
+            describe_gauge!(
+                DUES_WAITING,
+                "Notes of changed members waiting to be counted into the kept dues figures, after this instance's last background pass"
+            );
             counter!(NUMBERED).absolute(0);
+            counter!(DUES_COUNTED).absolute(0);
+            gauge!(DUES_WAITING).set(0.0);
             for outcome in ["succeeded", "retry", "failed"] {
                 counter!(ATTEMPTS, "outcome" => outcome).absolute(0);
             }
@@ -133,6 +145,16 @@ impl Metrics {
             gauge!(DELIVERIES, "status" => "pending").set(pending as f64);
             gauge!(DELIVERIES, "status" => "failed").set(failed as f64);
         });
+    }
+
+    /// Counts notes of changed members counted into the kept dues figures.
+    pub fn dues_counted(&self, notes: usize) {
+        metrics::with_local_recorder(&self.recorder, || counter!(DUES_COUNTED).increment(notes as u64));
+    }
+
+    /// Sets the gauge of notes waiting to be counted into the kept dues figures.
+    pub fn dues_waiting(&self, notes: i64) {
+        metrics::with_local_recorder(&self.recorder, || gauge!(DUES_WAITING).set(notes as f64));
     }
 
     /// Folds the histogram samples recorded since the last call into their buckets. Rendering does it too; the

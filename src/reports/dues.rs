@@ -387,6 +387,20 @@ pub async fn catch_up_dues(conn: &mut AsyncPgConnection) -> Result<usize, ApiErr
     }
 }
 
+#[derive(QueryableByName)]
+struct Waiting {
+    #[diesel(sql_type = BigInt)]
+    notes: i64,
+}
+
+/// The notes of changed members not yet counted into the kept dues figures.
+pub async fn dues_notes_waiting(conn: &mut AsyncPgConnection) -> Result<i64, ApiError> {
+    Ok(diesel::sql_query("SELECT count(*) AS notes FROM dues_stale")
+        .get_result::<Waiting>(conn)
+        .await?
+        .notes)
+}
+
 /// Whether the kept figures hold the report date `day`'s month as it stood on that date. They hold each month's
 /// status at its end, and the report takes the status on `day` for the month `day` falls in: the same when `day`
 /// ends its month, lies outside the year, or is today or later (no history entry is dated after today).
@@ -540,7 +554,8 @@ pub async fn report_dues(
     }
     // Before the read connection is taken: a request holding one while waiting for another could, with enough such
     // requests at once, leave every connection of the pool held by a request waiting for one.
-    catch_up_dues(&mut *state.pooled_write().await?).await?;
+    let counted = catch_up_dues(&mut *state.pooled_write().await?).await?;
+    state.metrics.dues_counted(counted);
     let mut conn = state.read().await?;
     let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
     let source = Source::of(query.year, day, today);

@@ -10,7 +10,7 @@ mod people;
 mod resolutions;
 pub mod store;
 
-pub use dues::{catch_up_dues, expected_payments, ExpectedPayment};
+pub use dues::{catch_up_dues, dues_notes_waiting, expected_payments, ExpectedPayment};
 pub use people::GroupBy;
 
 use chrono::NaiveDate;

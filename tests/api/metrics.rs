@@ -121,3 +121,31 @@ async fn a_metrics_token_when_set_is_required() {
     assert_eq!(reply.status, 200);
     assert!(String::from_utf8_lossy(&reply.raw).contains("http_requests_total"));
 }
+
+#[actix_web::test]
+async fn the_dues_notes_a_report_counts_are_counted() {
+    let app = spawn_app_with(&[]).await;
+    let scrape = || async {
+        let text = String::from_utf8(app.call(Method::GET, "/metrics", None, None, &[]).await.raw).unwrap();
+        (
+            samples(&text, "dues_members_counted_total").join("\n"),
+            samples(&text, "dues_notes_waiting").join("\n"),
+        )
+    };
+    let district = app.organisation("YL", "superior_committee", None).await;
+    let cell = app.organisation("YL-01", "base_cell", Some(&district)).await;
+    for name in ["Một", "Hai"] {
+        let member = serde_json::json!({"full_name": name, "birth_date": "1980-01-01", "organisation_id": cell,
+                                        "admitted_on": "2012-01-01"});
+        app.post("/api/v1/members", &app.admin, member).await.ok(201);
+    }
+    // The admissions are noted; nothing counted yet (the tests run no background work, which sets the gauge).
+    assert_eq!(
+        scrape().await,
+        ("dues_members_counted_total 0".into(), "dues_notes_waiting 0".into())
+    );
+    app.get("/api/v1/reports/dues?year=2012", &app.admin).await.ok(200);
+    assert_eq!(scrape().await.0, "dues_members_counted_total 2");
+    app.get("/api/v1/reports/dues?year=2012", &app.admin).await.ok(200);
+    assert_eq!(scrape().await.0, "dues_members_counted_total 2");
+}
