@@ -114,29 +114,22 @@ pub struct UnpaidMember {
 #[schema(example = "2012-05", max_length = 7, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 pub struct Month(String);
 
-#[derive(Debug, QueryableByName)]
+/// An organisation's figures for one month, as the report lists them.
+#[derive(Debug)]
 struct MonthRow {
-    #[diesel(sql_type = SqlUuid)]
     organisation_id: Uuid,
-    #[diesel(sql_type = Text)]
     period: String,
-    #[diesel(sql_type = BigInt)]
     expected: i64,
-    #[diesel(sql_type = BigInt)]
     paid: i64,
-    #[diesel(sql_type = BigInt)]
     amount: i64,
 }
 
-#[derive(Debug, QueryableByName)]
+/// A member behind, with the months it did not pay for.
+#[derive(Debug)]
 struct UnpaidRow {
-    #[diesel(sql_type = SqlUuid)]
     member_id: Uuid,
-    #[diesel(sql_type = Text)]
     full_name: String,
-    #[diesel(sql_type = SqlUuid)]
     organisation_id: Uuid,
-    #[diesel(sql_type = Array<Text>)]
     unpaid: Vec<String>,
 }
 
