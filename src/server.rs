@@ -16,11 +16,17 @@ use anyhow::Context;
 use crate::screen::Screened;
 use crate::state::AppState;
 
+/// The server's worker threads: one per processor, as actix's default.
+pub fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
 /// Serves the application on `bind` until the process is told to stop (SIGINT, SIGTERM).
 pub async fn run(bind: SocketAddr, state: web::Data<AppState>) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
     let local = listener.local_addr()?;
     actix_server::Server::build()
+        .workers(workers())
         .listen("partybase", listener, move || {
             let app = crate::app(state.clone());
             // A head must arrive within 5 s (408 otherwise), an idle kept-alive connection closes after 5 s, and a
