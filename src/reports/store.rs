@@ -135,10 +135,10 @@ pub struct QuotaBreach {
 }
 
 /// The base organisations under `root` that breach the excellent quota in `year`, in code order, with the tree
-/// (kinds, places and names) of `last`, the last day of the year. The query starts from the base organisations of
-/// the subtree and walks down their subtrees on the path index: at national scale a district's report reads only
-/// the district's rows. A root below base level (a cell) has no base organisation of its own to breach the quota,
-/// so its report lists none rather than judge a base organisation on part of it.
+/// (kinds, places and names) of `last`, the last day of the year. The query adds up the subtree's evaluation counts
+/// by the organisation above each counted one and climbs from there to the base organisations, with hash joins
+/// throughout (see the query's comment). A root below base level (a cell) has no base organisation of its own to
+/// breach the quota, so its report lists none rather than judge a base organisation on part of it.
 pub async fn quota_breaches(
     conn: &mut AsyncPgConnection,
     root: Option<&[TreePath]>,
