@@ -29,7 +29,8 @@ pub struct AppState {
     pub background: crate::background::Settings,
 }
 
-/// Hands each thread that asks for a connection its own number, which picks its pool.
+/// Hands each thread that asks for a connection its own number, which picks its pool. Only the server's workers ask
+/// (the background work has its own pool), so with as many pools as workers each worker has a pool to itself.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
