@@ -7,11 +7,12 @@
 --   psql -h 127.0.0.1 -U postgres -d pb_national -f bench/national.sql
 -- Smaller registries for trying it out: psql -v members=56000 -v cells=2700 -v bases=520 -v districts=7 ...
 --
--- How it stays fast: every row is made by one set-based INSERT ... SELECT; triggers and foreign key checks are
--- off (`session_replication_role = replica`), and what the triggers would keep (organisation versions, member
--- counts, evaluation counts, the dues figures) is filled from the finished tables; the secondary indexes of
--- the large tables are dropped before the load and built after it, with parallel workers. The change feed starts
--- empty: a generated registry is a starting state, not a history.
+-- How it stays fast: every row is made by a set-based INSERT ... SELECT, the largest in parts side by side, one
+-- session per core (`parts.sql`; `-v sessions=N`); triggers and foreign key checks are off
+-- (`session_replication_role = replica`), and what the triggers would keep (organisation versions, member counts,
+-- evaluation counts, the dues figures) is filled from the finished tables; the secondary indexes of the large
+-- tables are dropped before the load and built after it, with parallel workers. The change feed starts empty: a
+-- generated registry is a starting state, not a history.
 \set ON_ERROR_STOP on
 \timing on
 \if :{?provinces} \else \set provinces 63 \endif
@@ -42,6 +43,8 @@ WHERE c.contype IN ('p', 'u')
   AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid);
 SELECT format('DROP INDEX %s', name) FROM dropped_indexes \gexec
 SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', relation, name) FROM dropped_constraints \gexec
+
+\ir parts.sql
 
 -- The tree: the country, provinces, districts, base organisations (3 in 5 base committees), cells under the base
 -- committees. Codes are VN, P<n>, D<n>, B<n>, C<n>; labels are the ids without dashes, as the service makes them.
@@ -83,10 +86,12 @@ SELECT id, daterange(NULL, NULL), parent_id, name, kind, path FROM organisations
 
 -- Members: spread evenly over the cells and base cells; a tenth are probationary (admitted in 2024), most are
 -- official; some exempt, some deceased, a few transferred out, expelled or removed.
-CREATE TEMP TABLE holders AS
+-- The organisations that hold members, numbered: a table the other sessions see, dropped at the end.
+CREATE UNLOGGED TABLE bench_holders AS
 SELECT id, row_number() OVER (ORDER BY id) AS k FROM tree WHERE kind IN ('cell', 'base_cell');
-CREATE INDEX ON holders (k);
-ANALYZE holders;
+CREATE INDEX ON bench_holders (k);
+ANALYZE bench_holders;
+SELECT pg_temp.side_by_side(replace($members$
 INSERT INTO members (id, full_name, gender, birth_date, organisation_id, admitted_on, official_on, status,
                      card_number, political_theory)
 SELECT gen_random_uuid(),
@@ -105,8 +110,8 @@ SELECT gen_random_uuid(),
        s.status,
        lpad(g::text, 8, '0'),
        (ARRAY['none','elementary','elementary','intermediate','intermediate','advanced'])[1 + (r / 400) % 6]
-FROM generate_series(1, :members) g
-JOIN holders h ON h.k = 1 + g % (SELECT count(*) FROM holders)
+FROM generate_series(1, {members}) g
+JOIN bench_holders h ON h.k = 1 + g % (SELECT count(*) FROM bench_holders)
 CROSS JOIN LATERAL (SELECT abs(hashtext(g::text)) AS r) dice
 CROSS JOIN LATERAL (
     SELECT CASE WHEN r % 20 < 2 THEN 'probationary'
@@ -117,15 +122,22 @@ CROSS JOIN LATERAL (
            END AS status,
            CASE WHEN r % 20 < 2 THEN DATE '2024-01-01' + r % 360 ELSE DATE '1965-01-01' + r % 21500 END
                AS admitted_on
-) s;
+) s
+WHERE g % {parts} = {part}
+$members$, '{members}', :'members'));
 
--- Their histories, oldest first: the admission; recognition as official a year later; the exemption or death.
+-- Their histories, oldest first: the admission; recognition as official a year later; the exemption or death. The
+-- parts split the members by the first byte of their id.
+SELECT pg_temp.side_by_side($events$
 INSERT INTO member_events (id, member_id, type, "on", status_before, status_after, organisation_id, actor)
 SELECT gen_random_uuid(), id, 'admitted', admitted_on, NULL, 'probationary', organisation_id, 'bench'
-FROM members;
+FROM members WHERE get_byte(uuid_send(id), 0) % {parts} = {part}
+$events$);
+SELECT pg_temp.side_by_side($events$
 INSERT INTO member_events (id, member_id, type, "on", status_before, status_after, organisation_id, actor)
 SELECT gen_random_uuid(), id, 'recognised_official', official_on, 'probationary', 'official', organisation_id, 'bench'
-FROM members WHERE official_on IS NOT NULL;
+FROM members WHERE official_on IS NOT NULL AND get_byte(uuid_send(id), 0) % {parts} = {part}
+$events$);
 INSERT INTO member_events (id, member_id, type, "on", status_before, status_after, organisation_id, actor)
 SELECT gen_random_uuid(), id,
        CASE status WHEN 'exempt' THEN 'exempted' WHEN 'transferred_out' THEN 'transferred_out' ELSE status END,
@@ -148,11 +160,14 @@ FROM tree t CROSS JOIN generate_series(2012, 2024) y
 WHERE t.kind IN ('base_committee', 'base_cell');
 
 -- The 2024 evaluations of every current member, in the organisation they belong to.
+SELECT pg_temp.side_by_side($evaluations$
 INSERT INTO member_evaluations (id, member_id, organisation_id, year, grade, decided_on)
 SELECT gen_random_uuid(), id, organisation_id, 2024,
        (ARRAY['excellent','good','good','good','good','completed','not_completed'])[1 + abs(hashtext(id::text)) % 7],
        DATE '2024-12-20'
-FROM members WHERE status IN ('probationary', 'official', 'exempt');
+FROM members
+WHERE status IN ('probationary', 'official', 'exempt') AND get_byte(uuid_send(id), 0) % {parts} = {part}
+$evaluations$);
 
 -- Resolutions: every province issues 8 and every district 6 (2021-2024); each base organisation implements its
 -- district's and its province's.
@@ -188,7 +203,10 @@ SELECT organisation_id, year, 0,
        count(*) FILTER (WHERE grade = 'excellent'), count(*) FILTER (WHERE grade = 'good'),
        count(*) FILTER (WHERE grade = 'completed'), count(*) FILTER (WHERE grade = 'not_completed')
 FROM member_evaluations GROUP BY organisation_id, year;
-SELECT dues_rebuild();
+SELECT pg_temp.dues_count_in_parts();
+
+DROP TABLE bench_holders;
+DROP EXTENSION dblink;
 
 RESET session_replication_role;
 SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', relation, name, definition) FROM dropped_constraints \gexec

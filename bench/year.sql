@@ -4,9 +4,9 @@
 -- then), about 90% present, 8% excused and 2% absent without an excuse; those members pay their dues for every
 -- month from their admission, bar one month in 40. Run after `national.sql` (`bench/run national` does both):
 --   psql -h 127.0.0.1 -U postgres -d pb_national -f bench/year.sql
--- As there, the rows are made set-based with triggers and foreign key checks off and the secondary indexes built
--- after the load; each meeting's attendance figures are counted from its attendance in the same statement that
--- inserts the meetings.
+-- As there, the rows are made set-based, the largest statements in parts side by side (`parts.sql`), with triggers
+-- and foreign key checks off and the secondary indexes built after the load; each meeting's attendance figures are
+-- counted from its attendance in the same statement that inserts the meetings.
 \set ON_ERROR_STOP on
 \timing on
 SET synchronous_commit = off;
@@ -14,6 +14,7 @@ SET maintenance_work_mem = '1GB';
 SET max_parallel_maintenance_workers = 2;
 SET work_mem = '256MB';
 SET session_replication_role = replica;
+\ir parts.sql
 
 CREATE TEMP TABLE dropped_indexes AS
 SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
@@ -25,35 +26,46 @@ SELECT format('DROP INDEX %s', name) FROM dropped_indexes \gexec
 ALTER TABLE meeting_attendance DROP CONSTRAINT meeting_attendance_pkey;
 ALTER TABLE dues DROP CONSTRAINT dues_pkey, DROP CONSTRAINT dues_member_id_period_key;
 
-CREATE TEMP TABLE held AS
+-- The meetings held, a table the other sessions see (dropped at the end).
+CREATE UNLOGGED TABLE bench_held AS
 SELECT gen_random_uuid() AS id, o.id AS organisation_id, make_date(2024, month, 5 + abs(hashtext(o.id::text)) % 10)
            AS held_on, 'regular' AS kind
 FROM organisations o CROSS JOIN generate_series(1, 12) month
 WHERE o.kind IN ('cell', 'base_cell') AND abs(hashtext(o.id::text || month)) % 30 <> 0;
-INSERT INTO held
+INSERT INTO bench_held
 SELECT gen_random_uuid(), o.id, make_date(2024, 3 * quarter - 1, 20), 'thematic'
 FROM organisations o CROSS JOIN generate_series(1, 4) quarter
 WHERE o.kind IN ('cell', 'base_cell') AND abs(hashtext(o.id::text || 'q' || quarter)) % 12 <> 0;
-ANALYZE held;
+ANALYZE bench_held;
 
+-- In parts (`parts.sql`) that split the meetings by the first byte of their id.
+SELECT pg_temp.side_by_side($attendance$
 INSERT INTO meeting_attendance (meeting_id, member_id, status)
 SELECT h.id, m.id,
        CASE WHEN abs(hashtext(h.id::text || m.id::text)) % 100 < 90 THEN 'present'
             WHEN abs(hashtext(h.id::text || m.id::text)) % 100 < 98 THEN 'absent_excused'
             ELSE 'absent_unexcused' END
-FROM held h
+FROM bench_held h
 JOIN members m ON m.organisation_id = h.organisation_id
-WHERE m.status IN ('probationary', 'official') AND m.admitted_on <= h.held_on;
+WHERE m.status IN ('probationary', 'official') AND m.admitted_on <= h.held_on
+  AND get_byte(uuid_send(h.id), 0) % {parts} = {part}
+$attendance$);
 
+SELECT pg_temp.side_by_side($meetings$
 INSERT INTO meetings (id, organisation_id, held_on, kind, topic, expected, present, unexcused)
 SELECT h.id, h.organisation_id, h.held_on, h.kind,
        CASE WHEN h.kind = 'thematic' THEN 'Sinh hoạt chuyên đề quý ' || extract(quarter FROM h.held_on) END,
        coalesce(a.expected, 0), coalesce(a.present, 0), coalesce(a.unexcused, 0)
-FROM held h
+FROM bench_held h
 LEFT JOIN (SELECT meeting_id, count(*) AS expected, count(*) FILTER (WHERE status = 'present') AS present,
                   count(*) FILTER (WHERE status = 'absent_unexcused') AS unexcused
-           FROM meeting_attendance GROUP BY meeting_id) a ON a.meeting_id = h.id;
+           FROM meeting_attendance WHERE get_byte(uuid_send(meeting_id), 0) % {parts} = {part}
+           GROUP BY meeting_id) a ON a.meeting_id = h.id
+WHERE get_byte(uuid_send(h.id), 0) % {parts} = {part}
+$meetings$);
 
+-- In parts that split the members by the first byte of their id.
+SELECT pg_temp.side_by_side($dues$
 INSERT INTO dues (id, member_id, organisation_id, period, amount, paid_on)
 SELECT gen_random_uuid(), m.id, m.organisation_id, to_char(make_date(2024, month, 1), 'YYYY-MM'),
        (ARRAY[5000, 20000, 35000, 50000, 80000])[1 + abs(hashtext(m.id::text)) % 5],
@@ -61,14 +73,19 @@ SELECT gen_random_uuid(), m.id, m.organisation_id, to_char(make_date(2024, month
 FROM members m CROSS JOIN generate_series(1, 12) month
 WHERE m.status IN ('probationary', 'official')
   AND m.admitted_on < make_date(2024, month, 1) + interval '1 month'
-  AND abs(hashtext(m.id::text || month)) % 40 <> 0;
+  AND abs(hashtext(m.id::text || month)) % 40 <> 0
+  AND get_byte(uuid_send(m.id), 0) % {parts} = {part}
+$dues$);
 
 RESET session_replication_role;
 ALTER TABLE meeting_attendance ADD PRIMARY KEY (meeting_id, member_id);
 ALTER TABLE dues ADD PRIMARY KEY (id), ADD CONSTRAINT dues_member_id_period_key UNIQUE (member_id, period);
 SELECT definition FROM dropped_indexes \gexec
 -- The dues figures the triggers would have kept.
-SELECT dues_rebuild();
+TRUNCATE dues_counts, dues_spans, dues_open, dues_members, dues_stale;
+SELECT pg_temp.dues_count_in_parts();
+DROP TABLE bench_held;
+DROP EXTENSION dblink;
 VACUUM (ANALYZE) meetings, meeting_attendance, dues;
 SELECT (SELECT count(*) FROM meetings) AS meetings, (SELECT count(*) FROM meeting_attendance) AS attendance,
        (SELECT count(*) FROM dues) AS dues;
