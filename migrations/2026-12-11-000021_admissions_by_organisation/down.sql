@@ -1,0 +1,1 @@
+DROP INDEX member_events_admissions_organisation_idx;
