@@ -6,16 +6,31 @@
 -- It goes upwards rather than down each base organisation's subtree: the counts are first added up by the path of
 -- the organisation above each counted one (the counted one itself, when it is a base organisation), which leaves
 -- about one row per base organisation. The labels of a path are its organisations' ids, so the path above is the
--- counted one's without its last label, and each row finds its base organisation among those labels, with hash
--- joins throughout.
+-- counted one's without its last label, and each row finds its base organisation among those labels by a hash
+-- join.
+--
+-- The counted ones are found as in `member_grades.sql`, in two branches of which PostgreSQL runs one: everywhere,
+-- every count of the year joined to its organisation's version; in a subtree, the subtree's versions first, each
+-- with its own counts by their key.
 WITH counted AS MATERIALIZED (
     SELECT CASE WHEN v.kind IN ('base_committee', 'base_cell') THEN v.path
                 ELSE subpath(v.path, 0, nlevel(v.path) - 1) END AS above,
            sum(c.excellent) AS excellent, sum(c.good) AS good
     FROM member_evaluation_counts c
     JOIN organisation_versions v ON v.organisation_id = c.organisation_id AND v.valid_during @> $2::date
-    WHERE c.year = $1
-      AND ($3::ltree[] IS NULL OR v.path <@ ANY($3::ltree[]))
+    WHERE $3::ltree[] IS NULL AND c.year = $1
+    GROUP BY 1
+    UNION ALL
+    SELECT CASE WHEN v.kind IN ('base_committee', 'base_cell') THEN v.path
+                ELSE subpath(v.path, 0, nlevel(v.path) - 1) END,
+           sum(c.excellent), sum(c.good)
+    FROM organisation_versions v
+    CROSS JOIN LATERAL (
+        SELECT sum(excellent)::integer AS excellent, sum(good)::integer AS good
+        FROM member_evaluation_counts
+        WHERE organisation_id = v.organisation_id AND year = $1
+    ) c
+    WHERE v.valid_during @> $2::date AND v.path <@ ANY($3::ltree[]) AND c.excellent IS NOT NULL
     GROUP BY 1
 ),
 upwards AS MATERIALIZED (
