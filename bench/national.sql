@@ -7,8 +7,8 @@
 --   psql -h 127.0.0.1 -U postgres -d pb_national -f bench/national.sql
 -- Smaller registries for trying it out: psql -v members=56000 -v cells=2700 -v bases=520 -v districts=7 ...
 --
--- How it stays fast: every row is made by a set-based INSERT ... SELECT, the largest in parts side by side, one
--- session per core (`parts.sql`; `-v sessions=N`); triggers and foreign key checks are off
+-- How it stays fast: every row is made by a set-based INSERT ... SELECT, the largest in parts side by side, in
+-- two sessions by default (`parts.sql`; `-v sessions=N`); triggers and foreign key checks are off
 -- (`session_replication_role = replica`), and what the triggers would keep (organisation versions, member counts,
 -- evaluation counts, the dues figures) is filled from the finished tables; the secondary indexes of the large
 -- tables are dropped before the load and built after it, with parallel workers. The change feed starts empty: a
@@ -203,6 +203,7 @@ SELECT organisation_id, year, 0,
        count(*) FILTER (WHERE grade = 'excellent'), count(*) FILTER (WHERE grade = 'good'),
        count(*) FILTER (WHERE grade = 'completed'), count(*) FILTER (WHERE grade = 'not_completed')
 FROM member_evaluations GROUP BY organisation_id, year;
+-- The dues figures (their tables are empty in a new registry).
 SELECT pg_temp.dues_count_in_parts();
 
 DROP TABLE bench_holders;

@@ -7,9 +7,9 @@
 -- 'quarter', 'year', or 'organisation': the base organisation above the organisation admitted into as the tree
 -- stood on the admission day, named as it was on the latest admission day counted for it (admissions with no base
 -- organisation above them are then left out). The base organisation is looked up per admission by a subquery, so
--- that it walks up the (path, valid_during) index from each admission rather than joining every version. A
--- subtree's admissions are read organisation by organisation (the (organisation_id, "on") index of admissions),
--- everywhere's by day.
+-- that it walks up the (path, valid_during) index from each admission rather than joining every version. For a
+-- subtree PostgreSQL can read the admissions organisation by organisation (the (organisation_id, "on") index of
+-- admissions), and does for a district or a province of the national registry; everywhere's are read by day.
 WITH admitted AS MATERIALIZED (
     SELECT e."on",
            CASE WHEN $4 = 'organisation' THEN (
