@@ -82,21 +82,42 @@ impl AppState {
         &self.pools[thread_number() % self.pools.len()]
     }
 
+    /// A connection from the calling thread's pool, or, when that pool has every connection it may open in use
+    /// and another pool has one idle, that one: its statements then cross threads, which costs less than the wait.
+    async fn connection(&self) -> Result<DbConn, ApiError> {
+        let own = self.pool();
+        let status = own.status();
+        if status.available == 0 && status.size >= status.max_size {
+            for other in self.pools.iter().filter(|pool| !std::ptr::eq(*pool, own)) {
+                if other.status().available > 0 {
+                    if let Some(conn) = Self::idle(other).await {
+                        return Ok(conn);
+                    }
+                }
+            }
+        }
+        Ok(own.get().await?)
+    }
+
+    /// A connection of `pool` if it has one without waiting.
+    async fn idle(pool: &DbPool) -> Option<DbConn> {
+        let timeouts = deadpool::managed::Timeouts {
+            wait: Some(std::time::Duration::ZERO),
+            ..pool.timeouts()
+        };
+        pool.timeout_get(&timeouts).await.ok()
+    }
+
     /// A connection for reading.
     pub async fn read(&self) -> Result<DbConn, ApiError> {
-        Ok(self.pool().get().await?)
+        self.connection().await
     }
 
     /// A second connection for reading alongside one the request holds, only if the pool has one to spare now: a
     /// request that waited for a second connection while holding its first could, with enough such requests at
     /// once, leave every connection held by a request waiting for another.
     pub async fn spare_read(&self) -> Option<DbConn> {
-        let pool = self.pool();
-        let timeouts = deadpool::managed::Timeouts {
-            wait: Some(std::time::Duration::ZERO),
-            ..pool.timeouts()
-        };
-        pool.timeout_get(&timeouts).await.ok()
+        Self::idle(self.pool()).await
     }
 
     /// How the pools stand now, added up.
@@ -128,7 +149,7 @@ impl AppState {
 
     /// A connection for writing from the pool, whatever the request.
     pub async fn pooled_write(&self) -> Result<DbConn, ApiError> {
-        Ok(self.pool().get().await?)
+        self.connection().await
     }
 }
 
