@@ -136,9 +136,10 @@ pub struct QuotaBreach {
 
 /// The base organisations under `root` that breach the excellent quota in `year`, in code order, with the tree
 /// (kinds, places and names) of `last`, the last day of the year. The query adds up the subtree's evaluation counts
-/// by the organisation above each counted one and climbs from there to the base organisations, with hash joins
-/// throughout (see the query's comment). A root below base level (a cell) has no base organisation of its own to
-/// breach the quota, so its report lists none rather than judge a base organisation on part of it.
+/// by the organisation above each counted one and climbs from there to the base organisations (a subtree's counts
+/// read by their key, the country's by a hash join; see the query's comment). A root below base level (a cell) has
+/// no base organisation of its own to breach the quota, so its report lists none rather than judge a base
+/// organisation on part of it.
 pub async fn quota_breaches(
     conn: &mut AsyncPgConnection,
     root: Option<&[TreePath]>,
