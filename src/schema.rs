@@ -201,10 +201,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    meeting_absences (organisation_id, year, member_id) {
+        organisation_id -> Uuid,
+        year -> Int4,
+        member_id -> Uuid,
+        months -> Array<Nullable<Int4>>,
+        absent_months -> Int4,
+    }
+}
+
+diesel::table! {
     meeting_attendance (meeting_id, member_id) {
         meeting_id -> Uuid,
         member_id -> Uuid,
         status -> Text,
+    }
+}
+
+diesel::table! {
+    meeting_years (organisation_id, year) {
+        organisation_id -> Uuid,
+        year -> Int4,
+        meetings -> Int4,
+        regular -> Array<Nullable<Int4>>,
+        thematic -> Array<Nullable<Int4>>,
+        expected -> Int4,
+        present -> Int4,
+        good_quality -> Int4,
     }
 }
 
@@ -470,8 +493,11 @@ diesel::joinable!(dues_counts -> organisations (organisation_id));
 diesel::joinable!(dues_open -> organisations (organisation_id));
 diesel::joinable!(dues_spans -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
+diesel::joinable!(meeting_absences -> members (member_id));
+diesel::joinable!(meeting_absences -> organisations (organisation_id));
 diesel::joinable!(meeting_attendance -> meetings (meeting_id));
 diesel::joinable!(meeting_attendance -> members (member_id));
+diesel::joinable!(meeting_years -> organisations (organisation_id));
 diesel::joinable!(meetings -> organisations (organisation_id));
 diesel::joinable!(member_evaluation_counts -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
@@ -507,7 +533,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     evaluations,
     idempotency_keys,
     imports,
+    meeting_absences,
     meeting_attendance,
+    meeting_years,
     meetings,
     member_evaluation_counts,
     member_evaluations,

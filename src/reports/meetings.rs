@@ -106,6 +106,7 @@ pub struct AbsentMember {
     pub months: i64,
 }
 
+/// A cell's kept figures of the year (`meeting_years`); the monthly counts are NULL for a cell without a meeting.
 #[derive(Debug, QueryableByName)]
 struct CellRow {
     #[diesel(sql_type = SqlUuid)]
@@ -116,24 +117,58 @@ struct CellRow {
     name: String,
     #[diesel(sql_type = BigInt)]
     meetings: i64,
-    #[diesel(sql_type = BigInt)]
-    regular_meetings: i64,
-    #[diesel(sql_type = Array<Integer>)]
-    regular_months: Vec<i32>,
-    #[diesel(sql_type = BigInt)]
-    thematic_q1: i64,
-    #[diesel(sql_type = BigInt)]
-    thematic_q2: i64,
-    #[diesel(sql_type = BigInt)]
-    thematic_q3: i64,
-    #[diesel(sql_type = BigInt)]
-    thematic_q4: i64,
+    /// Regular meetings in each month, January first.
+    #[diesel(sql_type = Nullable<Array<Integer>>)]
+    regular: Option<Vec<i32>>,
+    /// Thematic meetings in each month, January first.
+    #[diesel(sql_type = Nullable<Array<Integer>>)]
+    thematic: Option<Vec<i32>>,
     #[diesel(sql_type = BigInt)]
     expected: i64,
     #[diesel(sql_type = BigInt)]
     present: i64,
     #[diesel(sql_type = BigInt)]
     good_quality: i64,
+}
+
+impl CellRow {
+    /// The regular meetings in month `m` (1-12).
+    fn regular_in(&self, m: i32) -> i64 {
+        self.regular
+            .as_ref()
+            .and_then(|months| months.get(m as usize - 1))
+            .map_or(0, |&n| i64::from(n))
+    }
+
+    /// The thematic meetings in each quarter, first to fourth.
+    fn thematic_per_quarter(&self) -> Vec<MeetingCount> {
+        let months = self.thematic.as_deref().unwrap_or_default();
+        (0..4)
+            .map(|q| MeetingCount(months.iter().skip(3 * q).take(3).map(|&n| i64::from(n)).sum()))
+            .collect()
+    }
+
+    /// The cell as the report lists it, `ended` months of the year having ended.
+    fn into_cell(self, ended: i32, absent_without_excuse: Vec<AbsentMember>) -> CellMeetings {
+        let regular_meetings = (1..=12).map(|m| self.regular_in(m)).sum();
+        let months_without_regular = (1..=ended)
+            .filter(|&m| self.regular_in(m) == 0)
+            .map(MonthNumber)
+            .collect();
+        let thematic_per_quarter = self.thematic_per_quarter();
+        CellMeetings {
+            organisation_id: self.organisation_id,
+            code: self.code,
+            name: self.name,
+            meetings: self.meetings,
+            regular_meetings,
+            months_without_regular,
+            thematic_per_quarter,
+            attendance_rate: percent(self.present, self.expected),
+            good_quality_meetings: self.good_quality,
+            absent_without_excuse,
+        }
+    }
 }
 
 async fn cells(conn: &mut AsyncPgConnection, year: i32, root: Option<&TreePath>) -> diesel::QueryResult<Vec<CellRow>> {
@@ -218,25 +253,8 @@ pub async fn report_meetings(
     let organisations = rows
         .into_iter()
         .map(|r| {
-            let mine = absent_by_organisation.remove(&r.organisation_id).unwrap_or_default();
-            CellMeetings {
-                organisation_id: r.organisation_id,
-                code: r.code,
-                name: r.name,
-                meetings: r.meetings,
-                regular_meetings: r.regular_meetings,
-                months_without_regular: (1..=ended)
-                    .filter(|m| !r.regular_months.contains(m))
-                    .map(MonthNumber)
-                    .collect(),
-                thematic_per_quarter: [r.thematic_q1, r.thematic_q2, r.thematic_q3, r.thematic_q4]
-                    .into_iter()
-                    .map(MeetingCount)
-                    .collect(),
-                attendance_rate: percent(r.present, r.expected),
-                good_quality_meetings: r.good_quality,
-                absent_without_excuse: mine,
-            }
+            let absent = absent_by_organisation.remove(&r.organisation_id).unwrap_or_default();
+            r.into_cell(ended, absent)
         })
         .collect();
     let report = MeetingReport {

@@ -306,6 +306,80 @@ async fn the_meetings_report_counts_a_year_per_cell() {
 }
 
 #[actix_web::test]
+async fn a_corrected_or_deleted_meeting_leaves_the_report_as_if_recorded_so() {
+    let app = spawn_app().await;
+    let w = cells(&app).await;
+    let (p, u) = ("present", "absent_unexcused");
+    let mut ids = Vec::new();
+    for month in 1..=4 {
+        let b = if month == 3 { p } else { u };
+        let attendance = [
+            (w.a.as_str(), p),
+            (w.b.as_str(), b),
+            (w.c.as_str(), p),
+            (w.d.as_str(), p),
+        ];
+        let reply = meet(&app, &w.c1, &format!("2012-{month:02}-05"), "regular", &attendance).await;
+        ids.push(reply.ok(201)["id"].as_str().unwrap().to_owned());
+    }
+    let report = format!("/api/v1/reports/meetings?year=2012&organisation_id={}", w.c1);
+    let cell = |body: &Value| body["organisations"][0].clone();
+
+    let before = cell(app.get(&report, &app.admin).await.ok(200));
+    assert_eq!(before["regular_meetings"], 4);
+    assert_eq!(before["months_without_regular"], json!([5, 6, 7, 8, 9, 10, 11, 12]));
+    assert_eq!(before["absent_without_excuse"][0]["member_id"], w.b.as_str());
+    assert_eq!(before["absent_without_excuse"][0]["months"], 3);
+
+    // March's meeting was thematic.
+    app.patch(
+        &format!("{MEETINGS}/{}", ids[2]),
+        &app.admin,
+        json!({"kind": "thematic"}),
+    )
+    .await
+    .ok(200);
+    let corrected = cell(app.get(&report, &app.admin).await.ok(200));
+    assert_eq!(corrected["meetings"], 4);
+    assert_eq!(corrected["regular_meetings"], 3);
+    assert_eq!(
+        corrected["months_without_regular"],
+        json!([3, 5, 6, 7, 8, 9, 10, 11, 12])
+    );
+    assert_eq!(corrected["thematic_per_quarter"], json!([1, 0, 0, 0]));
+    assert_eq!(corrected["absent_without_excuse"], before["absent_without_excuse"]);
+
+    // April's was recorded by mistake: with it go Bình's third month and its attendance.
+    app.delete(&format!("{MEETINGS}/{}", ids[3]), &app.admin).await.ok(204);
+    app.get(&format!("{MEETINGS}/{}", ids[3]), &app.admin)
+        .await
+        .problem(404);
+    let deleted = cell(app.get(&report, &app.admin).await.ok(200));
+    assert_eq!(deleted["meetings"], 3);
+    assert_eq!(deleted["regular_meetings"], 2);
+    assert_eq!(
+        deleted["months_without_regular"],
+        json!([3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+    );
+    // 12 expected, 10 present (Bình absent in January and February).
+    assert_eq!(deleted["attendance_rate"], 83.33);
+    assert_eq!(deleted["good_quality_meetings"], 1);
+    assert_eq!(deleted["absent_without_excuse"], json!([]));
+
+    // Recorded again, it counts again.
+    let attendance = [
+        (w.a.as_str(), p),
+        (w.b.as_str(), u),
+        (w.c.as_str(), p),
+        (w.d.as_str(), p),
+    ];
+    meet(&app, &w.c1, "2012-04-05", "regular", &attendance).await.ok(201);
+    let again = cell(app.get(&report, &app.admin).await.ok(200));
+    assert_eq!(again["regular_meetings"], 3);
+    assert_eq!(again["absent_without_excuse"][0]["months"], 3);
+}
+
+#[actix_web::test]
 async fn a_large_attendance_list_is_read_whole_and_judged_by_the_rules() {
     let app = spawn_app().await;
     let t = cells(&app).await;

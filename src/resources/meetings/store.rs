@@ -140,8 +140,12 @@ pub async fn update(conn: &mut AsyncPgConnection, id: MeetingId, values: &Meetin
         .await
 }
 
-/// Deletes a meeting and, by cascade, its attendance.
+/// Deletes a meeting and its attendance: the attendance first, while its triggers can still read the meeting's
+/// organisation and month to take its unexcused absences back (the key has no cascade; migration 000022).
 pub async fn delete(conn: &mut AsyncPgConnection, id: MeetingId) -> QueryResult<usize> {
+    diesel::delete(meeting_attendance::table.filter(meeting_attendance::meeting_id.eq(id)))
+        .execute(conn)
+        .await?;
     diesel::delete(meetings::table.find(id)).execute(conn).await
 }
 
