@@ -493,7 +493,6 @@ diesel::joinable!(dues_counts -> organisations (organisation_id));
 diesel::joinable!(dues_open -> organisations (organisation_id));
 diesel::joinable!(dues_spans -> organisations (organisation_id));
 diesel::joinable!(evaluations -> organisations (organisation_id));
-diesel::joinable!(meeting_absences -> members (member_id));
 diesel::joinable!(meeting_absences -> organisations (organisation_id));
 diesel::joinable!(meeting_attendance -> meetings (meeting_id));
 diesel::joinable!(meeting_attendance -> members (member_id));

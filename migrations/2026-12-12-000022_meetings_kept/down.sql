@@ -3,9 +3,9 @@ ALTER TABLE meeting_attendance
     DROP CONSTRAINT meeting_attendance_meeting_id_fkey,
     ADD CONSTRAINT meeting_attendance_meeting_id_fkey FOREIGN KEY (meeting_id) REFERENCES meetings (id)
         ON DELETE CASCADE;
-DROP TRIGGER meeting_attendance_absences_insert ON meeting_attendance;
-DROP TRIGGER meeting_attendance_absences_update ON meeting_attendance;
-DROP TRIGGER meeting_attendance_absences_delete ON meeting_attendance;
+DROP TRIGGER meeting_attendance_kept_insert ON meeting_attendance;
+DROP TRIGGER meeting_attendance_kept_update ON meeting_attendance;
+DROP TRIGGER meeting_attendance_kept_delete ON meeting_attendance;
 DROP FUNCTION meeting_attendance_absences();
 DROP TRIGGER meetings_kept_insert ON meetings;
 DROP TRIGGER meetings_kept_update ON meetings;

@@ -49,7 +49,7 @@ CREATE TABLE meeting_years (
 CREATE TABLE meeting_absences (
     organisation_id uuid NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
     year            integer NOT NULL,
-    member_id       uuid NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    member_id       uuid NOT NULL,
     months          integer[] NOT NULL,
     absent_months   integer NOT NULL GENERATED ALWAYS AS (pb_months_with(months)) STORED,
     PRIMARY KEY (organisation_id, year, member_id)
@@ -58,8 +58,15 @@ CREATE TABLE meeting_absences (
 CREATE INDEX meeting_absences_listed_idx ON meeting_absences (organisation_id, year) INCLUDE (member_id, absent_months)
     WHERE absent_months >= 3;
 
--- Takes the figures of the meetings `removed` away and adds those of `added`. Rows are written in key order, so
--- that concurrent writers never wait on each other in a circle.
+-- (`member_id` has no foreign key: a member's absences come from its attendance, whose key already keeps the member
+-- from being deleted, and a key here would make every member's deletion scan this table.)
+--
+-- Writers of the same organisation and year wait for each other until they commit. So that they never wait in a
+-- circle, each statement writes its rows in key order, and every write path locks `meeting_years` before
+-- `meeting_absences`: the attendance's triggers below are named so that they fire after the attendance count's
+-- triggers (migration 000015), which update the meeting and so its year's figures.
+
+-- Takes the figures of the meetings `removed` away and adds those of `added`.
 CREATE FUNCTION meeting_years_add(removed meetings[], added meetings[]) RETURNS void LANGUAGE sql AS $$
     INSERT INTO meeting_years AS k (organisation_id, year, meetings, regular, thematic, expected, present,
                                     good_quality)
@@ -112,7 +119,9 @@ BEGIN
         FROM removed r JOIN added a USING (id)
         WHERE (r.organisation_id, r.held_on, r.kind, r.expected, r.present, r.unexcused)
               IS DISTINCT FROM (a.organisation_id, a.held_on, a.kind, a.expected, a.present, a.unexcused);
-        -- A meeting moved to another organisation or month takes its unexcused absences along.
+        -- A meeting moved to another organisation or month takes its unexcused absences along: those of its
+        -- attendance as it stands after the statement (a statement that also changes that attendance is not
+        -- counted right; the service moves no meeting).
         PERFORM meeting_absences_add(array_agg(x.o), array_agg(x.d), array_agg(t.member_id), array_agg(x.s))
         FROM removed r
         JOIN added a USING (id)
@@ -150,12 +159,12 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER meeting_attendance_absences_insert AFTER INSERT ON meeting_attendance REFERENCING NEW TABLE AS added
+CREATE TRIGGER meeting_attendance_kept_insert AFTER INSERT ON meeting_attendance REFERENCING NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION meeting_attendance_absences();
-CREATE TRIGGER meeting_attendance_absences_update AFTER UPDATE ON meeting_attendance
+CREATE TRIGGER meeting_attendance_kept_update AFTER UPDATE ON meeting_attendance
     REFERENCING OLD TABLE AS removed NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION meeting_attendance_absences();
-CREATE TRIGGER meeting_attendance_absences_delete AFTER DELETE ON meeting_attendance REFERENCING OLD TABLE AS removed
+CREATE TRIGGER meeting_attendance_kept_delete AFTER DELETE ON meeting_attendance REFERENCING OLD TABLE AS removed
     FOR EACH STATEMENT EXECUTE FUNCTION meeting_attendance_absences();
 
 -- The same key without the cascade. Every row already satisfies it; validating reads the attendance once.

@@ -1,6 +1,6 @@
 //! Cell meetings (Guidance 12-HD/BTCTW 2018, 42-HD/BTCTW 2025): their kinds and attendance. A meeting is of good
 //! quality when more than 85% of the expected members are present and nobody is absent without an excuse (counted
-//! by `reports/queries/meetings.sql`).
+//! into the kept figures by `meeting_years_add`, migration 000022).
 
 use crate::domain::text_enum;
 
