@@ -380,6 +380,41 @@ async fn a_corrected_or_deleted_meeting_leaves_the_report_as_if_recorded_so() {
 }
 
 #[actix_web::test]
+async fn an_attendance_entry_moved_by_hand_counts_where_it_went() {
+    let app = spawn_app().await;
+    let w = cells(&app).await;
+    let (p, u) = ("present", "absent_unexcused");
+    let here = [
+        (w.a.as_str(), p),
+        (w.b.as_str(), u),
+        (w.c.as_str(), p),
+        (w.d.as_str(), p),
+    ];
+    let from = meet(&app, &w.c1, "2012-03-05", "regular", &here).await;
+    let to = meet(&app, &w.c2, "2012-03-05", "regular", &[(w.f.as_str(), p)]).await;
+    let (from, to) = (from.ok(201)["id"].as_str().unwrap(), to.ok(201)["id"].as_str().unwrap());
+    // No route moves an entry; a database administrator's correction does.
+    app.db
+        .execute(&format!(
+            "UPDATE meeting_attendance SET meeting_id = '{to}' WHERE meeting_id = '{from}' AND member_id = '{}'",
+            w.b
+        ))
+        .await;
+    let report = app
+        .get(
+            &format!("/api/v1/reports/meetings?year=2012&organisation_id={}", w.base),
+            &app.admin,
+        )
+        .await;
+    let cells = report.ok(200)["organisations"].as_array().unwrap().clone();
+    assert_eq!(cells[0]["organisation_id"], w.c1.as_str());
+    assert_eq!(cells[0]["attendance_rate"], 100.0);
+    assert_eq!(cells[0]["good_quality_meetings"], 1);
+    assert_eq!(cells[1]["attendance_rate"], 50.0);
+    assert_eq!(cells[1]["good_quality_meetings"], 0);
+}
+
+#[actix_web::test]
 async fn a_large_attendance_list_is_read_whole_and_judged_by_the_rules() {
     let app = spawn_app().await;
     let t = cells(&app).await;
