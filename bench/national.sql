@@ -112,7 +112,7 @@ SELECT gen_random_uuid(),
        (ARRAY['none','elementary','elementary','intermediate','intermediate','advanced'])[1 + (r / 400) % 6]
 FROM generate_series(1, {members}) g
 JOIN bench_holders h ON h.k = 1 + g % (SELECT count(*) FROM bench_holders)
-CROSS JOIN LATERAL (SELECT abs(hashtext(g::text)) AS r) dice
+CROSS JOIN LATERAL (SELECT (hashtext(g::text) & 2147483647) AS r) dice
 CROSS JOIN LATERAL (
     SELECT CASE WHEN r % 20 < 2 THEN 'probationary'
                 WHEN r % 20 < 16 THEN 'official'
@@ -141,7 +141,7 @@ $events$);
 INSERT INTO member_events (id, member_id, type, "on", status_before, status_after, organisation_id, actor)
 SELECT gen_random_uuid(), id,
        CASE status WHEN 'exempt' THEN 'exempted' WHEN 'transferred_out' THEN 'transferred_out' ELSE status END,
-       greatest(official_on + 1, DATE '2020-01-01' + abs(hashtext(id::text)) % 1800), 'official', status,
+       greatest(official_on + 1, DATE '2020-01-01' + (hashtext(id::text) & 2147483647) % 1800), 'official', status,
        organisation_id, 'bench'
 FROM members WHERE status IN ('exempt', 'deceased', 'transferred_out', 'expelled', 'removed');
 
@@ -150,11 +150,11 @@ INSERT INTO evaluations (id, organisation_id, year, grade, score, decided_on)
 SELECT gen_random_uuid(), t.id, y,
        CASE WHEN y < 2018
             THEN (ARRAY['clean_strong','well_completed','well_completed','well_completed','completed','weak'])
-                 [1 + abs(hashtext(t.id::text || y)) % 6]
+                 [1 + (hashtext(t.id::text || y) & 2147483647) % 6]
             ELSE (ARRAY['excellent','good','good','good','completed','not_completed'])
-                 [1 + abs(hashtext(t.id::text || y)) % 6]
+                 [1 + (hashtext(t.id::text || y) & 2147483647) % 6]
        END,
-       CASE WHEN y BETWEEN 2014 AND 2017 THEN 50 + abs(hashtext(t.id::text || y)) % 50 END,
+       CASE WHEN y BETWEEN 2014 AND 2017 THEN 50 + (hashtext(t.id::text || y) & 2147483647) % 50 END,
        make_date(y, 12, 20)
 FROM tree t CROSS JOIN generate_series(2012, 2024) y
 WHERE t.kind IN ('base_committee', 'base_cell');
@@ -163,7 +163,7 @@ WHERE t.kind IN ('base_committee', 'base_cell');
 SELECT pg_temp.side_by_side($evaluations$
 INSERT INTO member_evaluations (id, member_id, organisation_id, year, grade, decided_on)
 SELECT gen_random_uuid(), id, organisation_id, 2024,
-       (ARRAY['excellent','good','good','good','good','completed','not_completed'])[1 + abs(hashtext(id::text)) % 7],
+       (ARRAY['excellent','good','good','good','good','completed','not_completed'])[1 + (hashtext(id::text) & 2147483647) % 7],
        DATE '2024-12-20'
 FROM members
 WHERE status IN ('probationary', 'official', 'exempt') AND get_byte(uuid_send(id), 0) % {parts} = {part}
@@ -181,7 +181,7 @@ FROM tree t CROSS JOIN generate_series(1, 8) k
 WHERE t.level = 1 OR (t.level = 2 AND k <= 6);
 INSERT INTO resolution_implementations (id, resolution_id, organisation_id, status, plan_adopted_on, reported_on)
 SELECT gen_random_uuid(), r.id, b.id,
-       (ARRAY['planned','in_progress','in_progress','completed'])[1 + abs(hashtext(b.id::text || r.id::text)) % 4],
+       (ARRAY['planned','in_progress','in_progress','completed'])[1 + (hashtext(b.id::text || r.id::text) & 2147483647) % 4],
        r.issued_on + 30, NULL
 FROM tree b
 JOIN tree d ON d.id = b.parent_id

@@ -28,22 +28,22 @@ ALTER TABLE dues DROP CONSTRAINT dues_pkey, DROP CONSTRAINT dues_member_id_perio
 
 -- The meetings held, a table the other sessions see (dropped at the end).
 CREATE UNLOGGED TABLE bench_held AS
-SELECT gen_random_uuid() AS id, o.id AS organisation_id, make_date(2024, month, 5 + abs(hashtext(o.id::text)) % 10)
+SELECT gen_random_uuid() AS id, o.id AS organisation_id, make_date(2024, month, 5 + (hashtext(o.id::text) & 2147483647) % 10)
            AS held_on, 'regular' AS kind
 FROM organisations o CROSS JOIN generate_series(1, 12) month
-WHERE o.kind IN ('cell', 'base_cell') AND abs(hashtext(o.id::text || month)) % 30 <> 0;
+WHERE o.kind IN ('cell', 'base_cell') AND (hashtext(o.id::text || month) & 2147483647) % 30 <> 0;
 INSERT INTO bench_held
 SELECT gen_random_uuid(), o.id, make_date(2024, 3 * quarter - 1, 20), 'thematic'
 FROM organisations o CROSS JOIN generate_series(1, 4) quarter
-WHERE o.kind IN ('cell', 'base_cell') AND abs(hashtext(o.id::text || 'q' || quarter)) % 12 <> 0;
+WHERE o.kind IN ('cell', 'base_cell') AND (hashtext(o.id::text || 'q' || quarter) & 2147483647) % 12 <> 0;
 ANALYZE bench_held;
 
 -- In parts (`parts.sql`) that split the meetings by the first byte of their id.
 SELECT pg_temp.side_by_side($attendance$
 INSERT INTO meeting_attendance (meeting_id, member_id, status)
 SELECT h.id, m.id,
-       CASE WHEN abs(hashtext(h.id::text || m.id::text)) % 100 < 90 THEN 'present'
-            WHEN abs(hashtext(h.id::text || m.id::text)) % 100 < 98 THEN 'absent_excused'
+       CASE WHEN (hashtext(h.id::text || m.id::text) & 2147483647) % 100 < 90 THEN 'present'
+            WHEN (hashtext(h.id::text || m.id::text) & 2147483647) % 100 < 98 THEN 'absent_excused'
             ELSE 'absent_unexcused' END
 FROM bench_held h
 JOIN members m ON m.organisation_id = h.organisation_id
@@ -68,12 +68,12 @@ $meetings$);
 SELECT pg_temp.side_by_side($dues$
 INSERT INTO dues (id, member_id, organisation_id, period, amount, paid_on)
 SELECT gen_random_uuid(), m.id, m.organisation_id, to_char(make_date(2024, month, 1), 'YYYY-MM'),
-       (ARRAY[5000, 20000, 35000, 50000, 80000])[1 + abs(hashtext(m.id::text)) % 5],
+       (ARRAY[5000, 20000, 35000, 50000, 80000])[1 + (hashtext(m.id::text) & 2147483647) % 5],
        make_date(2024, month, 10)
 FROM members m CROSS JOIN generate_series(1, 12) month
 WHERE m.status IN ('probationary', 'official')
   AND m.admitted_on < make_date(2024, month, 1) + interval '1 month'
-  AND abs(hashtext(m.id::text || month)) % 40 <> 0
+  AND (hashtext(m.id::text || month) & 2147483647) % 40 <> 0
   AND get_byte(uuid_send(m.id), 0) % {parts} = {part}
 $dues$);
 
