@@ -11,8 +11,12 @@ use uuid::Uuid;
 
 use crate::schema::sql_types::Ltree;
 
+mod fixed_sql;
 mod tree_path;
 
+#[cfg(test)]
+pub use fixed_sql::may_be_kept_prepared;
+pub use fixed_sql::{fixed_sql, FixedSql};
 pub use tree_path::TreePath;
 
 /// A query with `EXPLAIN` before it.
@@ -41,7 +45,8 @@ where
 }
 
 /// A filter of a boxed query on table `T`: the organisation in `column` (`"dues.organisation_id"`) lies in the
-/// subtree with root path `root`. The path is bound as a value, so the planner sizes the subtree from it.
+/// subtree with root path `root`. The path is bound as a value, so the planner sizes the subtree from it (in
+/// `sql()`, planned for each value: see [`fixed_sql`]).
 pub fn organisation_under<T>(column: &str, root: &TreePath) -> Box<dyn BoxableExpression<T, Pg, SqlType = Bool>> {
     Box::new(
         sql::<Bool>(&format!(
@@ -55,19 +60,20 @@ pub fn organisation_under<T>(column: &str, root: &TreePath) -> Box<dyn BoxableEx
 /// A filter of a boxed query on table `T`: the organisation in `column` lies in the subtree of the organisation
 /// `scope` (`None`: anywhere).
 pub fn organisation_in_scope<T>(
-    column: &str,
+    column: &'static str,
     scope: Option<Uuid>,
 ) -> Box<dyn BoxableExpression<T, Pg, SqlType = Bool>> {
     match scope {
         Some(root) => Box::new(
-            sql::<Bool>(&format!(
-                "{column} IN (SELECT o.id FROM organisations o WHERE o.path <@ \
-                 (SELECT r.path FROM organisations r WHERE r.id = "
-            ))
-            .bind::<SqlUuid, _>(root)
-            .sql("))"),
+            fixed_sql::<Bool>(column)
+                .sql(
+                    " IN (SELECT o.id FROM organisations o WHERE o.path <@ \
+                     (SELECT r.path FROM organisations r WHERE r.id = ",
+                )
+                .bind::<SqlUuid, _>(root)
+                .sql("))"),
         ),
-        None => Box::new(sql::<Bool>("TRUE")),
+        None => Box::new(fixed_sql::<Bool>("TRUE")),
     }
 }
 

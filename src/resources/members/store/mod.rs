@@ -19,7 +19,7 @@ use crate::domain::ids::{CandidateId, MemberId, OrganisationId};
 use crate::domain::member::{Gender, MemberStatus, PoliticalTheory};
 use crate::schema::members;
 use crate::schema::sql_types::Ltree;
-use crate::store::{escape_like, TreePath};
+use crate::store::{escape_like, fixed_sql, TreePath};
 
 /// A stored member; serialised whole (sensitive fields included) for the audit trail.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -147,7 +147,7 @@ type Condition = Box<dyn BoxableExpression<members::table, Pg, SqlType = Bool>>;
 /// Members whose organisation lies in the subtree of `root`, `root` included, on the tree index.
 fn in_subtree(root: Uuid) -> Condition {
     Box::new(
-        sql::<Bool>(
+        fixed_sql::<Bool>(
             "members.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ \
              (SELECT r.path FROM organisations r WHERE r.id = ",
         )
@@ -160,12 +160,12 @@ fn in_subtree(root: Uuid) -> Condition {
 fn in_scope(scope: Option<Uuid>) -> Condition {
     match scope {
         Some(root) => in_subtree(root),
-        None => Box::new(sql::<Bool>("TRUE")),
+        None => Box::new(fixed_sql::<Bool>("TRUE")),
     }
 }
 
 /// Members whose organisation lies in the subtree with root path `root`; the path is bound as a value so that
-/// the planner sizes the subtree from it.
+/// the planner sizes the subtree from it (and in `sql()`, planned for each value: see [`crate::store::fixed_sql`]).
 fn in_subtree_path(root: &TreePath) -> Condition {
     Box::new(
         sql::<Bool>("members.organisation_id IN (SELECT o.id FROM organisations o WHERE o.path <@ ")
@@ -241,7 +241,12 @@ fn filtered(within: &Subtrees, f: &MemberFilter) -> members::BoxedQuery<'static,
     query
 }
 
-const VI: &str = "COLLATE \"vi-x-icu\"";
+/// The Vietnamese collation the name order sorts by.
+macro_rules! vi {
+    () => {
+        "COLLATE \"vi-x-icu\""
+    };
+}
 
 /// One page of members in the chosen order, after `after`.
 pub async fn list(
@@ -252,33 +257,39 @@ pub async fn list(
     after: Option<MemberCursor>,
     fetch: i64,
 ) -> QueryResult<Vec<MemberRow>> {
+    page(within, filter, order, after).limit(fetch).load(conn).await
+}
+
+type PageQuery = members::BoxedQuery<'static, Pg, diesel::dsl::AsSelect<MemberRow, Pg>>;
+
+/// The query of a page of members, but for its length.
+fn page(within: &Subtrees, filter: &MemberFilter, order: MemberOrder, after: Option<MemberCursor>) -> PageQuery {
     let mut query = filtered(within, filter).select(MemberRow::as_select());
     query = match after {
         None => query,
         Some(MemberCursor::Created(id)) => query.filter(members::id.gt(id)),
         Some(MemberCursor::Name(name, id)) => query.filter(
-            sql::<Bool>(&format!("(members.sort_name {VI}, members.id) > ("))
+            fixed_sql::<Bool>(concat!("(members.sort_name ", vi!(), ", members.id) > ("))
                 .bind::<Text, _>(name)
-                .sql(&format!(" {VI}, "))
+                .sql(concat!(" ", vi!(), ", "))
                 .bind::<SqlUuid, _>(id)
                 .sql(")"),
         ),
         Some(MemberCursor::AdmittedOn(date, id)) => query.filter(
-            sql::<Bool>("(members.admitted_on, members.id) > (")
+            fixed_sql::<Bool>("(members.admitted_on, members.id) > (")
                 .bind::<Date, _>(date)
                 .sql(", ")
                 .bind::<SqlUuid, _>(id)
                 .sql(")"),
         ),
     };
-    query = match order {
+    match order {
         MemberOrder::Created => query.order(members::id),
         MemberOrder::Name => query
-            .order(sql::<Text>(&format!("members.sort_name {VI}")))
+            .order(fixed_sql::<Text>(concat!("members.sort_name ", vi!())))
             .then_order_by(members::id),
         MemberOrder::AdmittedOn => query.order((members::admitted_on, members::id)),
-    };
-    query.limit(fetch).load(conn).await
+    }
 }
 
 /// How many members the whole list has.
@@ -302,8 +313,7 @@ pub async fn find(
     scope: Option<Uuid>,
     lock: Lock,
 ) -> QueryResult<Option<MemberRow>> {
-    // An unscoped read is a query diesel keeps prepared on the connection; the scope's subtree condition is SQL
-    // text, which diesel prepares afresh every time, so it is added only when there is a scope.
+    // Without a scope the query has no condition on the tree at all.
     let query = members::table.filter(members::id.eq(id)).select(MemberRow::as_select());
     match (scope, lock) {
         (None, Lock::Unlocked) => query.first(conn).await,
@@ -448,4 +458,59 @@ pub async fn apply_transition(
 /// Deletes a member and, by cascade, its history.
 pub async fn delete(conn: &mut AsyncPgConnection, id: MemberId) -> QueryResult<usize> {
     diesel::delete(members::table.find(id)).execute(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::may_be_kept_prepared;
+
+    #[test]
+    fn a_read_confined_to_a_scope_may_be_kept_prepared() {
+        let one = members::table
+            .filter(members::id.eq(MemberId::new()))
+            .filter(in_scope(Some(Uuid::nil())))
+            .select(MemberRow::as_select());
+        assert!(may_be_kept_prepared(&one));
+    }
+
+    #[test]
+    fn a_page_is_kept_prepared_unless_planned_for_its_subtree_or_search() {
+        let anywhere = Subtrees {
+            scope: None,
+            under: None,
+        };
+        let after_name = || Some(MemberCursor::Name("An Nguyễn Văn".into(), MemberId::new()));
+        let by_name = page(&anywhere, &MemberFilter::default(), MemberOrder::Name, after_name());
+        assert!(may_be_kept_prepared(&by_name));
+        let after_admission = Some(MemberCursor::AdmittedOn(NaiveDate::MIN, MemberId::new()));
+        let by_admission = page(
+            &anywhere,
+            &MemberFilter::default(),
+            MemberOrder::AdmittedOn,
+            after_admission,
+        );
+        assert!(may_be_kept_prepared(&by_admission));
+
+        let under = Subtrees {
+            scope: None,
+            under: Some(TreePath("a.b".into())),
+        };
+        assert!(!may_be_kept_prepared(&page(
+            &under,
+            &MemberFilter::default(),
+            MemberOrder::Name,
+            after_name()
+        )));
+        let search = MemberFilter {
+            q: Some("an".into()),
+            ..MemberFilter::default()
+        };
+        assert!(!may_be_kept_prepared(&page(
+            &anywhere,
+            &search,
+            MemberOrder::Name,
+            None
+        )));
+    }
 }

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::sql;
-use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Text, Uuid as SqlUuid};
@@ -13,7 +12,7 @@ use uuid::Uuid;
 use crate::domain::ids::OrganisationId;
 use crate::domain::organisation::{OrgCode, OrganisationKind, Sector};
 use crate::schema::organisations;
-use crate::store::{escape_like, TreePath};
+use crate::store::{escape_like, fixed_sql, FixedSql, TreePath};
 
 pub mod through_time;
 pub mod tree;
@@ -37,12 +36,12 @@ pub struct OrganisationRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The ended organisations whose work this one carries on.
-    #[diesel(select_expression = sql::<Array<SqlUuid>>(PREDECESSORS))]
-    #[diesel(select_expression_type = SqlLiteral<Array<SqlUuid>>)]
+    #[diesel(select_expression = fixed_sql::<Array<SqlUuid>>(PREDECESSORS))]
+    #[diesel(select_expression_type = FixedSql<Array<SqlUuid>>)]
     pub predecessor_ids: Vec<Uuid>,
     /// The organisations that carry on this one's work after it ended.
-    #[diesel(select_expression = sql::<Array<SqlUuid>>(SUCCESSORS))]
-    #[diesel(select_expression_type = SqlLiteral<Array<SqlUuid>>)]
+    #[diesel(select_expression = fixed_sql::<Array<SqlUuid>>(SUCCESSORS))]
+    #[diesel(select_expression_type = FixedSql<Array<SqlUuid>>)]
     pub successor_ids: Vec<Uuid>,
 }
 
@@ -96,7 +95,8 @@ pub struct OrganisationFilter {
 type Condition = Box<dyn BoxableExpression<organisations::table, Pg, SqlType = Bool>>;
 
 /// The condition "the organisation lies in the subtree with root path `root`, the root included". The path is
-/// bound as a value, not looked up in a subquery, so that the planner estimates the subtree's size from it.
+/// bound as a value, not looked up in a subquery, so that the planner estimates the subtree's size from it (in
+/// `sql()`, planned for each value: see [`crate::store::fixed_sql`]).
 pub fn path_within(root: &TreePath) -> Condition {
     Box::new(sql::<Bool>("organisations.path <@ ").bind::<crate::schema::sql_types::Ltree, _>(root.clone()))
 }
@@ -104,7 +104,7 @@ pub fn path_within(root: &TreePath) -> Condition {
 /// The condition "the organisation lies in the subtree of `root`, `root` included".
 fn within(root: Uuid) -> Condition {
     Box::new(
-        sql::<Bool>("organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
+        fixed_sql::<Bool>("organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
             .bind::<SqlUuid, _>(root)
             .sql(")"),
     )
@@ -113,7 +113,7 @@ fn within(root: Uuid) -> Condition {
 /// Like [`within`], or true when there is no scope; one shape for both, for queries that cannot be boxed.
 fn within_scope(scope: Option<Uuid>) -> Condition {
     Box::new(
-        sql::<Bool>("(")
+        fixed_sql::<Bool>("(")
             .bind::<Nullable<SqlUuid>, _>(scope)
             .sql("::uuid IS NULL OR organisations.path <@ (SELECT o.path FROM organisations o WHERE o.id = ")
             .bind::<Nullable<SqlUuid>, _>(scope)
@@ -385,4 +385,18 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryRes
 
 pub async fn delete(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<usize> {
     diesel::delete(organisations::table.find(id)).execute(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::may_be_kept_prepared;
+
+    #[test]
+    fn a_read_of_an_organisation_with_its_successions_may_be_kept_prepared() {
+        let query = organisations::table
+            .filter(within(Uuid::nil()))
+            .select(OrganisationRow::as_select());
+        assert!(may_be_kept_prepared(&query));
+    }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -14,7 +13,7 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::member::MemberStatus;
 use crate::domain::organisation::OrganisationKind;
 use crate::schema::organisations;
-use crate::store::TreePath;
+use crate::store::{fixed_sql, TreePath};
 
 /// Where a list is confined to: the caller's scope and an `under` filter, each looked up once so that the list
 /// query can bind their paths.
@@ -62,13 +61,13 @@ pub async fn ancestors(
 ) -> QueryResult<Vec<OrganisationRow>> {
     scoped(scope)
         .filter(
-            sql::<Bool>("organisations.path @> (SELECT o.path FROM organisations o WHERE o.id = ")
+            fixed_sql::<Bool>("organisations.path @> (SELECT o.path FROM organisations o WHERE o.id = ")
                 .bind::<SqlUuid, _>(id)
                 .sql(") AND organisations.id <> ")
                 .bind::<SqlUuid, _>(id),
         )
         .select(OrganisationRow::as_select())
-        .order(sql::<diesel::sql_types::Integer>("nlevel(organisations.path)"))
+        .order(fixed_sql::<diesel::sql_types::Integer>("nlevel(organisations.path)"))
         .load(conn)
         .await
 }

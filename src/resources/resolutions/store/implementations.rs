@@ -13,7 +13,7 @@ use crate::domain::ids::{ImplementationId, OrganisationId, ResolutionId};
 use crate::domain::resolution::{Achievements, ImplementationStatus};
 use crate::schema::sql_types::Ltree;
 use crate::schema::{organisations, resolution_implementations};
-use crate::store::TreePath;
+use crate::store::{fixed_sql, TreePath};
 
 /// A stored implementation; serialised as the audit trail records it.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -72,7 +72,7 @@ pub async fn reported_indicators(
 ) -> QueryResult<Vec<String>> {
     resolution_implementations::table
         .filter(resolution_implementations::resolution_id.eq(resolution_id))
-        .select(sql::<Text>("jsonb_array_elements(results) ->> 'indicator'"))
+        .select(fixed_sql::<Text>("jsonb_array_elements(results) ->> 'indicator'"))
         .load::<String>(conn)
         .await
         .map(|mut indicators| {
