@@ -127,30 +127,46 @@ struct StatusCount {
 /// Members of the organisation with path `path` and its whole subtree, by status, from the trigger-kept counts;
 /// statuses with no member are left out (this is counted twice on every write of an organisation).
 ///
-/// Below the top of the tree, the subtree's organisations are listed first and their counts read by key. Joined
-/// the other way, PostgreSQL overestimated a district's subtree and read every count of the country to hash-join
-/// them (a district 77-120 ms on the national registry, by key 10-20 ms; a province 92-122 ms, by key 62-72 ms).
-/// The top of the tree (a path of one label, the whole country) reads every count either way, and the join is
-/// quicker there (440-530 ms against 950). The path is bound as a value: behind a subquery PostgreSQL assumes 1%
-/// of the tree, and planned parallel workers whose start cost 10-50 ms for the few rows of a base organisation.
+/// Below the top of the tree, the subtree's organisations are listed first and their counts read by key, in a
+/// statement kept prepared (its plan is the same for any subtree). Joined the other way, PostgreSQL overestimated
+/// a district's subtree and read every count of the country to hash-join them (a district 77-120 ms on the national
+/// registry, by key 10-20 ms; a province 92-122 ms, by key 62-72 ms). The top of the tree (a path of one label,
+/// the whole country) reads every count either way, and the join is quicker there (440-530 ms against 950); its
+/// path is bound as a value, planned for it (see [`crate::store::fixed_sql`]).
 pub async fn member_counts(conn: &mut AsyncPgConnection, path: &TreePath) -> QueryResult<BTreeMap<MemberStatus, i64>> {
-    let query = if path.0.contains('.') {
-        "SELECT c.status, sum(c.members)::bigint AS members FROM organisation_member_counts c \
-         WHERE c.organisation_id = ANY (ARRAY(SELECT o.id FROM organisations o WHERE o.path <@ $1)) \
-         GROUP BY c.status"
+    use crate::schema::organisation_member_counts as c;
+    use crate::schema::sql_types::Ltree;
+    let rows: Vec<(String, Option<i64>)> = if path.0.contains('.') {
+        c::table
+            .filter(
+                fixed_sql::<Bool>(
+                    "organisation_member_counts.organisation_id = \
+                     ANY (ARRAY(SELECT o.id FROM organisations o WHERE o.path <@ ",
+                )
+                .bind::<Ltree, _>(path.clone())
+                .sql("))"),
+            )
+            .group_by(c::status)
+            .select((c::status, diesel::dsl::sum(c::members)))
+            .load(conn)
+            .await?
     } else {
-        "SELECT c.status, sum(c.members)::bigint AS members \
-         FROM organisation_member_counts c JOIN organisations o ON o.id = c.organisation_id \
-         WHERE o.path <@ $1 GROUP BY c.status"
+        diesel::sql_query(
+            "SELECT c.status, sum(c.members)::bigint AS members \
+             FROM organisation_member_counts c JOIN organisations o ON o.id = c.organisation_id \
+             WHERE o.path <@ $1 GROUP BY c.status",
+        )
+        .bind::<Ltree, _>(path)
+        .load::<StatusCount>(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.status, Some(row.members)))
+        .collect()
     };
-    let rows: Vec<StatusCount> = diesel::sql_query(query)
-        .bind::<crate::schema::sql_types::Ltree, _>(path)
-        .load(conn)
-        .await?;
     Ok(rows
         .into_iter()
-        .filter(|r| r.members > 0)
-        .filter_map(|r| r.status.parse::<MemberStatus>().ok().map(|s| (s, r.members)))
+        .filter_map(|(status, members)| Some((status.parse::<MemberStatus>().ok()?, members?)))
+        .filter(|(_, members)| *members > 0)
         .collect())
 }
 
