@@ -9,7 +9,8 @@
 //!
 //! A statement kept prepared may be given one generic plan, for any values, after its fifth run. The conditions
 //! whose best plan depends on the value bound (a tree path bound as a value, so that a cell's subtree and the
-//! country's get different plans; a search text) therefore stay `sql()`, planned for each value.
+//! country's get different plans; a search text) therefore stay `sql()`, planned for each value. The one exception,
+//! a subtree's member counts below the top of the tree, says why where it is written.
 
 use std::marker::PhantomData;
 

@@ -311,8 +311,8 @@ pub struct Placement {
 }
 
 /// The kind and end of an organisation inside `scope`, share-locked for the rest of the transaction. Every admission
-/// asks it; unscoped, the statement is all query builder, which diesel prepares once per connection (a scope's
-/// condition, and [`OrganisationRow`]'s successions, are SQL text, prepared at every call).
+/// asks it, in a statement diesel keeps prepared either way. The scope's condition is added only when there is one
+/// rather than written as `within_scope`'s `OR`, which a kept statement's generic plan could not fold away.
 pub async fn placement_locked(
     conn: &mut AsyncPgConnection,
     id: OrganisationId,

@@ -128,11 +128,13 @@ struct StatusCount {
 /// statuses with no member are left out (this is counted twice on every write of an organisation).
 ///
 /// Below the top of the tree, the subtree's organisations are listed first and their counts read by key, in a
-/// statement kept prepared (its plan is the same for any subtree). Joined the other way, PostgreSQL overestimated
-/// a district's subtree and read every count of the country to hash-join them (a district 77-120 ms on the national
-/// registry, by key 10-20 ms; a province 92-122 ms, by key 62-72 ms). The top of the tree (a path of one label,
-/// the whole country) reads every count either way, and the join is quicker there (440-530 ms against 950); its
-/// path is bound as a value, planned for it (see [`crate::store::fixed_sql`]).
+/// statement kept prepared. Joined the other way, PostgreSQL overestimated a district's subtree and read every count
+/// of the country to hash-join them (a district 77-120 ms on the national registry, by key 10-20 ms; a province
+/// 92-122 ms, by key 62-72 ms). This statement binds a path yet is kept, an exception to the rule of
+/// [`crate::store::fixed_sql`]: the counts are read by key whatever the subtree, and only the list of its
+/// organisations, on the path index either way, is planned without the value. A root (a path of one label: the
+/// whole country, or another root an admin made) reads every count, and the join is quicker there (440-530 ms
+/// against 950); it is planned for its path.
 pub async fn member_counts(conn: &mut AsyncPgConnection, path: &TreePath) -> QueryResult<BTreeMap<MemberStatus, i64>> {
     use crate::schema::organisation_member_counts as c;
     use crate::schema::sql_types::Ltree;
