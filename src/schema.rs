@@ -132,6 +132,7 @@ diesel::table! {
         closed -> Nullable<Int4multirange>,
         paid -> Nullable<Array<Nullable<Int4>>>,
         amounts -> Nullable<Array<Nullable<Int8>>>,
+        full_name -> Text,
     }
 }
 

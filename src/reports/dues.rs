@@ -297,7 +297,9 @@ async fn kept_month_rows(
 }
 
 /// The members behind from the kept figures: the months of `year` each member was expected to pay for, among the
-/// first `ended` (those ended by the report date), less the months it paid for; three or more.
+/// first `ended` (those ended by the report date), less the months it paid for; three or more. Their names are the
+/// ones their kept rows hold (a rename is caught up on like any other change), so that the country's members behind
+/// are found without reading every member.
 async fn kept_unpaid_rows(
     conn: &mut AsyncPgConnection,
     year: i32,
@@ -307,13 +309,12 @@ async fn kept_unpaid_rows(
     let ended_mask = (1i32 << ended) - 1;
     let within = in_subtree(root);
     let rows: Vec<BehindRow> = diesel::sql_query(format!(
-        "SELECT x.member_id, m.full_name, x.organisation_id, x.unpaid \
-         FROM (SELECT member_id, organisation_id, \
+        "SELECT x.member_id, x.full_name, x.organisation_id, x.unpaid \
+         FROM (SELECT member_id, full_name, organisation_id, \
                       (CASE WHEN open_from < $3 + 12 THEN (4095 << greatest(open_from - $3, 0)) & 4095 ELSE 0 END \
                        | CASE WHEN closed && int4range($3, $3 + 12) THEN pb_year_mask(closed, $2) ELSE 0 END) \
                       & ~coalesce(paid[$2], 0) & $4 AS unpaid \
                FROM dues_members WHERE {within}) x \
-         JOIN members m ON m.id = x.member_id \
          WHERE bit_count(x.unpaid::bit(12)) >= {UNPAID_MONTHS} \
          ORDER BY x.organisation_id, x.member_id"
     ))
