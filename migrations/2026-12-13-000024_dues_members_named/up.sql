@@ -4,6 +4,10 @@
 -- into the statement timeout (503). A member's kept row now holds its name too, and is kept like the rest of the
 -- row: a rename notes the member, and the catching up (which the report runs before it reads) writes the row again.
 
+-- No member is written until this commits: a rename committed after the rows are copied below, and before the
+-- trigger that notes renames is in place, would otherwise leave its row with the old name.
+LOCK TABLE members IN SHARE MODE;
+
 -- Every noted member counted first, so that every row belongs to a member: a row may lack its member only while
 -- the member's deletion is noted and not yet counted.
 SELECT dues_catch_up(max(id), 2147483647) FROM dues_stale HAVING count(*) > 0;
@@ -23,6 +27,7 @@ INSERT INTO dues_members (member_id, organisation_id, open_from, closed, paid, a
 SELECT member_id, organisation_id, open_from, closed, paid, amounts, full_name FROM dues_members_named;
 CREATE INDEX dues_members_organisation_idx ON dues_members (organisation_id, member_id)
     INCLUDE (open_from, closed, paid, full_name);
+ANALYZE dues_members;
 
 CREATE OR REPLACE FUNCTION dues_members_refresh(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
