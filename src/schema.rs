@@ -249,6 +249,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    member_evaluation_base_years (year) {
+        year -> Int4,
+    }
+}
+
+diesel::table! {
+    member_evaluation_bases (year, organisation_id, shard) {
+        organisation_id -> Uuid,
+        year -> Int4,
+        shard -> Int2,
+        code -> Text,
+        name -> Text,
+        excellent -> Int4,
+        good -> Int4,
+    }
+}
+
+diesel::table! {
     member_evaluation_counts (organisation_id, year, shard) {
         organisation_id -> Uuid,
         year -> Int4,
@@ -499,6 +517,7 @@ diesel::joinable!(meeting_attendance -> meetings (meeting_id));
 diesel::joinable!(meeting_attendance -> members (member_id));
 diesel::joinable!(meeting_years -> organisations (organisation_id));
 diesel::joinable!(meetings -> organisations (organisation_id));
+diesel::joinable!(member_evaluation_bases -> organisations (organisation_id));
 diesel::joinable!(member_evaluation_counts -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
 diesel::joinable!(member_evaluations -> organisations (organisation_id));
@@ -537,6 +556,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     meeting_attendance,
     meeting_years,
     meetings,
+    member_evaluation_base_years,
+    member_evaluation_bases,
     member_evaluation_counts,
     member_evaluations,
     member_events,

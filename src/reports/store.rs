@@ -135,23 +135,47 @@ pub struct QuotaBreach {
 }
 
 /// The base organisations under `root` that breach the excellent quota in `year`, in code order, with the tree
-/// (kinds, places and names) of `last`, the last day of the year. The query adds up the subtree's evaluation counts
-/// by the organisation above each counted one and climbs from there to the base organisations (a subtree's counts
-/// read by their key, the country's by a hash join; see the query's comment). A root below base level (a cell) has
-/// no base organisation of its own to breach the quota, so its report lists none rather than judge a base
-/// organisation on part of it.
+/// (kinds, places and names) of `last`, the last day of the year: from the figures kept per base organisation and
+/// year when `kept` (see [`recount_quota_figures`]), otherwise counted from the evaluation counts through the tree
+/// (by the organisation above each counted one, climbing from there to the base organisations; see the query's
+/// comment). A root below base level (a cell) has no base organisation of its own to breach the quota, so its
+/// report lists none rather than judge a base organisation on part of it.
 pub async fn quota_breaches(
     conn: &mut AsyncPgConnection,
     root: Option<&[TreePath]>,
     year: i32,
     last: NaiveDate,
+    kept: bool,
 ) -> QueryResult<Vec<QuotaBreach>> {
-    diesel::sql_query(include_str!("queries/quota_breaches.sql"))
+    let query = if kept {
+        include_str!("queries/quota_breaches.sql")
+    } else {
+        include_str!("queries/quota_breaches_counted.sql")
+    };
+    diesel::sql_query(query)
         .bind::<Integer, _>(year)
         .bind::<Date, _>(last)
         .bind::<Nullable<Array<Ltree>>, _>(root)
         .load(conn)
         .await
+}
+
+#[derive(QueryableByName)]
+struct Recounted {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    kept: bool,
+}
+
+/// Brings the excellent and good members kept per base organisation for `year` up to date when a change of the
+/// tree that reached the year's last day left them out of date (migration `member_evaluation_bases_kept`), unless
+/// writers of evaluations or of the tree are at work: it never waits for them. True when the figures are up to
+/// date on return. A year kept up to date costs one look-up.
+pub async fn recount_quota_figures(conn: &mut AsyncPgConnection, year: i32) -> QueryResult<bool> {
+    diesel::sql_query("SELECT member_evaluation_bases_recount($1) AS kept")
+        .bind::<Integer, _>(year)
+        .get_result::<Recounted>(conn)
+        .await
+        .map(|r| r.kept)
 }
 
 /// How admissions are grouped.

@@ -268,3 +268,258 @@ async fn admissions_and_transfers_on_many_connections_at_once_keep_exact_counts(
         json!([["none", 4], ["elementary", 4], ["intermediate", 4], ["advanced", 0]])
     );
 }
+
+/// The report's quota breaches as `(code, name, excellent, good)`.
+fn breaches(report: &Value) -> Vec<(String, String, i64, i64)> {
+    report["quota_breaches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["code"].as_str().unwrap().to_owned(),
+                b["name"].as_str().unwrap().to_owned(),
+                b["excellent"].as_i64().unwrap(),
+                b["good"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn breach(code: &str, excellent: i64, good: i64) -> (String, String, i64, i64) {
+    (code.to_owned(), format!("Tổ chức {code}"), excellent, good)
+}
+
+/// Whether the quota figures of `year` are kept up to date (no recount pending).
+async fn quota_figures_kept(db: &TestDatabase, year: i32) -> bool {
+    db.count(&format!(
+        "SELECT count(*) AS n FROM member_evaluation_base_years WHERE year = {year}"
+    ))
+    .await
+        == 1
+}
+
+/// The quota breaches of `year` from the kept figures, checked against the same report counted without them (while
+/// another connection holds the lock a recount needs, as a writer does) and against a recount of the year.
+async fn kept_breaches<S, B>(app: &TestApp<S>, year: i32) -> Vec<(String, String, i64, i64)>
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let path = format!("/api/v1/reports/member-evaluations?year={year}");
+    let kept = breaches(app.get(&path, &app.admin).await.ok(200));
+    assert!(quota_figures_kept(&app.db, year).await);
+    app.db
+        .execute(&format!("DELETE FROM member_evaluation_base_years WHERE year = {year}"))
+        .await;
+    let mut writer = app.db.connect().await;
+    let lock = diesel::sql_query("SELECT pg_advisory_lock_shared(7065766173)");
+    diesel_async::RunQueryDsl::execute(lock, &mut writer).await.unwrap();
+    let counted = breaches(app.get(&path, &app.admin).await.ok(200));
+    assert!(
+        !quota_figures_kept(&app.db, year).await,
+        "a recount waited for a writer"
+    );
+    let unlock = diesel::sql_query("SELECT pg_advisory_unlock_shared(7065766173)");
+    diesel_async::RunQueryDsl::execute(unlock, &mut writer).await.unwrap();
+    let recounted = breaches(app.get(&path, &app.admin).await.ok(200));
+    assert!(quota_figures_kept(&app.db, year).await);
+    assert_eq!(kept, counted, "the kept figures of {year} differ from the counted ones");
+    assert_eq!(kept, recounted, "the kept figures of {year} differ from a recount");
+    kept
+}
+
+#[actix_web::test]
+async fn the_kept_quota_figures_follow_evaluations_and_the_tree_of_each_year_end() {
+    let app = spawn_app().await;
+    let district = app.organisation("QB", "superior_committee", None).await;
+    let commune_a = app.organisation("QB-A", "base_committee", Some(&district)).await;
+    let cell_a1 = app.organisation("QB-A-1", "cell", Some(&commune_a)).await;
+    let cell_a2 = app.organisation("QB-A-2", "cell", Some(&commune_a)).await;
+    let commune_b = app.organisation("QB-B", "base_committee", Some(&district)).await;
+    let cell_b1 = app.organisation("QB-B-1", "cell", Some(&commune_b)).await;
+    let school = app.organisation("QB-S", "base_cell", Some(&district)).await;
+    let this_year = app
+        .db
+        .count("SELECT extract(year FROM now() AT TIME ZONE 'UTC' + interval '7 hours')::bigint AS n")
+        .await as i32;
+
+    let mut members = Vec::new();
+    for (i, cell) in [&cell_a1, &cell_a1, &cell_a1, &cell_a2, &cell_b1, &cell_b1, &school]
+        .into_iter()
+        .enumerate()
+    {
+        members.push(admit(&app, cell, &format!("Lê Văn {i}"), "none").await);
+    }
+    let mut evaluations = Vec::new();
+    for (member, grade) in members
+        .iter()
+        .zip(["excellent", "good", "good", "good", "good", "good", "excellent"])
+    {
+        let body = json!({"member_id": member, "year": 2024, "grade": grade});
+        let reply = app.post(MEMBER_EVALS, &app.admin, body).await;
+        evaluations.push(reply.ok(201)["id"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        !quota_figures_kept(&app.db, 2024).await,
+        "no year is kept before its first report"
+    );
+    assert_eq!(
+        kept_breaches(&app, 2024).await,
+        vec![breach("QB-A", 1, 3), breach("QB-S", 1, 0)]
+    );
+
+    // Evaluations written while the year is kept are added to its figures: a grade raised, one deleted.
+    app.patch(
+        &format!("{MEMBER_EVALS}/{}", evaluations[4]),
+        &app.admin,
+        json!({"grade": "excellent"}),
+    )
+    .await
+    .ok(200);
+    let deleted = app
+        .delete(&format!("{MEMBER_EVALS}/{}", evaluations[6]), &app.admin)
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert!(
+        quota_figures_kept(&app.db, 2024).await,
+        "evaluations leave the year kept"
+    );
+    assert_eq!(
+        kept_breaches(&app, 2024).await,
+        vec![breach("QB-A", 1, 3), breach("QB-B", 1, 1)]
+    );
+
+    // A reorganisation from 1 July 2024 moves cell A1 under commune B: the 2024 figures follow it.
+    let reform = json!({
+        "decision_number": "7-QĐ/HU", "decided_on": "2024-06-20", "effective_on": "2024-07-01",
+        "move": [{"organisation_id": cell_a1, "to_parent_id": commune_b}]
+    });
+    app.post("/api/v1/reorganisations", &app.admin, reform).await.ok(201);
+    assert!(
+        !quota_figures_kept(&app.db, 2024).await,
+        "the move reached the end of 2024"
+    );
+    assert_eq!(kept_breaches(&app, 2024).await, vec![breach("QB-B", 2, 3)]);
+
+    // This year's figures, then a move today: it reaches this year's end and not 2024's.
+    // (From 2025 a score decides the grade.)
+    for (member, grade, score) in [(&members[3], "excellent", 95), (&members[5], "good", 80)] {
+        let body = json!({"member_id": member, "year": this_year, "grade": grade, "score": score});
+        app.post(MEMBER_EVALS, &app.admin, body).await.ok(201);
+    }
+    assert_eq!(kept_breaches(&app, this_year).await, vec![breach("QB-A", 1, 0)]);
+    app.patch(
+        &format!("/api/v1/organisations/{cell_a2}"),
+        &app.admin,
+        json!({"parent_id": commune_b}),
+    )
+    .await
+    .ok(200);
+    assert!(!quota_figures_kept(&app.db, this_year).await);
+    assert!(quota_figures_kept(&app.db, 2024).await);
+    assert_eq!(kept_breaches(&app, this_year).await, vec![breach("QB-B", 1, 1)]);
+
+    // A cell's new name changes nothing kept. A base organisation's new name today reaches this year's end, where
+    // the report names it so, and not 2024's; a new code reaches every year.
+    app.patch(
+        &format!("/api/v1/organisations/{cell_b1}"),
+        &app.admin,
+        json!({"name": "Chi bộ thôn 1"}),
+    )
+    .await
+    .ok(200);
+    assert!(quota_figures_kept(&app.db, 2024).await);
+    assert!(quota_figures_kept(&app.db, this_year).await);
+    app.patch(
+        &format!("/api/v1/organisations/{commune_b}"),
+        &app.admin,
+        json!({"name": "Đảng bộ xã B"}),
+    )
+    .await
+    .ok(200);
+    assert!(quota_figures_kept(&app.db, 2024).await);
+    assert!(!quota_figures_kept(&app.db, this_year).await);
+    assert_eq!(
+        kept_breaches(&app, this_year).await,
+        vec![("QB-B".to_owned(), "Đảng bộ xã B".to_owned(), 1, 1)]
+    );
+    assert_eq!(kept_breaches(&app, 2024).await, vec![breach("QB-B", 2, 3)]);
+    app.patch(
+        &format!("/api/v1/organisations/{commune_b}"),
+        &app.admin,
+        json!({"code": "QB-X"}),
+    )
+    .await
+    .ok(200);
+    assert!(!quota_figures_kept(&app.db, 2024).await);
+    assert!(!quota_figures_kept(&app.db, this_year).await);
+    assert_eq!(
+        kept_breaches(&app, 2024).await,
+        vec![("QB-X".to_owned(), "Tổ chức QB-B".to_owned(), 2, 3)]
+    );
+}
+
+#[actix_web::test]
+async fn evaluations_on_many_connections_while_the_year_is_recounted_keep_exact_quota_figures() {
+    let app = spawn_app().await;
+    let district = app.organisation("QC", "superior_committee", None).await;
+    let commune = app.organisation("QC-A", "base_committee", Some(&district)).await;
+    let cell_1 = app.organisation("QC-A-1", "cell", Some(&commune)).await;
+    let cell_2 = app.organisation("QC-A-2", "cell", Some(&commune)).await;
+    let school = app.organisation("QC-S", "base_cell", Some(&district)).await;
+    let places: Vec<&String> = (0..40)
+        .map(|i| match (i % 3, i % 2) {
+            (2, _) => &school,
+            (_, 0) => &cell_1,
+            _ => &cell_2,
+        })
+        .collect();
+    let names: Vec<String> = (0..40).map(|i| format!("Vi Văn {i}")).collect();
+    let members = join_all(
+        places
+            .iter()
+            .zip(&names)
+            .map(|(cell, name)| admit(&app, cell, name, "none")),
+    )
+    .await;
+    let grade = |i: usize| if i.is_multiple_of(4) { "excellent" } else { "good" };
+    let report = "/api/v1/reports/member-evaluations?year=2024";
+    app.get(report, &app.admin).await.ok(200);
+
+    // Forty evaluations, while six reports each find the year out of date and try to count it again.
+    let writes = members.iter().enumerate().map(|(i, member)| {
+        app.post(
+            MEMBER_EVALS,
+            &app.admin,
+            json!({"member_id": member, "year": 2024, "grade": grade(i)}),
+        )
+    });
+    let recounts = (0..6).map(|_| async {
+        app.db
+            .execute("DELETE FROM member_evaluation_base_years WHERE year = 2024")
+            .await;
+        app.get(report, &app.admin).await
+    });
+    let (written, read) = futures_util::join!(join_all(writes), join_all(recounts));
+    for reply in written {
+        reply.ok(201);
+    }
+    for reply in read {
+        reply.ok(200);
+    }
+
+    let mut expected = Vec::new();
+    for (code, base) in [("QC-A", false), ("QC-S", true)] {
+        let graded: Vec<usize> = (0..40).filter(|&i| (places[i] == &school) == base).collect();
+        let excellent = graded.iter().filter(|&&i| grade(i) == "excellent").count() as i64;
+        let good = graded.len() as i64 - excellent;
+        expected.push(breach(code, excellent, good));
+    }
+    assert_eq!(expected, vec![breach("QC-A", 7, 20), breach("QC-S", 3, 10)]);
+    assert_eq!(kept_breaches(&app, 2024).await, expected);
+}
