@@ -278,6 +278,12 @@ fn is_statement_timeout(message: &str) -> bool {
     message.contains("statement timeout")
 }
 
+/// Whether `statement_timeout` cancelled the statement that failed with `error`.
+pub fn ran_past_statement_timeout(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    matches!(error, Error::DatabaseError(Kind::Unknown, info) if is_statement_timeout(info.message()))
+}
+
 /// PostgreSQL's words for a transaction cancelled to break a deadlock.
 fn is_deadlock(message: &str) -> bool {
     message.contains("deadlock detected")

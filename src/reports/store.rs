@@ -169,13 +169,22 @@ struct Recounted {
 /// Brings the excellent and good members kept per base organisation for `year` up to date when a change of the
 /// tree that reached the year's last day left them out of date (migration `member_evaluation_bases_kept`), unless
 /// writers of evaluations or of the tree are at work: it never waits for them. True when the figures are up to
-/// date on return. A year kept up to date costs one look-up.
+/// date on return. A year kept up to date costs one look-up; a recount, about 2 s at national scale. A recount
+/// that runs past the statement timeout is given up (and false returned): the report then counts as it did
+/// before the figures were kept, within the timeout.
 pub async fn recount_quota_figures(conn: &mut AsyncPgConnection, year: i32) -> QueryResult<bool> {
-    diesel::sql_query("SELECT member_evaluation_bases_recount($1) AS kept")
+    match diesel::sql_query("SELECT member_evaluation_bases_recount($1) AS kept")
         .bind::<Integer, _>(year)
         .get_result::<Recounted>(conn)
         .await
-        .map(|r| r.kept)
+    {
+        Ok(recounted) => Ok(recounted.kept),
+        Err(e) if crate::error::ran_past_statement_timeout(&e) => {
+            log::warn!("the quota figures of {year} could not be counted again within the statement timeout");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// How admissions are grouped.

@@ -4,7 +4,7 @@
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::common::{spawn_app, TestApp, TestDatabase};
+use crate::common::{spawn_app, spawn_app_with, TestApp, TestDatabase};
 
 const MEMBERS: &str = "/api/v1/members";
 const MEMBER_EVALS: &str = "/api/v1/member-evaluations";
@@ -522,4 +522,48 @@ async fn evaluations_on_many_connections_while_the_year_is_recounted_keep_exact_
     }
     assert_eq!(expected, vec![breach("QC-A", 7, 20), breach("QC-S", 3, 10)]);
     assert_eq!(kept_breaches(&app, 2024).await, expected);
+}
+
+#[actix_web::test]
+async fn a_recount_past_the_statement_timeout_gives_way_to_the_counted_report() {
+    let app = spawn_app_with(&[("PARTYBASE_STATEMENT_TIMEOUT_MS", "500")]).await;
+    let district = app.organisation("QD", "superior_committee", None).await;
+    let commune = app.organisation("QD-A", "base_committee", Some(&district)).await;
+    let cell = app.organisation("QD-A-1", "cell", Some(&commune)).await;
+    for (i, grade) in ["excellent", "good"].into_iter().enumerate() {
+        let member = admit(&app, &cell, &format!("Mai Văn {i}"), "none").await;
+        let body = json!({"member_id": member, "year": 2024, "grade": grade});
+        app.post(MEMBER_EVALS, &app.admin, body).await.ok(201);
+    }
+    let report = "/api/v1/reports/member-evaluations?year=2024";
+    assert_eq!(
+        breaches(app.get(report, &app.admin).await.ok(200)),
+        vec![breach("QD-A", 1, 1)]
+    );
+
+    // The year out of date, and its kept rows locked by another transaction: the recount waits for them until the
+    // statement timeout cancels it, and the report counts without them.
+    app.db
+        .execute("DELETE FROM member_evaluation_base_years WHERE year = 2024")
+        .await;
+    let mut other = app.db.connect().await;
+    for statement in [
+        "BEGIN",
+        "SELECT 1 FROM member_evaluation_bases WHERE year = 2024 FOR UPDATE",
+    ] {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut other)
+            .await
+            .unwrap();
+    }
+    let reply = app.get(report, &app.admin).await;
+    assert_eq!(breaches(reply.ok(200)), vec![breach("QD-A", 1, 1)]);
+    assert!(!quota_figures_kept(&app.db, 2024).await);
+    diesel_async::RunQueryDsl::execute(diesel::sql_query("ROLLBACK"), &mut other)
+        .await
+        .unwrap();
+    assert_eq!(
+        breaches(app.get(report, &app.admin).await.ok(200)),
+        vec![breach("QD-A", 1, 1)]
+    );
+    assert!(quota_figures_kept(&app.db, 2024).await);
 }
