@@ -517,7 +517,6 @@ diesel::joinable!(meeting_attendance -> meetings (meeting_id));
 diesel::joinable!(meeting_attendance -> members (member_id));
 diesel::joinable!(meeting_years -> organisations (organisation_id));
 diesel::joinable!(meetings -> organisations (organisation_id));
-diesel::joinable!(member_evaluation_bases -> organisations (organisation_id));
 diesel::joinable!(member_evaluation_counts -> organisations (organisation_id));
 diesel::joinable!(member_evaluations -> members (member_id));
 diesel::joinable!(member_evaluations -> organisations (organisation_id));

@@ -26,5 +26,6 @@ $$;
 
 DROP FUNCTION member_evaluation_bases_recount(integer);
 DROP FUNCTION member_evaluation_bases_add(uuid[], integer[], text[], integer[]);
+DROP FUNCTION member_evaluation_bases_writer();
 DROP TABLE member_evaluation_base_years;
 DROP TABLE member_evaluation_bases;

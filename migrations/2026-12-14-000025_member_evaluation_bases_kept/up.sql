@@ -7,19 +7,21 @@
 -- The figures depend on the evaluations and on the tree. An evaluation's write adds to them in the same
 -- transaction (through `member_evaluation_counts_add`, which every evaluation write calls). A change of the tree
 -- that gives an organisation another place or kind on a year's last day, or a base organisation another name or
--- code, takes the year out of `member_evaluation_base_years`, and the report counts the year again from the evaluation counts before it reads
--- (`member_evaluation_bases_recount`). Most changes of the tree take effect today, so they reach only the current
--- year and the years to come; a reorganisation dated back reaches the years since its effective day.
+-- code, takes the year out of `member_evaluation_base_years`, and the report counts the year again from the
+-- evaluation counts before it reads (`member_evaluation_bases_recount`). Most changes of the tree take effect
+-- today, so they reach only the current year and the years to come; a reorganisation dated back reaches the years
+-- since its effective day.
 --
 -- A recount must see every evaluation written before it and no write may fall between its reading and its
--- marking the year kept: writers of evaluations and of the tree hold a shared advisory lock until they commit, and
--- a recount takes it exclusively, only when no writer holds it (otherwise the report counts as before, from the
--- evaluation counts through the tree), so a recount waits for nobody; the writers that come meanwhile wait for it
--- (about a second per year at national scale, only after a change of the tree). No year is kept at first: each is
--- counted on its first report.
+-- marking the year kept. Writers of evaluations and of the tree hold a shared advisory lock until they commit. A
+-- recount takes it exclusively, only when no writer holds it (otherwise the report counts as before, from the
+-- evaluation counts through the tree), so a recount waits for nobody; the writers that come while it runs wait
+-- for it (about two seconds per year at national scale, only after a change of the tree), and their statements
+-- after the lock see what it wrote. That needs writers in READ COMMITTED, as the service's are: the triggers
+-- refuse any other isolation level. No year is kept at first: each is counted on its first report.
 
 CREATE TABLE member_evaluation_bases (
-    organisation_id uuid NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+    organisation_id uuid NOT NULL,
     year            integer NOT NULL,
     shard           smallint NOT NULL,
     code            text NOT NULL,
@@ -29,18 +31,35 @@ CREATE TABLE member_evaluation_bases (
     PRIMARY KEY (year, organisation_id, shard)
 );
 
+-- (`organisation_id` has no foreign key: its checks and cascades would lock rows of `organisations` and of this
+-- table before the writer takes the shared lock below, and a recount holding the lock would then wait on them
+-- while the writer waits on the recount. Deleting an organisation deletes its versions, which takes every year it
+-- held out of the kept ones; a recount deletes a year's rows before it writes them.)
+
 -- The years whose rows in `member_evaluation_bases` are up to date.
 CREATE TABLE member_evaluation_base_years (
     year integer PRIMARY KEY
 );
+
+-- Refuses a writer outside READ COMMITTED: its snapshot could predate a recount it waited for, and what it wrote
+-- would then be missing from the kept figures. Then takes the writers' shared lock.
+CREATE FUNCTION member_evaluation_bases_writer() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'writes of evaluations and of the tree need the READ COMMITTED isolation level'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- An arbitrary constant that names this lock among the transaction-level advisory locks.
+    PERFORM pg_advisory_xact_lock_shared(7065766173);
+END
+$$;
 
 -- The base organisations an organisation's evaluations of a year count for: those of a base kind on its path
 -- (itself included) as the tree stood on the year's last day.
 CREATE FUNCTION member_evaluation_bases_add(orgs uuid[], years integer[], grades text[], deltas integer[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    -- An arbitrary constant that names this lock among the transaction-level advisory locks.
-    PERFORM pg_advisory_xact_lock_shared(7065766173);
+    PERFORM member_evaluation_bases_writer();
     INSERT INTO member_evaluation_bases AS k (organisation_id, year, shard, code, name, excellent, good)
     SELECT b.organisation_id, x.y, pg_backend_pid() % 16, o.code, b.name, sum(x.excellent), sum(x.good)
     FROM (SELECT o, y, coalesce(sum(d) FILTER (WHERE g = 'excellent'), 0) AS excellent,
@@ -142,7 +161,7 @@ $$;
 -- arrives. A deleted version's years are no longer kept.
 CREATE FUNCTION organisation_versions_bases_stale() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(7065766173);
+    PERFORM member_evaluation_bases_writer();
     IF TG_OP = 'INSERT' THEN
         DELETE FROM member_evaluation_base_years k
          WHERE EXISTS (SELECT 1 FROM added a
@@ -173,7 +192,7 @@ $$;
 -- A new code: the kept rows name organisations by their code of today, so no year is kept any longer.
 CREATE FUNCTION organisations_bases_code() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(7065766173);
+    PERFORM member_evaluation_bases_writer();
     DELETE FROM member_evaluation_base_years;
     RETURN NULL;
 END

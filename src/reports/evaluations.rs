@@ -227,10 +227,15 @@ pub async fn report_member_evaluations(
     let q = query.0;
     let (_, last) = year_bounds(q.year)?;
     let scheme = scheme_for(q.year);
-    // Before the reading connection is taken: a request never waits for a second connection while it holds one.
-    let kept = scheme.member_quota && report::recount_quota_figures(&mut *state.pooled_write().await?, q.year).await?;
     let mut conn = state.read().await?;
     let (organisation_id, root) = report_root_during(&mut conn, &actor, q.organisation_id, last, last).await?;
+    if scheme.member_quota {
+        // On a connection of its own, with the reading one given back: a request never waits for a second
+        // connection while it holds one.
+        drop(conn);
+        report::recount_quota_figures(&mut *state.pooled_write().await?, q.year).await?;
+        conn = state.read().await?;
+    }
     let counts: Vec<(String, i64)> = report::member_grades(&mut conn, root.as_deref(), q.year, last)
         .await?
         .into_iter()
@@ -238,7 +243,7 @@ pub async fn report_member_evaluations(
         .collect();
     let evaluated = counts.iter().map(|(_, n)| n).sum();
     let quota_breaches = if scheme.member_quota {
-        report::quota_breaches(&mut conn, root.as_deref(), q.year, last, kept)
+        report::quota_breaches(&mut conn, root.as_deref(), q.year, last)
             .await?
             .into_iter()
             .map(|b| QuotaBreach {

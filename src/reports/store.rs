@@ -136,23 +136,17 @@ pub struct QuotaBreach {
 
 /// The base organisations under `root` that breach the excellent quota in `year`, in code order, with the tree
 /// (kinds, places and names) of `last`, the last day of the year: from the figures kept per base organisation and
-/// year when `kept` (see [`recount_quota_figures`]), otherwise counted from the evaluation counts through the tree
-/// (by the organisation above each counted one, climbing from there to the base organisations; see the query's
-/// comment). A root below base level (a cell) has no base organisation of its own to breach the quota, so its
-/// report lists none rather than judge a base organisation on part of it.
+/// year when they are up to date (see [`recount_quota_figures`], which runs first), otherwise counted from the
+/// evaluation counts through the tree; see the query's comment. A root below base level (a cell) has no base
+/// organisation of its own to breach the quota, so its report lists none rather than judge a base organisation on
+/// part of it.
 pub async fn quota_breaches(
     conn: &mut AsyncPgConnection,
     root: Option<&[TreePath]>,
     year: i32,
     last: NaiveDate,
-    kept: bool,
 ) -> QueryResult<Vec<QuotaBreach>> {
-    let query = if kept {
-        include_str!("queries/quota_breaches.sql")
-    } else {
-        include_str!("queries/quota_breaches_counted.sql")
-    };
-    diesel::sql_query(query)
+    diesel::sql_query(include_str!("queries/quota_breaches.sql"))
         .bind::<Integer, _>(year)
         .bind::<Date, _>(last)
         .bind::<Nullable<Array<Ltree>>, _>(root)
@@ -160,28 +154,22 @@ pub async fn quota_breaches(
         .await
 }
 
-#[derive(QueryableByName)]
-struct Recounted {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    kept: bool,
-}
-
 /// Brings the excellent and good members kept per base organisation for `year` up to date when a change of the
 /// tree that reached the year's last day left them out of date (migration `member_evaluation_bases_kept`), unless
-/// writers of evaluations or of the tree are at work: it never waits for them. True when the figures are up to
-/// date on return. A year kept up to date costs one look-up; a recount, about 2 s at national scale. A recount
-/// that runs past the statement timeout is given up (and false returned): the report then counts as it did
-/// before the figures were kept, within the timeout.
-pub async fn recount_quota_figures(conn: &mut AsyncPgConnection, year: i32) -> QueryResult<bool> {
-    match diesel::sql_query("SELECT member_evaluation_bases_recount($1) AS kept")
+/// writers of evaluations or of the tree are at work: it never waits for them, and the report then counts
+/// without the kept figures. A year kept up to date costs one look-up; a recount, about 2 s at national scale. A
+/// recount that runs past the statement timeout is given up in the same way, so that the report still answers
+/// within the timeout.
+pub async fn recount_quota_figures(conn: &mut AsyncPgConnection, year: i32) -> QueryResult<()> {
+    match diesel::sql_query("SELECT member_evaluation_bases_recount($1)")
         .bind::<Integer, _>(year)
-        .get_result::<Recounted>(conn)
+        .execute(conn)
         .await
     {
-        Ok(recounted) => Ok(recounted.kept),
+        Ok(_) => Ok(()),
         Err(e) if crate::error::ran_past_statement_timeout(&e) => {
             log::warn!("the quota figures of {year} could not be counted again within the statement timeout");
-            Ok(false)
+            Ok(())
         }
         Err(e) => Err(e),
     }
