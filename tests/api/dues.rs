@@ -314,6 +314,55 @@ async fn the_dues_report_counts_expected_paid_and_members_behind() {
 }
 
 #[actix_web::test]
+async fn members_behind_count_every_month_of_a_span_that_ended_in_the_year() {
+    let app = spawn_app().await;
+    let Households { sister, .. } = households(&app).await;
+    // Official since 2011 and exempt from May 2012: expected from January to April, and paid for none of them.
+    let exempt = member(&app, &sister, "Tám", "2010-01-01").await;
+    event(&app, &exempt, "recognised_official", "2011-01-10").await;
+    event(&app, &exempt, "exempted", "2012-05-01").await;
+    // Admitted on 2012-03-10 and dead on 2012-07-05: expected from March to June, and paid for June only.
+    let died = member(&app, &sister, "Chín", "2012-03-10").await;
+    pay(&app, &died, "2012-06", 10000).await;
+    event(&app, &died, "deceased", "2012-07-05").await;
+    // Paid for every month it was expected: not behind.
+    let paid = member(&app, &sister, "Mười", "2012-09-01").await;
+    for period in ["2012-09", "2012-10"] {
+        pay(&app, &paid, period, 10000).await;
+    }
+    event(&app, &paid, "deceased", "2012-11-02").await;
+
+    let body = app
+        .get(
+            &format!("/api/v1/reports/dues?year=2012&organisation_id={sister}"),
+            &app.admin,
+        )
+        .await
+        .ok(200)
+        .clone();
+    let behind: Vec<(&str, Value, i64)> = body["unpaid_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["full_name"].as_str().unwrap(),
+                u["unpaid_months"].clone(),
+                u["consecutive"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // In the order of their ids, which are in the order of their admissions.
+    assert_eq!(
+        behind,
+        [
+            ("Tám", json!(["2012-01", "2012-02", "2012-03", "2012-04"]), 4),
+            ("Chín", json!(["2012-03", "2012-04", "2012-05"]), 3),
+        ]
+    );
+}
+
+#[actix_web::test]
 async fn many_payments_at_once_keep_the_rules_of_one() {
     use partybase::domain::ids::MemberId;
     use partybase::resources::dues::service::{record_many, Payment, Period};
