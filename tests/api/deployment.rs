@@ -153,3 +153,28 @@ fn the_pin_check_knows_a_moving_tag() {
     );
     assert_eq!(with_defaults("${A:-127.0.0.1:8080}:8080"), "127.0.0.1:8080:8080");
 }
+
+#[test]
+fn the_database_gets_a_cache_for_a_registry_and_room_for_parallel_workers() {
+    let compose = compose();
+    let db = &compose["services"]["db"];
+    let command: Vec<String> = db["command"]
+        .as_array()
+        .expect("the database's command is a list")
+        .iter()
+        .map(|part| with_defaults(part.as_str().unwrap()))
+        .collect();
+    assert_eq!(command[0], "postgres");
+    // Each setting follows its own -c, as the server reads them: 1 GB of cache unless PARTYBASE_DB_SHARED_BUFFERS
+    // says otherwise, where PostgreSQL's own default is 128 MB.
+    let settings: Vec<&str> = command[1..]
+        .chunks(2)
+        .map(|pair| {
+            assert_eq!(pair[0], "-c", "{command:?}");
+            pair[1].as_str()
+        })
+        .collect();
+    assert_eq!(settings, ["shared_buffers=1GB"]);
+    // Docker's /dev/shm is 64 MB unless the service says otherwise.
+    assert_eq!(db["shm_size"], "1g");
+}
