@@ -314,7 +314,7 @@ async fn kept_month_rows(
 /// ones their kept rows hold (a rename is caught up on like any other change), so that the country's members behind
 /// are found without reading every member. The months of the year in a member's closed spans are taken by a
 /// subquery in the statement rather than by a function (`pb_year_mask`, which this replaced): PostgreSQL runs a SQL
-/// function that reads a set as a query of its own on every call, about 11 µs each, ten times the subquery's cost.
+/// function that reads a set as a query of its own on every call, about 11 µs each, several times the subquery's cost.
 async fn kept_unpaid_rows(
     conn: &mut AsyncPgConnection,
     year: i32,
