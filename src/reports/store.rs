@@ -198,7 +198,8 @@ pub struct AdmissionGroup {
 
 /// Admissions with the admission date in `[from, to]` into organisations that stood under `root` (the root's paths
 /// during the period; `None`: everywhere) on the admission day, counted from the admission entries of the members'
-/// histories (so a later transfer does not move an admission).
+/// histories (so a later transfer does not move an admission). The whole registry's admissions, unless grouped by
+/// organisation, are counted without the tree, which cannot change them (`queries/admissions_everywhere.sql`).
 pub async fn admissions(
     conn: &mut AsyncPgConnection,
     root: Option<&[TreePath]>,
@@ -213,6 +214,14 @@ pub async fn admissions(
         Some(AdmissionGrouping::Year) => "year",
         Some(AdmissionGrouping::Organisation) => "organisation",
     };
+    if root.is_none() && grouping != "organisation" {
+        return diesel::sql_query(include_str!("queries/admissions_everywhere.sql"))
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .bind::<Text, _>(grouping)
+            .load(conn)
+            .await;
+    }
     diesel::sql_query(include_str!("queries/admissions.sql"))
         .bind::<Date, _>(from)
         .bind::<Date, _>(to)

@@ -292,6 +292,19 @@ async fn admissions_over_a_period_follow_an_organisation_that_moved_during_it() 
         "the cell itself, on both sides of its move"
     );
     assert_eq!(total(province.clone()).await, 2);
+    // The whole registry counts each admission once, in whichever version of the cell it fell.
+    let reply = app
+        .get(
+            "/api/v1/reports/admissions?from=2025-01-01&to=2025-12-31&group_by=quarter",
+            &app.admin,
+        )
+        .await;
+    let everywhere = reply.ok(200);
+    assert_eq!(everywhere["total"], 2);
+    assert_eq!(
+        everywhere["groups"],
+        json!([{"key": "2025-Q1", "count": 1}, {"key": "2025-Q3", "count": 1}])
+    );
     // Grouped by base organisation: the old commune before the move, the cell (a base cell since) after it.
     let path = format!(
         "/api/v1/reports/admissions?from=2025-01-01&to=2025-12-31&group_by=organisation&organisation_id={province}"

@@ -9,7 +9,8 @@
 -- organisation above them are then left out). The base organisation is looked up per admission by a subquery, so
 -- that it walks up the (path, valid_during) index from each admission rather than joining every version. For a
 -- subtree PostgreSQL can read the admissions organisation by organisation (the (organisation_id, "on") index of
--- admissions), and does for a district or a province of the national registry; everywhere's are read by day.
+-- admissions), and does for a district or a province of the national registry; everywhere's are read by day. The
+-- whole registry's admissions not grouped by organisation are counted by admissions_everywhere.sql instead.
 WITH admitted AS MATERIALIZED (
     SELECT e."on",
            CASE WHEN $4 = 'organisation' THEN (
