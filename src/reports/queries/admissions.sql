@@ -10,7 +10,10 @@
 -- that it walks up the (path, valid_during) index from each admission rather than joining every version. For a
 -- subtree PostgreSQL can read the admissions organisation by organisation (the (organisation_id, "on") index of
 -- admissions), and does for a district or a province of the national registry; everywhere's are read by day. The
--- whole registry's admissions not grouped by organisation are counted by admissions_everywhere.sql instead.
+-- admissions are counted by day (and base organisation) as they are found, so that what is kept and sorted after the
+-- join is a row per day, not per admission: a token of the country's root organisation, grouped by month, took
+-- 1.1 s before and 0.6-0.7 s after. The whole registry's admissions not grouped by organisation are counted by
+-- admissions_everywhere.sql instead.
 WITH admitted AS MATERIALIZED (
     SELECT e."on",
            CASE WHEN $4 = 'organisation' THEN (
@@ -18,12 +21,14 @@ WITH admitted AS MATERIALIZED (
                FROM organisation_versions base
                WHERE base.path @> v.path AND base.valid_during @> e."on"
                  AND base.kind IN ('base_committee', 'base_cell')
-           ) END AS base_id
+           ) END AS base_id,
+           count(*) AS admitted
     FROM member_events e
     JOIN organisation_versions v ON v.organisation_id = e.organisation_id AND v.valid_during @> e."on"
     WHERE e.type = 'admitted'
       AND e."on" BETWEEN $1 AND $2
       AND ($3::ltree[] IS NULL OR v.path <@ ANY($3::ltree[]))
+    GROUP BY 1, 2
 ),
 groups AS (
     SELECT CASE $4
@@ -33,7 +38,7 @@ groups AS (
                WHEN 'organisation' THEN base_id::text
                ELSE 'total'
            END AS key,
-           base_id, max("on") AS last_on, count(*) AS count
+           base_id, max("on") AS last_on, sum(admitted)::bigint AS count
     FROM admitted
     WHERE $4 <> 'organisation' OR base_id IS NOT NULL
     GROUP BY 1, 2
