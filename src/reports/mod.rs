@@ -49,7 +49,10 @@ async fn report_root(
 /// The subtree a report on the past counts, as the tree stood then: the root [`report_root`] picks, with the paths
 /// it had on the days of `[first, last]` when it existed; `None` for the whole registry. A root that did not exist
 /// then has no path, and the report counts nothing. The root must be visible to the caller today; its subtree of
-/// the time is counted whole, wherever those organisations sit now.
+/// the time is counted whole, wherever those organisations sit now. A root that was the only organisation at the
+/// top of the tree throughout has the whole registry for its subtree, and gets `None` too: the reports count
+/// everything without placing each row in the tree (a national committee's token, for one, reads the country's
+/// admissions index alone).
 async fn report_root_during(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -58,11 +61,13 @@ async fn report_root_during(
     last: NaiveDate,
 ) -> Result<(Option<Uuid>, Option<Vec<TreePath>>), ApiError> {
     let (root, _) = report_root(conn, actor, organisation_id).await?;
-    let paths = match root {
-        Some(id) => Some(store::root_paths(conn, OrganisationId(id), first, last).await?),
-        None => None,
+    let Some(id) = root else {
+        return Ok((None, None));
     };
-    Ok((root, paths))
+    let paths = store::root_paths(conn, OrganisationId(id), first, last).await?;
+    let everything = matches!(paths.as_slice(), [path] if path.is_top())
+        && store::sole_top_level(conn, OrganisationId(id), first, last).await?;
+    Ok((root, (!everything).then_some(paths)))
 }
 
 /// One row of an aggregate report's CSV.

@@ -53,6 +53,28 @@ pub async fn root_paths(
     Ok(rows.into_iter().map(|p| p.path).collect())
 }
 
+/// Whether organisation `id` was the only one at the top of the tree on every day of `[first, last]`, so that its
+/// subtree of the time is the whole registry and a report can count everything instead (`queries/sole_top_level.sql`).
+pub async fn sole_top_level(
+    conn: &mut AsyncPgConnection,
+    id: OrganisationId,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        sole: bool,
+    }
+    let s: S = diesel::sql_query(include_str!("queries/sole_top_level.sql"))
+        .bind::<SqlUuid, _>(id.0)
+        .bind::<Date, _>(first)
+        .bind::<Date, _>(last)
+        .get_result(conn)
+        .await?;
+    Ok(s.sole)
+}
+
 /// Base organisations that existed at some point of `[first, last]`, placed where they stood on `last`, under
 /// `root` (the root's paths of that day; `None`: everywhere).
 pub async fn base_organisations(

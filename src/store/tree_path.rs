@@ -23,6 +23,11 @@ impl TreePath {
         TreePath(format!("{}.{label}", self.0))
     }
 
+    /// Whether this is the path of an organisation at the top of the tree.
+    pub fn is_top(&self) -> bool {
+        !self.0.contains('.')
+    }
+
     /// Whether this node lies in the subtree rooted at `root` (the root itself included).
     pub fn is_within(&self, root: &TreePath) -> bool {
         self.0 == root.0 || (self.0.starts_with(&root.0) && self.0.as_bytes().get(root.0.len()) == Some(&b'.'))
@@ -57,6 +62,8 @@ mod tests {
         assert!(TreePath("a.b.c".into()).is_within(&root));
         assert!(!TreePath("a.bc".into()).is_within(&root));
         assert!(!TreePath("a".into()).is_within(&root));
+        assert!(TreePath("a".into()).is_top());
+        assert!(!root.is_top());
         assert!(root.is_within(&TreePath("a".into())));
     }
 }

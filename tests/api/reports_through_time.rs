@@ -427,3 +427,56 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
         .await
         .problem_on(400, "as_of");
 }
+
+/// A report on an organisation at the top of the tree counts another organisation at the top only on the days it
+/// stood under it: the whole registry is its subtree only for periods when nothing else was at the top.
+#[actix_web::test]
+async fn a_top_organisation_counts_another_top_organisation_only_after_it_moved_under_it() {
+    let app = spawn_app().await;
+    let central = app.organisation("TW", "superior_committee", None).await;
+    let province = app.organisation("KH", "superior_committee", None).await;
+    let central_base = app.organisation("TW-1", "base_cell", Some(&central)).await;
+    let province_base = app.organisation("KH-1", "base_cell", Some(&province)).await;
+    admit(&app, "Lò Văn Xuân", &central_base, "2025-03-01", "none").await;
+    admit(&app, "Lò Thị Hạ", &province_base, "2025-03-01", "elementary").await;
+    admit(&app, "Lò Văn Thu", &province_base, "2025-08-01", "elementary").await;
+    let reform = json!({
+        "decision_number": "100-QĐ/TW", "decided_on": "2025-06-20", "effective_on": "2025-07-01",
+        "move": [{"organisation_id": province, "to_parent_id": central}]
+    });
+    app.post("/api/v1/reorganisations", &app.admin, reform).await.ok(201);
+    let report = |query: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/reports/{query}"), &app.admin)
+                .await
+                .ok(200)
+                .clone()
+        }
+    };
+    let admissions = |org: &str, from: &str, to: &str| {
+        report(format!(
+            "admissions?from={from}&to={to}&group_by=quarter&organisation_id={org}"
+        ))
+    };
+    let year = admissions(&central, "2025-01-01", "2025-12-31").await;
+    assert_eq!(year["total"], 2, "{year}");
+    assert_eq!(
+        year["groups"],
+        json!([{"key": "2025-Q1", "count": 1}, {"key": "2025-Q3", "count": 1}]),
+        "the province's March admission was not under the centre"
+    );
+    assert_eq!(admissions(&central, "2025-01-01", "2025-06-30").await["total"], 1);
+    assert_eq!(admissions(&central, "2025-07-01", "2025-12-31").await["total"], 1);
+    assert_eq!(admissions(&province, "2025-01-01", "2025-12-31").await["total"], 2);
+    let everywhere = report("admissions?from=2025-01-01&to=2025-12-31".to_owned()).await;
+    assert_eq!(everywhere["total"], 3);
+    // A day's figures: the province's members joined the centre's on the day of the move.
+    let members_on = |day: &str| report(format!("political-theory?as_of={day}&organisation_id={central}"));
+    assert_eq!(members_on("2025-06-30").await["members"], 1);
+    assert_eq!(members_on("2025-12-31").await["members"], 3);
+    // A year's: the base organisations as the tree stood on its last day.
+    let bases_in = |year: i32| report(format!("evaluations?year={year}&organisation_id={central}"));
+    assert_eq!(bases_in(2024).await["base_organisations"], 1);
+    assert_eq!(bases_in(2025).await["base_organisations"], 2);
+}
