@@ -577,7 +577,7 @@ pub async fn report_dues(
     // side by side each only took longer, and on a machine of two cores the members behind (2.5-3.4 s alone) then
     // ran past the statement timeout in two tries of five.
     let spare = match &path {
-        Some(below_top) if below_top.0.contains('.') => state.spare_read().await,
+        Some(below_top) if !below_top.is_top() => state.spare_read().await,
         _ => None,
     };
     let (rows, unpaid) = match spare {

@@ -24,8 +24,25 @@ use crate::resources::organisations::store as organisations;
 use crate::store::TreePath;
 
 /// The subtree a report covers: the organisation asked for (which the caller must be able to see), or else the
-/// caller's own subtree, or everything.
+/// caller's own subtree, or everything; with the root's path today. A root that is the only organisation at the top
+/// of the tree has the whole registry for its subtree, and gets no path: the reports then count everything without
+/// finding each organisation under it (a national committee's political-theory report read the counts of 320,000
+/// organisations one by one, 2.9 s, against 95 ms for everything).
 async fn report_root(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    organisation_id: Option<Uuid>,
+) -> Result<(Option<Uuid>, Option<TreePath>), ApiError> {
+    let (root, path) = visible_root(conn, actor, organisation_id).await?;
+    let everything = match (root, &path) {
+        (Some(id), Some(path)) if path.is_top() => store::sole_top_level_now(conn, OrganisationId(id)).await?,
+        _ => false,
+    };
+    Ok((root, if everything { None } else { path }))
+}
+
+/// The organisation a report is about, as [`report_root`] picks it, and its path today.
+async fn visible_root(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     organisation_id: Option<Uuid>,
@@ -60,7 +77,7 @@ async fn report_root_during(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<(Option<Uuid>, Option<Vec<TreePath>>), ApiError> {
-    let (root, _) = report_root(conn, actor, organisation_id).await?;
+    let (root, _) = visible_root(conn, actor, organisation_id).await?;
     let Some(id) = root else {
         return Ok((None, None));
     };

@@ -53,6 +53,13 @@ pub async fn root_paths(
     Ok(rows.into_iter().map(|p| p.path).collect())
 }
 
+/// Whether an organisation is alone at the top of the tree.
+#[derive(QueryableByName)]
+struct Sole {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    sole: bool,
+}
+
 /// Whether organisation `id` was the only one at the top of the tree on every day of `[first, last]`, so that its
 /// subtree of the time is the whole registry and a report can count everything instead (`queries/sole_top_level.sql`).
 pub async fn sole_top_level(
@@ -61,15 +68,20 @@ pub async fn sole_top_level(
     first: NaiveDate,
     last: NaiveDate,
 ) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct S {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        sole: bool,
-    }
-    let s: S = diesel::sql_query(include_str!("queries/sole_top_level.sql"))
+    let s: Sole = diesel::sql_query(include_str!("queries/sole_top_level.sql"))
         .bind::<SqlUuid, _>(id.0)
         .bind::<Date, _>(first)
         .bind::<Date, _>(last)
+        .get_result(conn)
+        .await?;
+    Ok(s.sole)
+}
+
+/// Whether organisation `id` is the only one at the top of the tree today (`queries/sole_root_now.sql`): its subtree
+/// is then the whole registry.
+pub async fn sole_top_level_now(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<bool> {
+    let s: Sole = diesel::sql_query(include_str!("queries/sole_root_now.sql"))
+        .bind::<SqlUuid, _>(id.0)
         .get_result(conn)
         .await?;
     Ok(s.sole)

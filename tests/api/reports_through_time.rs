@@ -480,3 +480,43 @@ async fn a_top_organisation_counts_another_top_organisation_only_after_it_moved_
     assert_eq!(bases_in(2024).await["base_organisations"], 1);
     assert_eq!(bases_in(2025).await["base_organisations"], 2);
 }
+
+/// A report on today's tree counts an organisation at the top of it alone while another stands beside it, and
+/// everything once the other has moved under it.
+#[actix_web::test]
+async fn a_top_organisation_counts_only_its_own_subtree_while_another_stands_beside_it() {
+    let app = spawn_app().await;
+    let central = app.organisation("TW", "superior_committee", None).await;
+    let beside = app.organisation("KH", "superior_committee", None).await;
+    let central_cell = app.organisation("TW-1", "base_cell", Some(&central)).await;
+    let beside_cell = app.organisation("KH-1", "base_cell", Some(&beside)).await;
+    admit(&app, "Lò Văn Xuân", &central_cell, "2020-03-01", "advanced").await;
+    admit(&app, "Lò Thị Hạ", &beside_cell, "2020-03-01", "none").await;
+    let token = app.token("centre", "viewer", Some(&central)).await;
+    let members = |query: String, token: String| {
+        let app = &app;
+        async move {
+            let reply = app
+                .get(&format!("/api/v1/reports/political-theory{query}"), &token)
+                .await;
+            reply.ok(200)["members"].as_i64().unwrap()
+        }
+    };
+    let of = |org: &str| format!("?organisation_id={org}");
+    assert_eq!(members(of(&central), app.admin.clone()).await, 1);
+    assert_eq!(members(of(&beside), app.admin.clone()).await, 1);
+    assert_eq!(members(String::new(), app.admin.clone()).await, 2);
+    assert_eq!(
+        members(String::new(), token.clone()).await,
+        1,
+        "a token's own subtree by default"
+    );
+    let reform = json!({
+        "decision_number": "101-QĐ/TW", "decided_on": "2025-06-20", "effective_on": "2025-07-01",
+        "move": [{"organisation_id": beside, "to_parent_id": central}]
+    });
+    app.post("/api/v1/reorganisations", &app.admin, reform).await.ok(201);
+    assert_eq!(members(of(&central), app.admin.clone()).await, 2);
+    assert_eq!(members(String::new(), token).await, 2);
+    assert_eq!(members(of(&beside), app.admin.clone()).await, 1);
+}
