@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::domain::ids::OrganisationId;
 use crate::error::ApiError;
+use crate::resources::organisations::service::unless_everything;
 use crate::resources::organisations::store as organisations;
 use crate::store::TreePath;
 
@@ -34,11 +35,7 @@ async fn report_root(
     organisation_id: Option<Uuid>,
 ) -> Result<(Option<Uuid>, Option<TreePath>), ApiError> {
     let (root, path) = visible_root(conn, actor, organisation_id).await?;
-    let everything = match (root, &path) {
-        (Some(id), Some(path)) if path.is_top() => store::sole_top_level_now(conn, OrganisationId(id)).await?,
-        _ => false,
-    };
-    Ok((root, if everything { None } else { path }))
+    Ok((root, unless_everything(conn, path).await?))
 }
 
 /// The organisation a report is about, as [`report_root`] picks it, and its path today.

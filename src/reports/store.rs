@@ -77,16 +77,6 @@ pub async fn sole_top_level(
     Ok(s.sole)
 }
 
-/// Whether organisation `id` is the only one at the top of the tree today (`queries/sole_root_now.sql`): its subtree
-/// is then the whole registry.
-pub async fn sole_top_level_now(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<bool> {
-    let s: Sole = diesel::sql_query(include_str!("queries/sole_root_now.sql"))
-        .bind::<SqlUuid, _>(id.0)
-        .get_result(conn)
-        .await?;
-    Ok(s.sole)
-}
-
 /// Base organisations that existed at some point of `[first, last]`, placed where they stood on `last`, under
 /// `root` (the root's paths of that day; `None`: everywhere).
 pub async fn base_organisations(

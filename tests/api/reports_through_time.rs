@@ -481,8 +481,8 @@ async fn a_top_organisation_counts_another_top_organisation_only_after_it_moved_
     assert_eq!(bases_in(2025).await["base_organisations"], 2);
 }
 
-/// A report on today's tree counts an organisation at the top of it alone while another stands beside it, and
-/// everything once the other has moved under it.
+/// A report or list on today's tree counts an organisation at the top of it alone while another stands beside it,
+/// and everything once the other has moved under it.
 #[actix_web::test]
 async fn a_top_organisation_counts_only_its_own_subtree_while_another_stands_beside_it() {
     let app = spawn_app().await;
@@ -511,12 +511,25 @@ async fn a_top_organisation_counts_only_its_own_subtree_while_another_stands_bes
         1,
         "a token's own subtree by default"
     );
+    let listed = |query: String, token: String| {
+        let app = &app;
+        async move {
+            let reply = app.get(&format!("/api/v1/members?count=exact{query}"), &token).await;
+            reply.ok(200)["total"].as_i64().unwrap()
+        }
+    };
+    let under = |org: &str| format!("&under={org}");
+    assert_eq!(listed(under(&central), app.admin.clone()).await, 1);
+    assert_eq!(listed(String::new(), token.clone()).await, 1);
     let reform = json!({
         "decision_number": "101-QĐ/TW", "decided_on": "2025-06-20", "effective_on": "2025-07-01",
         "move": [{"organisation_id": beside, "to_parent_id": central}]
     });
     app.post("/api/v1/reorganisations", &app.admin, reform).await.ok(201);
     assert_eq!(members(of(&central), app.admin.clone()).await, 2);
-    assert_eq!(members(String::new(), token).await, 2);
+    assert_eq!(members(String::new(), token.clone()).await, 2);
     assert_eq!(members(of(&beside), app.admin.clone()).await, 1);
+    assert_eq!(listed(under(&central), app.admin.clone()).await, 2);
+    assert_eq!(listed(String::new(), token).await, 2);
+    assert_eq!(listed(under(&beside), app.admin.clone()).await, 1);
 }

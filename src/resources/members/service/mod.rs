@@ -21,6 +21,7 @@ use crate::domain::member::{apply_event, check_dates, EventInput, EventType, Mem
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
+use crate::resources::organisations::service::{subtree_paths, unless_everything};
 use crate::resources::organisations::store as organisations;
 use crate::write::etag;
 use crate::write::{self, IfMatch};
@@ -75,15 +76,18 @@ pub struct MemberList {
 pub async fn list(conn: &mut AsyncPgConnection, actor: &Actor, request: &ListRequest) -> Result<MemberList, ApiError> {
     let counted = |n| (request.total == Total::Count).then_some(n);
     let under = request.under.map(Uuid::from);
-    let Some((scope, under)) =
-        crate::resources::organisations::service::subtree_paths(conn, actor.scope(), under).await?
-    else {
+    let Some((scope, under)) = subtree_paths(conn, actor.scope(), under).await? else {
         return Ok(MemberList {
             rows: Vec::new(),
             total: counted(0),
         });
     };
-    let within = Subtrees { scope, under };
+    // A national committee's token, or `under` its organisation, confines the list to everything: read it so.
+    // (Organisations at the top of the tree hold no members, so `under`'s own organisation adds none.)
+    let within = Subtrees {
+        scope: unless_everything(conn, scope).await?,
+        under: unless_everything(conn, under).await?,
+    };
     let (filter, order) = (&request.filter, request.order);
     let rows = store::list(conn, &within, filter, order, request.after.clone(), request.fetch).await?;
     let total = match request.total {

@@ -146,6 +146,18 @@ pub async fn subtree_paths(
     }
 }
 
+/// `path`, or `None` when its subtree is the whole registry today ([`store::tree::spans_the_registry`]): for a read
+/// that counts or lists what lies under a path inclusively, where the two mean the same and everything is cheaper.
+pub async fn unless_everything(
+    conn: &mut AsyncPgConnection,
+    path: Option<TreePath>,
+) -> Result<Option<TreePath>, ApiError> {
+    Ok(match path {
+        Some(path) if store::tree::spans_the_registry(conn, &path).await? => None,
+        path => path,
+    })
+}
+
 /// One page of the organisations the actor sees, after `after` in id order, and their number when `count`.
 pub async fn list(
     conn: &mut AsyncPgConnection,

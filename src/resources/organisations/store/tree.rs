@@ -53,6 +53,28 @@ pub async fn confinement(
     Ok(Confinement::Within { scope, under })
 }
 
+/// Whether the subtree at `path` is the whole registry today: `path` is an organisation at the top of the tree and
+/// no other organisation is without a parent (found on the (parent_id, id) index). Every path then begins with its
+/// label, and a read confined to it may read everything instead, which at the scale of a country is much cheaper
+/// than finding each organisation under it.
+pub async fn spans_the_registry(conn: &mut AsyncPgConnection, path: &TreePath) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Sole {
+        #[diesel(sql_type = Bool)]
+        sole: bool,
+    }
+    if !path.is_top() {
+        return Ok(false);
+    }
+    let found: Sole = diesel::sql_query(
+        "SELECT NOT EXISTS (SELECT 1 FROM organisations WHERE parent_id IS NULL AND path <> $1) AS sole",
+    )
+    .bind::<crate::schema::sql_types::Ltree, _>(path)
+    .get_result(conn)
+    .await?;
+    Ok(found.sole)
+}
+
 /// The ancestors of an organisation inside `scope`, root first, parent last.
 pub async fn ancestors(
     conn: &mut AsyncPgConnection,
