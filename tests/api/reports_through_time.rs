@@ -428,15 +428,25 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
         .problem_on(400, "as_of");
 }
 
+/// Two organisations at the top of the tree, each with a base cell: their ids, the two at the top first.
+async fn two_at_the_top<S, B>(app: &TestApp<S>) -> [String; 4]
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let central = app.organisation("TW", "superior_committee", None).await;
+    let province = app.organisation("KH", "superior_committee", None).await;
+    let central_cell = app.organisation("TW-1", "base_cell", Some(&central)).await;
+    let province_cell = app.organisation("KH-1", "base_cell", Some(&province)).await;
+    [central, province, central_cell, province_cell]
+}
+
 /// A report on an organisation at the top of the tree counts another organisation at the top only on the days it
 /// stood under it: the whole registry is its subtree only for periods when nothing else was at the top.
 #[actix_web::test]
 async fn a_top_organisation_counts_another_top_organisation_only_after_it_moved_under_it() {
     let app = spawn_app().await;
-    let central = app.organisation("TW", "superior_committee", None).await;
-    let province = app.organisation("KH", "superior_committee", None).await;
-    let central_base = app.organisation("TW-1", "base_cell", Some(&central)).await;
-    let province_base = app.organisation("KH-1", "base_cell", Some(&province)).await;
+    let [central, province, central_base, province_base] = two_at_the_top(&app).await;
     admit(&app, "Lò Văn Xuân", &central_base, "2025-03-01", "none").await;
     admit(&app, "Lò Thị Hạ", &province_base, "2025-03-01", "elementary").await;
     admit(&app, "Lò Văn Thu", &province_base, "2025-08-01", "elementary").await;
@@ -486,10 +496,7 @@ async fn a_top_organisation_counts_another_top_organisation_only_after_it_moved_
 #[actix_web::test]
 async fn a_top_organisation_counts_only_its_own_subtree_while_another_stands_beside_it() {
     let app = spawn_app().await;
-    let central = app.organisation("TW", "superior_committee", None).await;
-    let beside = app.organisation("KH", "superior_committee", None).await;
-    let central_cell = app.organisation("TW-1", "base_cell", Some(&central)).await;
-    let beside_cell = app.organisation("KH-1", "base_cell", Some(&beside)).await;
+    let [central, beside, central_cell, beside_cell] = two_at_the_top(&app).await;
     admit(&app, "Lò Văn Xuân", &central_cell, "2020-03-01", "advanced").await;
     admit(&app, "Lò Thị Hạ", &beside_cell, "2020-03-01", "none").await;
     let token = app.token("centre", "viewer", Some(&central)).await;
