@@ -1,0 +1,1 @@
+DROP INDEX member_events_endings_idx;
