@@ -391,6 +391,11 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
         members(format!("as_of=2012-12-31&organisation_id={district}")).await.0,
         4
     );
+    // The one who left in 2013 is counted there today, not at the end of 2012.
+    assert_eq!(
+        members(format!("as_of=2012-12-31&organisation_id={elsewhere}")).await,
+        (1, vec![1, 0, 0, 0])
+    );
     // At the end of 2013: the transferred member counts in the other cell, the deceased nowhere, the one who left
     // in the other district, and the one admitted in 2013 appears.
     assert_eq!(
