@@ -433,6 +433,59 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
         .problem_on(400, "as_of");
 }
 
+/// The levels of the whole registry's report as of `day`, from `none` to `advanced`, and its member count.
+async fn registry_levels<S, B>(app: &TestApp<S>, day: &str) -> (i64, Vec<i64>)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let path = format!("/api/v1/reports/political-theory?as_of={day}");
+    let report = app.get(&path, &app.admin).await.ok(200).clone();
+    let levels = report["levels"].as_array().unwrap().iter();
+    let counts = levels.map(|l| l["count"].as_i64().unwrap()).collect();
+    (report["members"].as_i64().unwrap(), counts)
+}
+
+#[actix_web::test]
+async fn the_whole_registry_as_of_a_recent_day_is_todays_members_as_they_stood_then() {
+    let app = spawn_app().await;
+    let district = app.organisation("TS", "superior_committee", None).await;
+    let cell = app.organisation("TS-1", "base_cell", Some(&district)).await;
+    let levels = ["none", "elementary", "intermediate", "advanced"];
+    let mut admitted = Vec::new();
+    for i in 0..90 {
+        admitted.push(admit(&app, &format!("Hà Văn {i}"), &cell, "2012-03-01", levels[i % 4]).await);
+    }
+    // 2013: one expelled (none), three admitted (intermediate); 2014: one deceased (elementary), one admitted
+    // (advanced). Of the registry's 94 members, two have an entry after the end of 2013: that day is answered from
+    // today's counts; the middle of 2013, with five entries after it, from every member as it stood then.
+    app.post(
+        &format!("/api/v1/members/{}/events", admitted[0]),
+        &app.admin,
+        json!({"type": "expelled", "on": "2013-05-01"}),
+    )
+    .await
+    .ok(200);
+    for i in 0..3 {
+        admit(&app, &format!("Hà Thị {i}"), &cell, "2013-09-01", "intermediate").await;
+    }
+    app.post(
+        &format!("/api/v1/members/{}/events", admitted[1]),
+        &app.admin,
+        json!({"type": "deceased", "on": "2014-02-01"}),
+    )
+    .await
+    .ok(200);
+    admit(&app, "Hà Văn Mới", &cell, "2014-03-01", "advanced").await;
+    assert_eq!(registry_levels(&app, "2012-12-31").await, (90, vec![23, 23, 22, 22]));
+    assert_eq!(registry_levels(&app, "2013-06-30").await, (89, vec![22, 23, 22, 22]));
+    assert_eq!(registry_levels(&app, "2013-12-31").await, (92, vec![22, 23, 25, 22]));
+    assert_eq!(registry_levels(&app, "2014-02-01").await, (91, vec![22, 22, 25, 22]));
+    assert_eq!(registry_levels(&app, "2026-01-01").await, (92, vec![22, 22, 25, 23]));
+    let today = app.get("/api/v1/reports/political-theory", &app.admin).await;
+    assert_eq!(today.ok(200)["members"], 92);
+}
+
 /// Two organisations at the top of the tree, each with a base cell: their ids, the two at the top first.
 async fn two_at_the_top<S, B>(app: &TestApp<S>) -> [String; 4]
 where
