@@ -4,16 +4,18 @@
 -- one of the root paths $2 (an empty array: nowhere).
 --
 -- It starts from today's kept counts (the member triggers keep them) of the organisations of that day's subtree,
--- and corrects them member by member for those whose history has an entry after the day naming one of those
--- organisations, as the organisation of the entry or the receiving one. Any other member stands today where it
--- stood on the day, as far as the subtree goes: its history after the day, if any, never named the subtree's
--- organisations, and each entry names the organisation the member was in before it (a transfer also the one it
--- goes to). For a changed member the day's standing is read from its last entry by then (the (member_id, on, id)
--- index), today's from the member. Each organisation reads its entries after the day on the (organisation_id, on)
--- index, kept apart with `OFFSET 0` (otherwise PostgreSQL flattens the reads into one join and hashes the history).
+-- and corrects them member by member for those with an entry after the day that names one of those organisations
+-- (as the organisation of the entry or the receiving one) and may change where the member is counted: an
+-- admission, a transfer, an end of membership. Every other member is counted today as on the day: each entry names
+-- the organisation the member was in before it, so a member that came into or left the subtree's organisations
+-- since has such an entry, and recognition as official or an exemption moves no one. For a changed member the
+-- day's standing is read from its last entry by then (the (member_id, on, id) index), today's from the member.
+-- Each organisation reads its entries after the day on the (organisation_id, on) index, kept apart with `OFFSET 0`
+-- (otherwise PostgreSQL flattens the reads into one join and hashes the history).
+--
 -- The work follows the subtree's history since the day, where reading each member's history up to the day
--- followed the history before it: on the national registry a province as of 2024-12-31 took 58-83 ms against
--- 1.2-1.6 s, as of 2023-12-31 (a year of entries after it) 273-287 ms against 1.3-1.4 s, and as of 2012-12-31
+-- followed the history before it. On the national registry a province as of 2024-12-31 took 58-83 ms against
+-- 1.2-1.6 s, as of 2023-12-31 (a year of entries after it) 240-244 ms against 1.3-1.4 s, as of 2012-12-31
 -- 653-719 ms against 1.1 s.
 WITH subtree AS (
     SELECT v.organisation_id
@@ -36,7 +38,10 @@ kept AS (
 changed AS (
     SELECT e.member_id FROM subtree s
     CROSS JOIN LATERAL (SELECT e.member_id FROM member_events e
-                        WHERE e.organisation_id = s.organisation_id AND e."on" > $1 OFFSET 0) e
+                        WHERE e.organisation_id = s.organisation_id AND e."on" > $1
+                          AND (e.to_organisation_id IS NOT NULL OR e.status_before IS NULL
+                               OR e.status_after NOT IN ('probationary', 'official', 'exempt'))
+                        OFFSET 0) e
     UNION
     SELECT e.member_id FROM subtree s
     CROSS JOIN LATERAL (SELECT e.member_id FROM member_events e
