@@ -459,23 +459,17 @@ async fn the_whole_registry_as_of_a_recent_day_is_todays_members_as_they_stood_t
     // 2013: one expelled (none), three admitted (intermediate); 2014: one deceased (elementary), one admitted
     // (advanced). Of the registry's 94 members, two have an entry after the end of 2013: that day is answered from
     // today's counts; the middle of 2013, with five entries after it, from every member as it stood then.
-    app.post(
-        &format!("/api/v1/members/{}/events", admitted[0]),
-        &app.admin,
-        json!({"type": "expelled", "on": "2013-05-01"}),
-    )
-    .await
-    .ok(200);
+    for (member, body) in [
+        (&admitted[0], json!({"type": "expelled", "on": "2013-05-01"})),
+        (&admitted[1], json!({"type": "deceased", "on": "2014-02-01"})),
+    ] {
+        app.post(&format!("/api/v1/members/{member}/events"), &app.admin, body)
+            .await
+            .ok(200);
+    }
     for i in 0..3 {
         admit(&app, &format!("Hà Thị {i}"), &cell, "2013-09-01", "intermediate").await;
     }
-    app.post(
-        &format!("/api/v1/members/{}/events", admitted[1]),
-        &app.admin,
-        json!({"type": "deceased", "on": "2014-02-01"}),
-    )
-    .await
-    .ok(200);
     admit(&app, "Hà Văn Mới", &cell, "2014-03-01", "advanced").await;
     assert_eq!(registry_levels(&app, "2012-12-31").await, (90, vec![23, 23, 22, 22]));
     assert_eq!(registry_levels(&app, "2013-06-30").await, (89, vec![22, 23, 22, 22]));
