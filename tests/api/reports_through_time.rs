@@ -378,9 +378,14 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
             (report["members"].as_i64().unwrap(), levels)
         }
     };
-    // At the end of 2012 the cell held three of them, the transferred one included, and its levels count there.
+    // At the end of 2012 the cell held three of them, the transferred one included, and its levels count there; so
+    // it did at the end of their admission day.
     assert_eq!(
         members(format!("as_of=2012-12-31&organisation_id={cell_1}")).await,
+        (3, vec![1, 1, 0, 1])
+    );
+    assert_eq!(
+        members(format!("as_of=2012-03-01&organisation_id={cell_1}")).await,
         (3, vec![1, 1, 0, 1])
     );
     assert_eq!(
