@@ -346,7 +346,9 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
     let dying = admit(&app, "Hà Văn Mất", &cell_2, "2012-03-01", "intermediate").await;
     admit(&app, "Hà Văn Mới", &cell_2, "2013-02-01", "none").await;
     admit(&app, "Hà Văn Xa", &far_cell, "2012-03-01", "none").await;
-    // 2013: one member transferred to the other cell, one out of the district, one deceased.
+    let arriving = admit(&app, "Hà Thị Đến", &far_cell, "2013-02-01", "intermediate").await;
+    // 2013: one member transferred to the other cell, one out of the district, one deceased, and one admitted
+    // elsewhere that year transferred into the first cell.
     for (member, body) in [
         (
             &moving,
@@ -357,6 +359,10 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
             json!({"type": "transferred", "on": "2013-06-01", "to_organisation_id": far_cell, "mode": "permanent"}),
         ),
         (&dying, json!({"type": "deceased", "on": "2013-07-01"})),
+        (
+            &arriving,
+            json!({"type": "transferred", "on": "2013-09-01", "to_organisation_id": cell_1, "mode": "permanent"}),
+        ),
     ] {
         app.post(&format!("/api/v1/members/{member}/events"), &app.admin, body)
             .await
@@ -402,10 +408,10 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
         (1, vec![1, 0, 0, 0])
     );
     // At the end of 2013: the transferred member counts in the other cell, the deceased nowhere, the one who left
-    // in the other district, and the one admitted in 2013 appears.
+    // in the other district, and the two admitted in 2013 appear, one of them in the first cell.
     assert_eq!(
         members(format!("as_of=2013-12-31&organisation_id={cell_1}")).await,
-        (1, vec![0, 1, 0, 0])
+        (2, vec![0, 1, 1, 0])
     );
     assert_eq!(
         members(format!("as_of=2013-12-31&organisation_id={cell_2}")).await,
@@ -417,11 +423,11 @@ async fn political_theory_as_of_a_day_counts_members_where_their_history_places_
     );
     // The whole registry, and today's figures from the members as they are, with the day they are for.
     assert_eq!(members("as_of=2012-12-31".to_owned()).await.0, 5);
-    assert_eq!(members("as_of=2013-12-31".to_owned()).await.0, 5);
+    assert_eq!(members("as_of=2013-12-31".to_owned()).await.0, 6);
     assert_eq!(members("as_of=2012-03-01".to_owned()).await.0, 5);
     assert_eq!(members("as_of=2012-02-29".to_owned()).await.0, 0);
     let today = app.get("/api/v1/reports/political-theory", &app.admin).await;
-    assert_eq!(today.ok(200)["members"], 5);
+    assert_eq!(today.ok(200)["members"], 6);
     assert!(today.ok(200)["as_of"].as_str().is_some_and(|d| d.len() == 10));
     let csv = app
         .call(
@@ -452,7 +458,7 @@ where
 }
 
 #[actix_web::test]
-async fn the_whole_registry_as_of_a_recent_day_is_todays_members_as_they_stood_then() {
+async fn the_whole_registry_as_of_a_day_is_its_members_as_they_stood_then() {
     let app = spawn_app().await;
     let district = app.organisation("TS", "superior_committee", None).await;
     let cell = app.organisation("TS-1", "base_cell", Some(&district)).await;
@@ -462,8 +468,9 @@ async fn the_whole_registry_as_of_a_recent_day_is_todays_members_as_they_stood_t
         admitted.push(admit(&app, &format!("Hà Văn {i}"), &cell, "2012-03-01", levels[i % 4]).await);
     }
     // 2013: one expelled (none), three admitted (intermediate); 2014: one deceased (elementary), one admitted
-    // (advanced). Of the registry's 94 members, two have an entry after the end of 2013: that day is answered from
-    // today's counts; the middle of 2013, with five entries after it, from every member as it stood then.
+    // (advanced). The admissions span 2012-03-01 to 2014-03-01: a day before 2013-05-31 (five eighths of the span)
+    // is counted up from the admissions, less the memberships ended by then; a later one down from today's counts,
+    // less the members admitted since, plus the memberships ended since.
     for (member, body) in [
         (&admitted[0], json!({"type": "expelled", "on": "2013-05-01"})),
         (&admitted[1], json!({"type": "deceased", "on": "2014-02-01"})),
@@ -477,6 +484,7 @@ async fn the_whole_registry_as_of_a_recent_day_is_todays_members_as_they_stood_t
     }
     admit(&app, "Hà Văn Mới", &cell, "2014-03-01", "advanced").await;
     assert_eq!(registry_levels(&app, "2012-12-31").await, (90, vec![23, 23, 22, 22]));
+    assert_eq!(registry_levels(&app, "2013-05-15").await, (89, vec![22, 23, 22, 22]));
     assert_eq!(registry_levels(&app, "2013-06-30").await, (89, vec![22, 23, 22, 22]));
     assert_eq!(registry_levels(&app, "2013-12-31").await, (92, vec![22, 23, 25, 22]));
     assert_eq!(registry_levels(&app, "2014-02-01").await, (91, vec![22, 22, 25, 22]));

@@ -1,73 +1,54 @@
 -- Members of the whole registry current on day $1, by political theory level: admitted by then, and with no entry
--- by then that ended their membership (transferred out, expelled, removed, deceased: an ended membership does not
--- resume, so the last entry by then has a current status exactly when no such entry exists). Where they were does
--- not matter here.
+-- by then that ended their membership (transferred out, expelled, removed, deceased). Where they were does not
+-- matter here. An ended membership does not resume, so a member whose membership ended has exactly one such entry
+-- and is not current today; every other member is current today and was on every day since its admission.
 --
--- Two ways, of which the statement runs one (each branch is gated by `recent`, which PostgreSQL evaluates first):
--- - a recent day: today's kept counts, corrected member by member for the members admitted after the day or whose
---   membership ended after it (found on the ("on") index alone); every other member's standing has not changed
---   since.
--- - an older day, with more entries after it than a 20th of the registry's members (PostgreSQL's estimate of
---   them, or their count before it has one): every member, as it stood on the day. The entries that end a
---   membership have an index of their own (migration member_events_endings).
--- On the national registry an entry read by the first way cost 3.2-3.8 µs, a member read by the second 0.21 µs
--- (bench/README, "eleventh session"): at the bound the two take about as long. The probe stops counting there.
--- The changed members are gathered by one sorted aggregate and each is read on its key. PostgreSQL estimates the
--- entries after a day beyond its statistics far too high (32,140 for 350), and hashed every member to join them;
--- and a DISTINCT it ran in parallel fed hashes in hash order to a second hash table, which ran past a minute for
--- 295,000 entries where 183,000 took 0.9 s.
-WITH registry AS MATERIALIZED (
-    SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE (SELECT count(*) FROM members) END AS members
-    FROM pg_class c
-    WHERE c.oid = 'members'::regclass
-),
-recent AS MATERIALIZED (
-    SELECT count(*) * 20 <= (SELECT members FROM registry) AS recent
-    FROM (SELECT 1 FROM member_events
-          WHERE "on" > $1
-            AND (status_before IS NULL OR status_after NOT IN ('probationary', 'official', 'exempt'))
-          LIMIT (SELECT members / 20 + 1 FROM registry)) later
-),
-kept AS (
-    SELECT coalesce(sum(theory_none), 0) AS none, coalesce(sum(theory_elementary), 0) AS elementary,
-           coalesce(sum(theory_intermediate), 0) AS intermediate, coalesce(sum(theory_advanced), 0) AS advanced
-    FROM organisation_member_counts
-    WHERE status IN ('probationary', 'official', 'exempt') AND (SELECT recent FROM recent)
+-- Two ways, of which the statement runs one (each branch is gated by `early`, which PostgreSQL evaluates first):
+-- - a later day: today's kept counts, less the current members admitted after the day, plus the members admitted
+--   by the day whose membership ended after it;
+-- - an early day: the members admitted by the day, less those whose membership ended by then.
+-- Every correction is read from indexes alone (migration 000029): the admission day's index holds level and status,
+-- and the members whose membership ended have an index of their own, joined to the entries that ended it. So the
+-- work follows the members admitted on one side of the day; the later way also sums the kept counts. The early way
+-- is taken for a day in the first five eighths of the span of admission days: on the national registry (admissions
+-- spread evenly over 1965-2024) the two took about as long there (bench/README, "twelfth session").
+WITH span AS MATERIALIZED (
+    SELECT coalesce($1 < min(admitted_on) + (max(admitted_on) - min(admitted_on)) * 5 / 8, false) AS early
+    FROM members
 ),
 counts AS (
     SELECT level.key, level.count
-    FROM kept
+    FROM (SELECT coalesce(sum(theory_none), 0) AS none, coalesce(sum(theory_elementary), 0) AS elementary,
+                 coalesce(sum(theory_intermediate), 0) AS intermediate, coalesce(sum(theory_advanced), 0) AS advanced
+          FROM organisation_member_counts
+          WHERE status IN ('probationary', 'official', 'exempt') AND NOT (SELECT early FROM span)) kept
     CROSS JOIN LATERAL (VALUES ('none', kept.none), ('elementary', kept.elementary),
                                ('intermediate', kept.intermediate), ('advanced', kept.advanced)) AS level (key, count)
     UNION ALL
-    SELECT m.political_theory, m.delta
-    FROM unnest((SELECT array_agg(DISTINCT member_id) FROM member_events
-                 WHERE "on" > $1
-                   AND (status_before IS NULL OR status_after NOT IN ('probationary', 'official', 'exempt'))
-                   AND (SELECT recent FROM recent))) AS c (member_id)
-    CROSS JOIN LATERAL (
-        SELECT m.political_theory,
-               (m.admitted_on <= $1
-                AND NOT EXISTS (
-                    SELECT 1 FROM member_events e
-                    WHERE e.member_id = m.id AND e."on" <= $1
-                      AND e.status_after NOT IN ('probationary', 'official', 'exempt')
-                ))::integer
-               - (m.status IN ('probationary', 'official', 'exempt'))::integer AS delta
-        FROM members m
-        WHERE m.id = c.member_id
-        OFFSET 0
-    ) m
+    SELECT political_theory, -count(*)
+    FROM members
+    WHERE admitted_on > $1 AND status IN ('probationary', 'official', 'exempt') AND NOT (SELECT early FROM span)
+    GROUP BY political_theory
     UNION ALL
     SELECT m.political_theory, count(*)
     FROM members m
-    WHERE NOT (SELECT recent FROM recent)
-      AND m.admitted_on <= $1
-      AND NOT EXISTS (
-          SELECT 1 FROM member_events e
-          WHERE e.member_id = m.id AND e."on" <= $1
-            AND e.status_after NOT IN ('probationary', 'official', 'exempt')
-      )
+    JOIN member_events e ON e.member_id = m.id
+    WHERE m.status NOT IN ('probationary', 'official', 'exempt') AND m.admitted_on <= $1
+      AND e.status_after NOT IN ('probationary', 'official', 'exempt') AND e."on" > $1
+      AND NOT (SELECT early FROM span)
+    GROUP BY m.political_theory
+    UNION ALL
+    SELECT political_theory, count(*)
+    FROM members
+    WHERE admitted_on <= $1 AND (SELECT early FROM span)
+    GROUP BY political_theory
+    UNION ALL
+    SELECT m.political_theory, -count(*)
+    FROM members m
+    JOIN member_events e ON e.member_id = m.id
+    WHERE m.status NOT IN ('probationary', 'official', 'exempt') AND m.admitted_on <= $1
+      AND e.status_after NOT IN ('probationary', 'official', 'exempt') AND e."on" <= $1
+      AND (SELECT early FROM span)
     GROUP BY m.political_theory
 )
 SELECT key, sum(count)::bigint AS count

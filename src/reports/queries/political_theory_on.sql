@@ -4,20 +4,20 @@
 -- one of the root paths $2 (an empty array: nowhere).
 --
 -- It starts from today's kept counts (the member triggers keep them) of the organisations of that day's subtree,
--- and corrects them member by member for those with an entry after the day that names one of those organisations
--- (as the organisation of the entry or the receiving one) and may change where the member is counted: an
--- admission, a transfer, an end of membership. Every other member is counted today as on the day: each entry names
--- the organisation the member was in before it, so a member that came into or left the subtree's organisations
--- since has such an entry, and recognition as official or an exemption moves no one. For a changed member the
--- day's standing is read from its last entry by then (the (member_id, on, id) index; none for a member admitted
--- after the day, which is most of them), today's from the member.
--- Each organisation reads its entries after the day on the (organisation_id, on) index, kept apart with `OFFSET 0`
--- (otherwise PostgreSQL flattens the reads into one join and hashes the history).
+-- less the members counted there today that were admitted after the day (read per organisation from an index
+-- alone, migration 000029), and corrects them member by member for those admitted by the day with an entry after
+-- it that moved them from or into one of those organisations: a transfer or an end of membership (the moves index
+-- holds only these). Every other member admitted by the day is counted today as on the day: each entry names the
+-- organisation the member was in before it, and recognition as official or an exemption moves no one. For a moved
+-- member the day's standing is read from its last entry by then (the (member_id, on, id) index), today's from the
+-- member.
+-- Each organisation's reads are kept apart with `OFFSET 0` (otherwise PostgreSQL flattens them into one join and
+-- hashes the history).
 --
--- The work follows the subtree's history since the day, where reading each member's history up to the day
--- followed the history before it. On the national registry a province as of 2024-12-31 took 58-88 ms against
--- 1.2-1.6 s, as of 2023-12-31 (a year of entries after it) 197-198 ms against 1.3-1.4 s, as of 2012-12-31
--- 434-455 ms against 1.1 s.
+-- The work follows the subtree's moves since the day, not its admissions. On the national registry two provinces
+-- took, in psql, as of 2023-12-31 87-109 ms against 126-207 when each member admitted since was read too, as of
+-- 2012-12-31 150-180 against 302-978; as of 2024-12-31 (nothing after it) 64-85 against 48-74, the cost of the
+-- admissions index's probe per organisation (bench/README, "twelfth session").
 WITH subtree AS (
     SELECT v.organisation_id
     FROM organisation_versions v
@@ -36,11 +36,21 @@ kept AS (
         WHERE organisation_id = s.organisation_id AND status IN ('probationary', 'official', 'exempt')
     ) c
 ),
+admitted_since AS (
+    SELECT m.political_theory AS key, -count(*) AS count
+    FROM subtree s
+    CROSS JOIN LATERAL (SELECT political_theory FROM members
+                        WHERE organisation_id = s.organisation_id
+                          AND status IN ('probationary', 'official', 'exempt') AND admitted_on > $1
+                        OFFSET 0) m
+    GROUP BY 1
+),
 changed AS (
     SELECT e.member_id FROM subtree s
     CROSS JOIN LATERAL (SELECT e.member_id FROM member_events e
                         WHERE e.organisation_id = s.organisation_id AND e."on" > $1
-                          AND (e.to_organisation_id IS NOT NULL OR e.status_before IS NULL
+                          AND e.status_before IS NOT NULL
+                          AND (e.to_organisation_id IS NOT NULL
                                OR e.status_after NOT IN ('probationary', 'official', 'exempt'))
                         OFFSET 0) e
     UNION
@@ -59,16 +69,19 @@ corrections AS (
         SELECT e.status_after IN ('probationary', 'official', 'exempt')
                AND coalesce(e.to_organisation_id, e.organisation_id) IN (SELECT organisation_id FROM subtree) AS counted
         FROM member_events e
-        WHERE e.member_id = c.member_id AND e."on" <= $1 AND m.admitted_on <= $1
+        WHERE e.member_id = c.member_id AND e."on" <= $1
         ORDER BY e."on" DESC, e.id DESC
         LIMIT 1
     ) back ON true
+    WHERE m.admitted_on <= $1
 ),
 counts AS (
     SELECT level.key, level.count
     FROM kept
     CROSS JOIN LATERAL (VALUES ('none', kept.none), ('elementary', kept.elementary),
                                ('intermediate', kept.intermediate), ('advanced', kept.advanced)) AS level (key, count)
+    UNION ALL
+    SELECT key, count FROM admitted_since
     UNION ALL
     SELECT key, delta FROM corrections
 )
