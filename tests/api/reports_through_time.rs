@@ -305,11 +305,30 @@ async fn admissions_over_a_period_follow_an_organisation_that_moved_during_it() 
         everywhere["groups"],
         json!([{"key": "2025-Q1", "count": 1}, {"key": "2025-Q3", "count": 1}])
     );
-    // Grouped by base organisation: the old commune before the move, the cell (a base cell since) after it.
-    let path = format!(
-        "/api/v1/reports/admissions?from=2025-01-01&to=2025-12-31&group_by=organisation&organisation_id={province}"
+    // Grouped by base organisation: the old commune before the move, the cell (a base cell since) after it, within
+    // the province and in the whole registry.
+    let mut expected = vec![
+        (commune.clone(), "Tổ chức TS-A".to_owned(), 1),
+        (cell.clone(), "Tổ chức TS-A-1".to_owned(), 1),
+    ];
+    expected.sort();
+    let period = "from=2025-01-01&to=2025-12-31&group_by=organisation";
+    assert_eq!(
+        base_groups(&app, &format!("{period}&organisation_id={province}")).await,
+        expected
     );
-    let reply = app.get(&path, &app.admin).await;
+    assert_eq!(base_groups(&app, period).await, expected);
+}
+
+/// The admissions report grouped by base organisation, as sorted (key, name, count) triples.
+async fn base_groups<S, B>(app: &TestApp<S>, query: &str) -> Vec<(String, String, i64)>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let reply = app
+        .get(&format!("/api/v1/reports/admissions?{query}"), &app.admin)
+        .await;
     let mut groups: Vec<(String, String, i64)> = reply.ok(200)["groups"]
         .as_array()
         .unwrap()
@@ -323,12 +342,50 @@ async fn admissions_over_a_period_follow_an_organisation_that_moved_during_it() 
         })
         .collect();
     groups.sort();
+    groups
+}
+
+#[actix_web::test]
+async fn admissions_by_base_organisation_are_counted_once_when_it_changes_during_the_period() {
+    let app = spawn_app().await;
+    let district = app.organisation("TS", "superior_committee", None).await;
+    let commune = app.organisation("TS-A", "base_committee", Some(&district)).await;
+    let cell = app.organisation("TS-A-1", "cell", Some(&commune)).await;
+    let school = app.organisation("TS-B", "base_cell", Some(&district)).await;
+    admit(&app, "Lò Văn Xuân", &cell, "2025-03-01", "none").await;
+    admit(&app, "Lò Văn Hạ", &cell, "2025-05-01", "none").await;
+    admit(&app, "Lò Thị Thu", &school, "2025-04-01", "none").await;
+    // A new name today gives the commune a second version; the cell's own version does not change. Each admission
+    // counts once, for the version of the commune that covers its day, and the name is the one of the last day.
+    app.patch(
+        &format!("/api/v1/organisations/{commune}"),
+        &app.admin,
+        json!({"name": "Đảng bộ xã Tân Sơn"}),
+    )
+    .await
+    .ok(200);
+    let today = partybase::domain::today().to_string();
+    admit(&app, "Lò Thị Đông", &cell, &today, "none").await;
     let mut expected = vec![
-        (commune.clone(), "Tổ chức TS-A".to_owned(), 1),
-        (cell.clone(), "Tổ chức TS-A-1".to_owned(), 1),
+        (commune.clone(), "Đảng bộ xã Tân Sơn".to_owned(), 3),
+        (school.clone(), "Tổ chức TS-B".to_owned(), 1),
     ];
     expected.sort();
-    assert_eq!(groups, expected);
+    let period = format!("from=2025-01-01&to={today}&group_by=organisation");
+    assert_eq!(base_groups(&app, &period).await, expected, "the whole registry");
+    assert_eq!(
+        base_groups(&app, &format!("{period}&organisation_id={district}")).await,
+        expected,
+        "the district"
+    );
+    // Before today the commune had its first name.
+    let spring = base_groups(&app, "from=2025-01-01&to=2025-06-30&group_by=organisation").await;
+    let mut expected = vec![
+        (commune.clone(), "Tổ chức TS-A".to_owned(), 2),
+        (school.clone(), "Tổ chức TS-B".to_owned(), 1),
+    ];
+    expected.sort();
+    assert_eq!(spring, expected);
 }
 
 #[actix_web::test]
