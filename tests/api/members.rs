@@ -557,20 +557,31 @@ async fn sort_by_name_is_vietnamese_and_pages_through() {
         "Phạm Văn Dũng",
         "Lê Văn Đức",
     ];
-    let mut seen = Vec::new();
-    let mut path = format!("{MEMBERS}?sort=name&limit=3");
-    let mut pages = 0;
-    loop {
-        let reply = app.get(&path, &app.admin).await;
-        seen.extend(names(reply.ok(200)));
-        pages += 1;
-        match reply.header("link") {
-            Some(link) => path = link.trim_start_matches('<').split('>').next().unwrap().to_owned(),
-            None => break,
+    let page_through = |query: String, token: String| {
+        let app = &app;
+        async move {
+            let mut seen = Vec::new();
+            let mut path = format!("{MEMBERS}?sort=name&limit=3{query}");
+            let mut pages = 0;
+            loop {
+                let reply = app.get(&path, &token).await;
+                seen.extend(names(reply.ok(200)));
+                pages += 1;
+                match reply.header("link") {
+                    Some(link) => path = link.trim_start_matches('<').split('>').next().unwrap().to_owned(),
+                    None => break,
+                }
+            }
+            assert_eq!(pages, 3, "{query}");
+            seen
         }
-    }
-    assert_eq!(pages, 3);
-    assert_eq!(seen, expected);
+    };
+    assert_eq!(page_through(String::new(), app.admin.clone()).await, expected);
+    // A small subtree's page is sorted from its members rather than read along the name index: the same order.
+    let under = format!("&under={}", t.district);
+    assert_eq!(page_through(under, app.admin.clone()).await, expected);
+    let commune_viewer = app.token("commune-viewer", "viewer", Some(&t.commune)).await;
+    assert_eq!(page_through(String::new(), commune_viewer).await, expected);
     // A cursor of one order cannot be used with another.
     let first = app.get(&format!("{MEMBERS}?sort=name&limit=3"), &app.admin).await;
     let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
