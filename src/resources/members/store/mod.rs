@@ -269,13 +269,17 @@ pub async fn list(
     after: Option<MemberCursor>,
     fetch: i64,
 ) -> QueryResult<Vec<MemberRow>> {
-    // A page of one organisation's members is read by organisation whatever the subtree.
-    let sort_subtree = match (order, within.under.as_ref().or(within.scope.as_ref())) {
-        (MemberOrder::Name, Some(root)) if filter.organisation_id.is_none() => {
-            organisations_within(conn, root, SORTED_SUBTREE_ORGANISATIONS + 1).await? <= SORTED_SUBTREE_ORGANISATIONS
+    // The page lies in both subtrees, so either being small is enough; a page of one organisation's members is read
+    // by organisation whatever the subtree.
+    let (cap, mut sort_subtree) = (SORTED_SUBTREE_ORGANISATIONS, false);
+    if matches!(order, MemberOrder::Name) && filter.organisation_id.is_none() {
+        for root in [within.under.as_ref(), within.scope.as_ref()].into_iter().flatten() {
+            if organisations_within(conn, root, cap + 1).await? <= cap {
+                sort_subtree = true;
+                break;
+            }
         }
-        _ => false,
-    };
+    }
     page(within, filter, order, after, sort_subtree)
         .limit(fetch)
         .load(conn)
