@@ -212,6 +212,8 @@ DROP EXTENSION dblink;
 RESET session_replication_role;
 SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', relation, name, definition) FROM dropped_constraints \gexec
 SELECT definition FROM dropped_indexes \gexec
+-- The admissions kept by day and base organisation (migration admission_bases_kept), counted whole.
+SELECT admission_bases_rebuild();
 VACUUM (ANALYZE);
 SELECT (SELECT count(*) FROM organisations) AS organisations, (SELECT count(*) FROM members) AS members,
        (SELECT count(*) FROM member_events) AS events, (SELECT count(*) FROM evaluations) AS evaluations,

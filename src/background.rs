@@ -1,6 +1,6 @@
 //! The work a running service does besides answering requests: it watches for committed changes, numbers them into
-//! the feed and offers them to webhooks, sends due webhook deliveries, brings the kept dues figures up to date, and
-//! clears what has expired.
+//! the feed and offers them to webhooks, sends due webhook deliveries, brings the kept dues figures and admissions
+//! by base organisation up to date, and clears what has expired.
 //!
 //! Every instance runs all of it against the shared database; the database keeps them from doing any of it twice
 //! (the feed's numbering lock, `SKIP LOCKED` and leases on deliveries). The work has its own small pool, so a slow
@@ -63,6 +63,7 @@ pub fn start(state: web::Data<AppState>) -> anyhow::Result<()> {
     tokio::spawn(number(state.clone(), pool.clone(), sent));
     tokio::spawn(send(state.clone(), pool.clone(), client, wake_sender));
     tokio::spawn(keep_dues(state.clone(), pool.clone()));
+    tokio::spawn(keep_admissions(pool.clone()));
     tokio::spawn(clear(pool, settings.retention));
     Ok(())
 }
@@ -156,6 +157,25 @@ async fn keep_dues(state: web::Data<AppState>, pool: DbPool) {
                 Err(e) => log::warn!("cannot bring the dues figures up to date: {e}"),
             },
             Err(e) => log::warn!("cannot bring the dues figures up to date: {e}"),
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+/// Counts the notes of admissions into the admissions kept by base organisation, and the days a change of the tree
+/// left out of date again through today, every tick (see [`crate::reports::store::catch_up_admission_bases`]), so
+/// that a report has little to do. It never waits for the lock: a report or a writer of the tree holding it is
+/// left alone until the next tick.
+async fn keep_admissions(pool: DbPool) {
+    loop {
+        let kept = match pool.get().await {
+            Ok(mut conn) => crate::reports::store::catch_up_admission_bases(&mut conn, crate::domain::today(), 0)
+                .await
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = kept {
+            log::warn!("cannot bring the admissions by base organisation up to date: {e}");
         }
         tokio::time::sleep(TICK).await;
     }

@@ -7,6 +7,30 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    admission_bases (on, organisation_id) {
+        on -> Date,
+        organisation_id -> Uuid,
+        admitted -> Int4,
+    }
+}
+
+diesel::table! {
+    admission_bases_kept (only_row) {
+        only_row -> Bool,
+        until -> Date,
+    }
+}
+
+diesel::table! {
+    admission_notes (id) {
+        id -> Int8,
+        on -> Date,
+        organisation_id -> Uuid,
+        delta -> Int2,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> Uuid,
         name -> Text,
@@ -536,6 +560,9 @@ diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhooks -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    admission_bases,
+    admission_bases_kept,
+    admission_notes,
     api_tokens,
     audit_events,
     candidate_steps,

@@ -117,7 +117,16 @@ pub async fn report_admissions(
     });
     let mut conn = state.read().await?;
     let (organisation_id, root) = report_root_during(&mut conn, &actor, q.organisation_id, q.from, q.to).await?;
-    let groups = report::admissions(&mut conn, root.as_deref(), q.from, q.to, grouping).await?;
+    let mut kept = false;
+    if root.is_none() && grouping == Some(AdmissionGrouping::Organisation) {
+        // On a connection of its own, with the reading one given back: a request never waits for a second
+        // connection while it holds one.
+        drop(conn);
+        kept = report::catch_up_admission_bases(&mut *state.pooled_write().await?, q.to, report::ADMISSION_PATIENCE_MS)
+            .await?;
+        conn = state.read().await?;
+    }
+    let groups = report::admissions(&mut conn, root.as_deref(), q.from, q.to, grouping, kept).await?;
     let total = groups.iter().map(|g| g.count).sum();
     let groups = if grouping.is_some() {
         groups

@@ -1,13 +1,15 @@
 //! Reports on a year, a period or a past day count the tree as it stood then: a district's 2012 figures stay the
 //! same after the 2025 reorganisation ended it, moved its cells under a new commune and made them base cells.
 
+use std::time::{Duration, Instant};
+
 use actix_http::Request;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use serde_json::{json, Value};
 
-use crate::common::{spawn_app, TestApp};
+use crate::common::{serve, spawn_app, TestApp, TestDatabase};
 use crate::reports::{csv_lines, evaluate};
 
 /// Admits a member and returns its id.
@@ -317,7 +319,7 @@ async fn admissions_over_a_period_follow_an_organisation_that_moved_during_it() 
         base_groups(&app, &format!("{period}&organisation_id={province}")).await,
         expected
     );
-    assert_eq!(base_groups(&app, period).await, expected);
+    assert_eq!(kept_base_groups(&app, period, "2025-12-31").await, expected);
 }
 
 /// The admissions report grouped by base organisation, as sorted (key, name, count) triples.
@@ -343,6 +345,168 @@ where
         .collect();
     groups.sort();
     groups
+}
+
+/// The shared lock writers of admissions and of the tree hold until they commit (migration `admission_bases_kept`).
+const ADMISSION_WRITERS_LOCK: i64 = 7065766175;
+
+/// Whether the admissions kept by day and base organisation are up to date through `day`.
+async fn admissions_kept_through(db: &TestDatabase, day: &str) -> bool {
+    db.count(&format!(
+        "SELECT count(*) AS n FROM admission_bases_kept WHERE until > '{day}'"
+    ))
+    .await
+        == 1
+}
+
+/// The whole registry's admissions by base organisation over `period` (a query ending on `to`), from the kept
+/// figures, checked against the same report counted without them (the figures marked out of date while another
+/// connection holds the lock a recount needs, as a writer does) and against a recount of every day.
+async fn kept_base_groups<S, B>(app: &TestApp<S>, period: &str, to: &str) -> Vec<(String, String, i64)>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let kept = base_groups(app, period).await;
+    assert!(admissions_kept_through(&app.db, to).await);
+    app.db
+        .execute("UPDATE admission_bases_kept SET until = '-infinity'")
+        .await;
+    let mut writer = app.db.connect().await;
+    let lock = diesel::sql_query(format!("SELECT pg_advisory_lock_shared({ADMISSION_WRITERS_LOCK})"));
+    diesel_async::RunQueryDsl::execute(lock, &mut writer).await.unwrap();
+    assert_eq!(
+        base_groups(app, period).await,
+        kept,
+        "{period}: the kept figures differ from the counted ones"
+    );
+    assert!(
+        !admissions_kept_through(&app.db, to).await,
+        "a recount waited for a writer"
+    );
+    let unlock = diesel::sql_query(format!("SELECT pg_advisory_unlock_shared({ADMISSION_WRITERS_LOCK})"));
+    diesel_async::RunQueryDsl::execute(unlock, &mut writer).await.unwrap();
+    assert_eq!(
+        base_groups(app, period).await,
+        kept,
+        "{period}: the kept figures differ from a recount"
+    );
+    assert!(admissions_kept_through(&app.db, to).await);
+    kept
+}
+
+#[actix_web::test]
+async fn kept_admissions_by_base_organisation_follow_corrections_deletions_and_a_move_dated_back() {
+    let app = spawn_app().await;
+    let district = app.organisation("TS", "superior_committee", None).await;
+    let commune = app.organisation("TS-A", "base_committee", Some(&district)).await;
+    let cell = app.organisation("TS-A-1", "cell", Some(&commune)).await;
+    let school = app.organisation("TS-B", "base_cell", Some(&district)).await;
+    let other = app.organisation("TS-C", "base_committee", Some(&district)).await;
+    admit(&app, "Vì Văn Một", &cell, "2024-03-01", "none").await;
+    let corrected = admit(&app, "Vì Văn Hai", &cell, "2024-04-01", "none").await;
+    admit(&app, "Vì Văn Ba", &cell, "2024-10-01", "none").await;
+    let deleted = admit(&app, "Vì Thị Bốn", &school, "2024-05-01", "none").await;
+    let year = "from=2024-01-01&to=2024-12-31&group_by=organisation";
+    let groups = |entries: &[(&String, &str, i64)]| {
+        let mut groups: Vec<(String, String, i64)> = entries
+            .iter()
+            .map(|(id, name, count)| ((*id).clone(), (*name).to_owned(), *count))
+            .collect();
+        groups.sort();
+        groups
+    };
+    assert_eq!(
+        kept_base_groups(&app, year, "2024-12-31").await,
+        groups(&[(&commune, "Tổ chức TS-A", 3), (&school, "Tổ chức TS-B", 1)])
+    );
+    // A corrected admission date moves the admission to another day (here another year); a deleted member takes
+    // its admission with it.
+    app.patch(
+        &format!("/api/v1/members/{corrected}"),
+        &app.admin,
+        json!({"admitted_on": "2023-12-01"}),
+    )
+    .await
+    .ok(200);
+    app.delete(&format!("/api/v1/members/{deleted}"), &app.admin)
+        .await
+        .ok(204);
+    assert_eq!(
+        kept_base_groups(&app, year, "2024-12-31").await,
+        groups(&[(&commune, "Tổ chức TS-A", 2)])
+    );
+    assert_eq!(
+        kept_base_groups(
+            &app,
+            "from=2023-01-01&to=2023-12-31&group_by=organisation",
+            "2023-12-31"
+        )
+        .await,
+        groups(&[(&commune, "Tổ chức TS-A", 1)])
+    );
+    // A move dated back to the summer places the October admission under the other commune; the days before it
+    // stay kept, the days since are counted again. (The check of 2023 left the days from 2024 to be counted again.)
+    base_groups(&app, year).await;
+    assert!(admissions_kept_through(&app.db, "2024-12-31").await);
+    let reform = json!({
+        "decision_number": "7-QĐ/HU", "decided_on": "2024-06-20", "effective_on": "2024-07-01",
+        "move": [{"organisation_id": cell, "to_parent_id": other}]
+    });
+    app.post("/api/v1/reorganisations", &app.admin, reform).await.ok(201);
+    assert!(admissions_kept_through(&app.db, "2024-06-30").await);
+    assert!(!admissions_kept_through(&app.db, "2024-07-01").await);
+    assert_eq!(
+        base_groups(&app, year).await,
+        groups(&[(&commune, "Tổ chức TS-A", 1), (&other, "Tổ chức TS-C", 1)])
+    );
+    assert!(admissions_kept_through(&app.db, "2024-12-31").await);
+    assert_eq!(
+        kept_base_groups(&app, year, "2024-12-31").await,
+        groups(&[(&commune, "Tổ chức TS-A", 1), (&other, "Tổ chức TS-C", 1)])
+    );
+    // An admission written since, dated after the move, is placed by the tree of its day.
+    admit(&app, "Vì Văn Năm", &cell, "2024-11-01", "none").await;
+    assert_eq!(
+        kept_base_groups(&app, year, "2024-12-31").await,
+        groups(&[(&commune, "Tổ chức TS-A", 1), (&other, "Tổ chức TS-C", 2)])
+    );
+}
+
+#[actix_web::test]
+async fn the_running_service_counts_admissions_again_after_a_move_dated_back() {
+    let app = spawn_app().await;
+    let district = app.organisation("TS", "superior_committee", None).await;
+    let commune = app.organisation("TS-A", "base_committee", Some(&district)).await;
+    let cell = app.organisation("TS-A-1", "cell", Some(&commune)).await;
+    let other = app.organisation("TS-C", "base_committee", Some(&district)).await;
+    admit(&app, "Lò Văn Thu", &cell, "2024-10-01", "none").await;
+    let reform = json!({
+        "decision_number": "8-QĐ/HU", "decided_on": "2024-06-20", "effective_on": "2024-07-01",
+        "move": [{"organisation_id": cell, "to_parent_id": other}]
+    });
+    app.post("/api/v1/reorganisations", &app.admin, reform).await.ok(201);
+    // The application under test runs no background work; the served binary does, and counts the days since the
+    // move again through today without a report asking.
+    assert!(!admissions_kept_through(&app.db, "2024-07-01").await);
+    let _served = serve(&app.db.url, &[]);
+    let today = partybase::domain::today().to_string();
+    let began = Instant::now();
+    while !admissions_kept_through(&app.db, &today).await {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "the days since the move were not counted again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let placed = |org: &String| {
+        format!(
+            "SELECT coalesce(sum(admitted), 0)::bigint AS n FROM admission_bases \
+             WHERE organisation_id = '{org}' AND \"on\" = '2024-10-01'"
+        )
+    };
+    assert_eq!(app.db.count(&placed(&other)).await, 1);
+    assert_eq!(app.db.count(&placed(&commune)).await, 0);
 }
 
 #[actix_web::test]
@@ -372,7 +536,11 @@ async fn admissions_by_base_organisation_are_counted_once_when_it_changes_during
     ];
     expected.sort();
     let period = format!("from=2025-01-01&to={today}&group_by=organisation");
-    assert_eq!(base_groups(&app, &period).await, expected, "the whole registry");
+    assert_eq!(
+        kept_base_groups(&app, &period, &today).await,
+        expected,
+        "the whole registry"
+    );
     assert_eq!(
         base_groups(&app, &format!("{period}&organisation_id={district}")).await,
         expected,

@@ -1,0 +1,15 @@
+DROP TRIGGER organisation_versions_admission_bases_update ON organisation_versions;
+DROP TRIGGER organisation_versions_admission_bases_delete ON organisation_versions;
+DROP TRIGGER organisation_versions_admission_bases_insert ON organisation_versions;
+DROP FUNCTION organisation_versions_admission_bases();
+DROP TRIGGER member_events_admission_notes_update ON member_events;
+DROP TRIGGER member_events_admission_notes_delete ON member_events;
+DROP TRIGGER member_events_admission_notes_insert ON member_events;
+DROP FUNCTION member_events_admission_notes();
+DROP FUNCTION admission_bases_rebuild();
+DROP FUNCTION admission_bases_catch_up(date, integer);
+DROP FUNCTION admission_bases_place(text);
+DROP FUNCTION admission_bases_writer();
+DROP TABLE admission_notes;
+DROP TABLE admission_bases_kept;
+DROP TABLE admission_bases;
