@@ -63,7 +63,7 @@ pub fn start(state: web::Data<AppState>) -> anyhow::Result<()> {
     tokio::spawn(number(state.clone(), pool.clone(), sent));
     tokio::spawn(send(state.clone(), pool.clone(), client, wake_sender));
     tokio::spawn(keep_dues(state.clone(), pool.clone()));
-    tokio::spawn(keep_admissions(pool.clone()));
+    tokio::spawn(keep_admissions(state.clone(), pool.clone()));
     tokio::spawn(clear(pool, settings.retention));
     Ok(())
 }
@@ -164,14 +164,20 @@ async fn keep_dues(state: web::Data<AppState>, pool: DbPool) {
 
 /// Counts the notes of admissions into the admissions kept by base organisation, and the days a change of the tree
 /// left out of date again through today, every tick (see [`crate::reports::store::catch_up_admission_bases`]), so
-/// that a report has little to do. It never waits for the lock: a report or a writer of the tree holding it is
-/// left alone until the next tick.
-async fn keep_admissions(pool: DbPool) {
+/// that a report has little to do; reports what is left. It never waits for the lock: a report or a writer of the
+/// tree holding it is left alone until the next tick.
+async fn keep_admissions(state: web::Data<AppState>, pool: DbPool) {
+    use crate::reports::store::{admission_backlog, catch_up_admission_bases};
     loop {
+        let today = crate::domain::today();
         let kept = match pool.get().await {
-            Ok(mut conn) => crate::reports::store::catch_up_admission_bases(&mut conn, crate::domain::today(), 0)
-                .await
-                .map_err(anyhow::Error::from),
+            Ok(mut conn) => match catch_up_admission_bases(&mut conn, today, 0).await {
+                Ok(_) => admission_backlog(&mut conn, today)
+                    .await
+                    .map(|left| state.metrics.admissions_waiting(left.notes, left.days))
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(e.into()),
+            },
             Err(e) => Err(e.into()),
         };
         if let Err(e) = kept {

@@ -28,6 +28,8 @@ const ATTEMPTS: &str = "webhook_delivery_attempts_total";
 const DELIVERIES: &str = "webhook_deliveries";
 const DUES_COUNTED: &str = "dues_members_counted_total";
 const DUES_WAITING: &str = "dues_notes_waiting";
+const ADMISSIONS_WAITING: &str = "admission_notes_waiting";
+const ADMISSION_DAYS: &str = "admission_days_out_of_date";
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -96,9 +98,19 @@ impl Metrics {
                 DUES_WAITING,
                 "Notes of changed members waiting to be counted into the kept dues figures, after this instance's last background pass"
             );
+            describe_gauge!(
+                ADMISSIONS_WAITING,
+                "Notes of admissions waiting to be counted into the admissions kept by base organisation, after this instance's last background pass"
+            );
+            describe_gauge!(
+                ADMISSION_DAYS,
+                "Days through today whose admissions by base organisation a change of the tree left to count again, after this instance's last background pass"
+            );
             counter!(NUMBERED).absolute(0);
             counter!(DUES_COUNTED).absolute(0);
             gauge!(DUES_WAITING).set(0.0);
+            gauge!(ADMISSIONS_WAITING).set(0.0);
+            gauge!(ADMISSION_DAYS).set(0.0);
             for outcome in ["succeeded", "retry", "failed"] {
                 counter!(ATTEMPTS, "outcome" => outcome).absolute(0);
             }
@@ -155,6 +167,14 @@ impl Metrics {
     /// Sets the gauge of notes waiting to be counted into the kept dues figures.
     pub fn dues_waiting(&self, notes: i64) {
         metrics::with_local_recorder(&self.recorder, || gauge!(DUES_WAITING).set(notes as f64));
+    }
+
+    /// Sets the gauges of what the admissions kept by base organisation have yet to count in.
+    pub fn admissions_waiting(&self, notes: i64, days: i64) {
+        metrics::with_local_recorder(&self.recorder, || {
+            gauge!(ADMISSIONS_WAITING).set(notes as f64);
+            gauge!(ADMISSION_DAYS).set(days as f64);
+        });
     }
 
     /// Folds the histogram samples recorded since the last call into their buckets. Rendering does it too; the

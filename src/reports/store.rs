@@ -267,6 +267,27 @@ pub async fn catch_up_admission_bases(
     Ok(false)
 }
 
+/// What the admissions kept by base organisation have yet to count in: the notes of admissions written or removed,
+/// and the days through `today` a change of the tree left out of date.
+#[derive(Debug, QueryableByName)]
+pub struct AdmissionBacklog {
+    #[diesel(sql_type = BigInt)]
+    pub notes: i64,
+    #[diesel(sql_type = BigInt)]
+    pub days: i64,
+}
+
+/// The notes and days the admissions kept by base organisation have yet to count in (see [`AdmissionBacklog`]).
+pub async fn admission_backlog(conn: &mut AsyncPgConnection, today: NaiveDate) -> QueryResult<AdmissionBacklog> {
+    diesel::sql_query(
+        "SELECT (SELECT count(*) FROM admission_notes) AS notes, \
+                (SELECT greatest($1 - until + 1, 0)::bigint FROM admission_bases_kept) AS days",
+    )
+    .bind::<Date, _>(today)
+    .get_result(conn)
+    .await
+}
+
 /// A group of the kept admissions by base organisation; the one row with no key says the days asked for are not
 /// kept.
 #[derive(QueryableByName)]

@@ -9,7 +9,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use serde_json::{json, Value};
 
-use crate::common::{serve, spawn_app, TestApp, TestDatabase};
+use crate::common::{request, serve, spawn_app, TestApp, TestDatabase};
 use crate::reports::{csv_lines, evaluate};
 
 /// Admits a member and returns its id.
@@ -350,6 +350,17 @@ where
 /// The shared lock writers of admissions and of the tree hold until they commit (migration `admission_bases_kept`).
 const ADMISSION_WRITERS_LOCK: i64 = 7065766175;
 
+/// The served service's gauges of what the admissions kept by base organisation have yet to count in.
+fn admission_metrics(address: &str) -> String {
+    let scraped = request(address, "GET", "/metrics", &[], None);
+    String::from_utf8(scraped.body)
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with("admission_notes_waiting ") || line.starts_with("admission_days_out_of_date "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Whether the admissions kept by day and base organisation are up to date through `day`.
 async fn admissions_kept_through(db: &TestDatabase, day: &str) -> bool {
     db.count(&format!(
@@ -487,10 +498,30 @@ async fn the_running_service_counts_admissions_again_after_a_move_dated_back() {
     });
     app.post("/api/v1/reorganisations", &app.admin, reform).await.ok(201);
     // The application under test runs no background work; the served binary does, and counts the days since the
-    // move again through today without a report asking.
+    // move again through today without a report asking. While a writer of the tree holds the lock it shares, the
+    // counting waits, and the metrics say what is left: the admission's note and every day since the move.
     assert!(!admissions_kept_through(&app.db, "2024-07-01").await);
-    let _served = serve(&app.db.url, &[]);
-    let today = partybase::domain::today().to_string();
+    let mut writer = app.db.connect().await;
+    let lock = diesel::sql_query(format!("SELECT pg_advisory_lock_shared({ADMISSION_WRITERS_LOCK})"));
+    diesel_async::RunQueryDsl::execute(lock, &mut writer).await.unwrap();
+    let served = serve(&app.db.url, &[]);
+    let today = partybase::domain::today();
+    let since_the_move = (today - chrono::NaiveDate::from_ymd_opt(2024, 7, 1).unwrap()).num_days() + 1;
+    let left = |notes: i64, days: i64| format!("admission_notes_waiting {notes}\nadmission_days_out_of_date {days}");
+    let wait_for_metrics = |expected: String| {
+        let began = Instant::now();
+        let mut seen = admission_metrics(&served.address);
+        while seen != expected {
+            assert!(began.elapsed() < Duration::from_secs(20), "the metrics said {seen:?}");
+            std::thread::sleep(Duration::from_millis(100));
+            seen = admission_metrics(&served.address);
+        }
+    };
+    wait_for_metrics(left(1, since_the_move));
+    assert!(!admissions_kept_through(&app.db, "2024-07-01").await);
+    let unlock = diesel::sql_query(format!("SELECT pg_advisory_unlock_shared({ADMISSION_WRITERS_LOCK})"));
+    diesel_async::RunQueryDsl::execute(unlock, &mut writer).await.unwrap();
+    let today = today.to_string();
     let began = Instant::now();
     while !admissions_kept_through(&app.db, &today).await {
         assert!(
@@ -499,6 +530,7 @@ async fn the_running_service_counts_admissions_again_after_a_move_dated_back() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    wait_for_metrics(left(0, 0));
     let placed = |org: &String| {
         format!(
             "SELECT coalesce(sum(admitted), 0)::bigint AS n FROM admission_bases \
