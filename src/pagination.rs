@@ -65,14 +65,9 @@ impl PageRequest {
         }
     }
 
-    /// Builds the page from `fetch()` rows, with the cursor of the last item kept.
-    pub fn finish<R, T, K: Serialize>(
-        &self,
-        mut rows: Vec<R>,
-        key: impl Fn(&R) -> K,
-        view: impl Fn(R) -> T,
-        total: Option<i64>,
-    ) -> PageResponse<T> {
+    /// Cuts `fetch()` rows down to the page; when there was more, the cursor of the page's last row and the `Link`
+    /// header value to the next page.
+    pub fn cut<R, K: Serialize>(&self, rows: &mut Vec<R>, key: impl Fn(&R) -> K) -> (Option<String>, Option<String>) {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if more {
@@ -89,6 +84,18 @@ impl PageRequest {
                 .finish();
             format!("<{path}?{query}>; rel=\"next\"")
         });
+        (next_cursor, next_link)
+    }
+
+    /// Builds the page from `fetch()` rows, with the cursor of the last item kept.
+    pub fn finish<R, T, K: Serialize>(
+        &self,
+        mut rows: Vec<R>,
+        key: impl Fn(&R) -> K,
+        view: impl Fn(R) -> T,
+        total: Option<i64>,
+    ) -> PageResponse<T> {
+        let (next_cursor, next_link) = self.cut(&mut rows, key);
         PageResponse {
             page: Page {
                 items: rows.into_iter().map(view).collect(),

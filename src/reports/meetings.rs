@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 use chrono::Datelike;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Uuid as SqlUuid};
@@ -17,8 +18,8 @@ use crate::csv::{self, ReportFormat};
 use crate::domain::report::percent;
 use crate::domain::today;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
 use crate::openapi::responses::*;
+use crate::pagination::{ListQuery, PageParams};
 use crate::schema::sql_types::Ltree;
 use crate::state::AppState;
 use crate::store::TreePath;
@@ -41,9 +42,17 @@ pub struct MeetingReport {
     #[schema(example = 2012, minimum = 1930, maximum = 2999)]
     pub year: i32,
     pub organisation_id: Option<Uuid>,
-    /// Every cell and base cell of the subtree active during the year, in code order.
-    #[schema(max_items = 1000000)]
+    /// A page of the cells and base cells of the subtree active during the year, in code order (`limit` of them,
+    /// after `cursor`).
+    #[schema(max_items = 200)]
     pub organisations: Vec<CellMeetings>,
+    /// Pass as `cursor` to get the next page of organisations; `null` on the last page.
+    #[schema(max_length = 1024, pattern = r"^[A-Za-z0-9_-]+$")]
+    pub next_cursor: Option<String>,
+    /// How many organisations the whole report has; present only with `count=exact`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 24, minimum = 0, maximum = 2147483647)]
+    pub total: Option<i64>,
 }
 
 /// One cell's meetings in the year.
@@ -171,22 +180,68 @@ impl CellRow {
     }
 }
 
-async fn cells(conn: &mut AsyncPgConnection, year: i32, root: Option<&TreePath>) -> diesel::QueryResult<Vec<CellRow>> {
-    diesel::sql_query(include_str!("queries/meetings.sql"))
-        .bind::<Integer, _>(year)
-        .bind::<Nullable<Ltree>, _>(root)
-        .load(conn)
-        .await
-}
+/// The organisations the report is about: the cells and base cells inside the subtree at path `$2` (NULL:
+/// everywhere) that were active during year `$1`.
+const REPORTED: &str = "o.kind IN ('base_cell', 'cell') \
+     AND ($2::ltree IS NULL OR o.path <@ $2::ltree) \
+     AND (o.established_on IS NULL OR o.established_on <= make_date($1, 12, 31)) \
+     AND (o.dissolved_on IS NULL OR o.dissolved_on > make_date($1, 1, 1))";
 
-async fn absent(
+/// The organisations of the report in code order, those after the code `after` and at most `fetch` of them
+/// (`None`: all), each with the figures kept for its meetings of the year (`meeting_years`; NULL for a cell without
+/// one): the meetings, the regular and thematic meetings of each month, the members expected and present over all
+/// meetings, and the meetings of good quality (more than 85% present, nobody absent without an excuse). The page is
+/// cut before the figures are joined, so that a page costs the same whatever the subtree.
+async fn cells(
     conn: &mut AsyncPgConnection,
     year: i32,
     root: Option<&TreePath>,
+    after: Option<&str>,
+    fetch: Option<i64>,
+) -> diesel::QueryResult<Vec<CellRow>> {
+    diesel::sql_query(format!(
+        "SELECT o.id AS organisation_id, o.code, o.name, \
+                coalesce(k.meetings, 0)::bigint AS meetings, k.regular, k.thematic, \
+                coalesce(k.expected, 0)::bigint AS expected, coalesce(k.present, 0)::bigint AS present, \
+                coalesce(k.good_quality, 0)::bigint AS good_quality \
+         FROM (SELECT o.id, o.code, o.name FROM organisations o \
+               WHERE {REPORTED} AND ($3::text IS NULL OR o.code > $3) ORDER BY o.code LIMIT $4) o \
+         LEFT JOIN meeting_years k ON k.organisation_id = o.id AND k.year = $1 \
+         ORDER BY o.code"
+    ))
+    .bind::<Integer, _>(year)
+    .bind::<Nullable<Ltree>, _>(root)
+    .bind::<Nullable<Text>, _>(after)
+    .bind::<Nullable<BigInt>, _>(fetch)
+    .load(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many organisations the whole report has.
+async fn count_cells(conn: &mut AsyncPgConnection, year: i32, root: Option<&TreePath>) -> diesel::QueryResult<i64> {
+    diesel::sql_query(format!("SELECT count(*) AS n FROM organisations o WHERE {REPORTED}"))
+        .bind::<Integer, _>(year)
+        .bind::<Nullable<Ltree>, _>(root)
+        .get_result::<Count>(conn)
+        .await
+        .map(|count| count.n)
+}
+
+/// The members absent without an excuse in three or more months of `year`, at meetings of `organisations`.
+async fn absent(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    organisations: &[Uuid],
 ) -> diesel::QueryResult<Vec<AbsentMember>> {
     diesel::sql_query(include_str!("queries/meetings_absent.sql"))
         .bind::<Integer, _>(year)
-        .bind::<Nullable<Ltree>, _>(root)
+        .bind::<Array<SqlUuid>, _>(organisations)
         .load(conn)
         .await
 }
@@ -205,15 +260,19 @@ fn ended_months(year: i32, today: chrono::NaiveDate) -> i32 {
 /// For each cell and base cell of the subtree active during `year`: the meetings held, the regular meetings and
 /// the months (ended by today) without one, thematic meetings per quarter, the attendance rate, the meetings of
 /// good quality (more than 85% present and nobody absent without an excuse) and the members absent without an
-/// excuse in three or more months of the year. As CSV (`text/csv`): one row per organisation.
+/// excuse in three or more months of the year. The organisations come in pages, as a list's items do (`limit`,
+/// `cursor`, `next_cursor`, the `Link` header, `count=exact`): a country has hundreds of thousands of cells. As CSV
+/// (`text/csv`): one row per organisation, every organisation of the report (no page limit; `limit`, `cursor`
+/// and `count` do not apply).
 #[utoipa::path(
     tag = "reports",
-    params(MeetingReportQuery),
+    params(MeetingReportQuery, PageParams),
     responses(
         (status = 200, description = "The meetings", content(
             (MeetingReport = "application/json"),
             (String = "text/csv", example = "organisation_id,code,name,meetings,regular_meetings,months_without_regular,thematic_q1,thematic_q2,thematic_q3,thematic_q4,attendance_rate,good_quality_meetings,absent_without_excuse\r\n")
-        )),
+        ),
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page (JSON)"))),
         ReportErrors,
     )
 )]
@@ -221,29 +280,32 @@ fn ended_months(year: i32, today: chrono::NaiveDate) -> i32 {
 pub async fn report_meetings(
     state: web::Data<AppState>,
     actor: Actor,
-    query: ApiQuery<MeetingReportQuery>,
+    query: ListQuery<MeetingReportQuery>,
     format: ReportFormat,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.0;
+    let ListQuery { page, filters: query } = query;
     if !(1930..=2999).contains(&query.year) {
         return Err(ApiError::bad_request("year", "must be 1930 to 2999"));
     }
+    let after: Option<String> = page.after()?;
     let mut conn = state.read().await?;
     let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
-    // The two statements take about as long as each other at a province's scale: they run side by side when the
-    // pool has a connection to spare.
-    let (rows, absentees) = match state.spare_read().await {
-        Some(mut spare) => tokio::try_join!(
-            cells(&mut conn, query.year, path.as_ref()),
-            absent(&mut spare, query.year, path.as_ref())
-        )?,
-        None => (
-            cells(&mut conn, query.year, path.as_ref()).await?,
-            absent(&mut conn, query.year, path.as_ref()).await?,
-        ),
+    let (after, fetch) = match format {
+        ReportFormat::Json => (after.as_deref(), Some(page.fetch())),
+        ReportFormat::Csv => (None, None),
     };
+    let mut rows = cells(&mut conn, query.year, path.as_ref(), after, fetch).await?;
+    let (next_cursor, next_link) = match format {
+        ReportFormat::Json => page.cut(&mut rows, |row| row.code.clone()),
+        ReportFormat::Csv => (None, None),
+    };
+    let total = match format {
+        ReportFormat::Json if page.count_exact => Some(count_cells(&mut conn, query.year, path.as_ref()).await?),
+        _ => None,
+    };
+    let listed: Vec<Uuid> = rows.iter().map(|row| row.organisation_id).collect();
     let mut absent_by_organisation: HashMap<Uuid, Vec<AbsentMember>> = HashMap::new();
-    for member in absentees {
+    for member in absent(&mut conn, query.year, &listed).await? {
         absent_by_organisation
             .entry(member.organisation_id)
             .or_default()
@@ -261,9 +323,17 @@ pub async fn report_meetings(
         year: query.year,
         organisation_id: root,
         organisations,
+        next_cursor,
+        total,
     };
     match format {
-        ReportFormat::Json => Ok(HttpResponse::Ok().json(report)),
+        ReportFormat::Json => {
+            let mut response = HttpResponse::Ok();
+            if let Some(link) = next_link {
+                response.insert_header((header::LINK, link));
+            }
+            Ok(response.json(report))
+        }
         ReportFormat::Csv => {
             let columns = [
                 "organisation_id",

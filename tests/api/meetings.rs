@@ -306,6 +306,73 @@ async fn the_meetings_report_counts_a_year_per_cell() {
 }
 
 #[actix_web::test]
+async fn the_meetings_report_comes_in_pages_of_organisations_with_their_absentees() {
+    let app = spawn_app().await;
+    let w = cells(&app).await;
+    for month in 1..=3 {
+        let day = format!("2012-{month:02}-10");
+        meet(&app, &w.c2, &day, "regular", &[(w.f.as_str(), "absent_unexcused")])
+            .await
+            .ok(201);
+    }
+    let report = format!("/api/v1/reports/meetings?year=2012&organisation_id={}", w.base);
+    let first = app.get(&format!("{report}&limit=1&count=exact"), &app.admin).await;
+    let body = first.ok(200);
+    assert_eq!(body["total"], 2);
+    assert_eq!(body["organisations"].as_array().unwrap().len(), 1);
+    assert_eq!(body["organisations"][0]["code"], "HU-01-C1");
+    assert_eq!(body["organisations"][0]["absent_without_excuse"], json!([]));
+    let cursor = body["next_cursor"].as_str().expect("a next page").to_owned();
+    let link = first.header("link").expect("a Link header").to_owned();
+    assert!(link.ends_with("; rel=\"next\""), "{link}");
+    assert!(link.contains(&format!("cursor={cursor}")), "{link}");
+    assert!(link.contains("limit=1") && link.contains(&w.base), "{link}");
+
+    let second = app.get(&format!("{report}&limit=1&cursor={cursor}"), &app.admin).await;
+    let body = second.ok(200);
+    assert_eq!(second.header("link"), None);
+    assert_eq!(body["next_cursor"], Value::Null);
+    assert!(body.get("total").is_none(), "{body}");
+    let cells = body["organisations"].as_array().unwrap();
+    assert_eq!(cells.len(), 1);
+    assert_eq!(cells[0]["organisation_id"], w.c2.as_str());
+    assert_eq!(cells[0]["meetings"], 3);
+    let absent = cells[0]["absent_without_excuse"].as_array().unwrap();
+    assert_eq!(absent.len(), 1);
+    assert_eq!(absent[0]["member_id"], w.f.as_str());
+    assert_eq!(absent[0]["months"], 3);
+
+    // Without `limit`, a page of 50: both at once.
+    let whole = app.get(&report, &app.admin).await;
+    assert_eq!(whole.ok(200)["organisations"].as_array().unwrap().len(), 2);
+    assert_eq!(whole.body["next_cursor"], Value::Null);
+    // CSV has every organisation whatever the page parameters.
+    let csv = app
+        .call(
+            Method::GET,
+            &format!("{report}&limit=1&cursor={cursor}"),
+            Some(&app.admin),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await;
+    assert_eq!(csv.status.as_u16(), 200);
+    let text = String::from_utf8(csv.raw.clone()).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains(&format!("{},HU-01-C2,", w.c2)), "{text}");
+
+    app.get(&format!("{report}&limit=0"), &app.admin)
+        .await
+        .problem_on(400, "limit");
+    app.get(&format!("{report}&limit=201"), &app.admin)
+        .await
+        .problem_on(400, "limit");
+    app.get(&format!("{report}&cursor=bm90LWEtY3Vyc29y"), &app.admin)
+        .await
+        .problem_on(400, "cursor");
+}
+
+#[actix_web::test]
 async fn a_corrected_or_deleted_meeting_leaves_the_report_as_if_recorded_so() {
     let app = spawn_app().await;
     let w = cells(&app).await;
