@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 use chrono::{Datelike, NaiveDate};
 use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
@@ -19,8 +20,8 @@ use crate::csv::{self, ReportFormat};
 use crate::domain::report::percent;
 use crate::domain::today;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
 use crate::openapi::responses::*;
+use crate::pagination::ListQuery;
 use crate::resources::dues::service::Period;
 use crate::schema::sql_types::Ltree;
 use crate::state::AppState;
@@ -56,12 +57,16 @@ pub struct DuesReport {
     /// The whole subtree, month by month (the months begun by `as_of`).
     #[schema(max_items = 12)]
     pub months: Vec<MonthDues>,
-    /// Each organisation with members expected to pay, month by month.
-    #[schema(max_items = 1000000)]
+    /// This page's organisations with members expected to pay, month by month, in id order.
+    #[schema(max_items = 200)]
     pub organisations: Vec<OrganisationDues>,
-    /// Members expected to pay who had not paid for three or more months of the year that ended by `as_of`.
+    /// Members of this page's organisations, expected to pay, who had not paid for three or more months of the
+    /// year that ended by `as_of`.
     #[schema(max_items = 10000000)]
     pub unpaid_members: Vec<UnpaidMember>,
+    /// Pass as `cursor` to get the next page of organisations; `null` on the last page.
+    #[schema(max_length = 1024, pattern = r"^[A-Za-z0-9_-]+$")]
+    pub next_cursor: Option<String>,
 }
 
 /// The dues of one month.
@@ -133,31 +138,75 @@ struct UnpaidRow {
     unpaid: Vec<String>,
 }
 
-/// The condition on `organisation_id` of a query over the kept figures: inside the subtree at `$1`, or (`$1`
-/// NULL) everywhere. Two texts rather than one with `OR`, which would keep PostgreSQL from reaching a subtree's
-/// rows through their organisation's index.
-fn in_subtree(root: Option<&TreePath>) -> &'static str {
-    match root {
-        Some(_) => "organisation_id IN (SELECT id FROM organisations WHERE path <@ $1::ltree)",
-        None => "$1::ltree IS NULL",
+/// The organisations whose kept figures a statement reads.
+#[derive(Debug, Clone, Copy)]
+enum Within<'a> {
+    /// Those inside the subtree at this path (`None`: everywhere), bound as `$1`.
+    Subtree(Option<&'a TreePath>),
+    /// These, a page of the report, bound as the statement's last parameter.
+    Page(&'a [Uuid]),
+}
+
+impl<'a> Within<'a> {
+    fn root(self) -> Option<&'a TreePath> {
+        match self {
+            Within::Subtree(root) => root,
+            Within::Page(_) => None,
+        }
+    }
+
+    fn page(self) -> &'a [Uuid] {
+        match self {
+            Within::Subtree(_) => &[],
+            Within::Page(ids) => ids,
+        }
+    }
+
+    /// The condition on `organisation_id`, the page's ids being parameter `$page`. A subtree's and everywhere's are
+    /// two texts rather than one with `OR`, which would keep PostgreSQL from reaching a subtree's rows through their
+    /// organisation's index.
+    fn condition(self, page: usize) -> String {
+        match self {
+            Within::Subtree(Some(_)) => {
+                "organisation_id IN (SELECT id FROM organisations WHERE path <@ $1::ltree)".into()
+            }
+            Within::Subtree(None) => "$1::ltree IS NULL".into(),
+            Within::Page(_) => format!("organisation_id = ANY(${page})"),
+        }
+    }
+
+    /// For a statement that reads several tables of kept figures: what to put before it, and the condition on
+    /// `organisation_id` of each read. A subtree's organisations are then found once, and each table is read by
+    /// key for them, rather than each read finding them again.
+    fn once(self, page: usize) -> (&'static str, String) {
+        match self {
+            Within::Subtree(Some(_)) => (
+                "WITH subtree AS MATERIALIZED (SELECT id FROM organisations WHERE path <@ $1::ltree) ",
+                "organisation_id IN (SELECT id FROM subtree)".into(),
+            ),
+            _ => ("", self.condition(page)),
+        }
     }
 }
 
-/// For a statement that reads several tables of kept figures: what to put before it, and the condition on
-/// `organisation_id` of each read. A subtree's organisations are then found once, and each table is read by key
-/// for them, rather than each read finding them again.
-fn subtree_once(root: Option<&TreePath>) -> (&'static str, &'static str) {
-    match root {
-        Some(_) => (
-            "WITH subtree AS MATERIALIZED (SELECT id FROM organisations WHERE path <@ $1::ltree) ",
-            "organisation_id IN (SELECT id FROM subtree)",
-        ),
-        None => ("", in_subtree(None)),
+/// The key the month figures are grouped by: each organisation, or (`false`) one group for all of them, under the
+/// nil id.
+fn month_key(by_organisation: bool) -> &'static str {
+    if by_organisation {
+        "organisation_id"
+    } else {
+        "'00000000-0000-0000-0000-000000000000'::uuid"
     }
+}
+
+/// The element-wise sum of the twelve-element arrays in `column` over a group.
+fn twelve_sums(column: &str) -> String {
+    let sums: Vec<String> = (1..=12).map(|k| format!("coalesce(sum({column}[{k}]), 0)")).collect();
+    format!("ARRAY[{}]::bigint[]", sums.join(", "))
 }
 
 /// One row of the kept figures of an organisation: its open spans (`after` 0), the net of the spans begun `after`
-/// months after January (12 for after the year), (`after` -1) its payments counted in one shard, or (`after` -2)
+/// months after January (12 for after the year), (`after` -1) its payments, or (`after` -2)
 /// what the partial month's figures on the report date differ by from its figures at the month's end.
 #[derive(Debug, QueryableByName)]
 struct KeptRow {
@@ -217,9 +266,11 @@ async fn kept_month_rows(
     year: i32,
     begun: u32,
     partial: Option<NaiveDate>,
-    root: Option<&TreePath>,
+    organisations: Within<'_>,
+    by_organisation: bool,
 ) -> diesel::QueryResult<Vec<MonthRow>> {
-    let (listed, within) = subtree_once(root);
+    let (listed, within) = organisations.once(7);
+    let key = month_key(by_organisation);
     let last = begun as usize - 1;
     let month_end = partial.and_then(|day| {
         let next = NaiveDate::from_ymd_opt(day.year(), day.month(), 1)?.checked_add_months(chrono::Months::new(1))?;
@@ -229,7 +280,7 @@ async fn kept_month_rows(
     let correction = if partial.is_some() {
         format!(
             "UNION ALL \
-             SELECT -2, organisation_id, sum(change)::bigint, \
+             SELECT -2, {key}, sum(change)::bigint, \
                     ARRAY[coalesce(sum(change) FILTER (WHERE amount IS NOT NULL), 0)]::bigint[], \
                     ARRAY[coalesce(sum(change * amount), 0)]::bigint[] \
              FROM (SELECT dm.organisation_id, d.amount, \
@@ -245,7 +296,7 @@ async fn kept_month_rows(
                    WHERE EXISTS (SELECT 1 FROM member_events w \
                                  WHERE w.member_id = dm.member_id AND w.\"on\" > $4 AND w.\"on\" <= $5 \
                                    AND w.status_before IS DISTINCT FROM w.status_after)) x \
-             WHERE change <> 0 AND {within} GROUP BY organisation_id"
+             WHERE change <> 0 AND {within} GROUP BY 2"
         )
     } else {
         String::new()
@@ -253,22 +304,25 @@ async fn kept_month_rows(
     // One statement, so that the tables are read as of one moment: an admission committed between two reads would
     // otherwise count in one and not the other.
     let kept: Vec<KeptRow> = diesel::sql_query(format!(
-        "{listed}SELECT 0 AS after, organisation_id, sum(members)::bigint AS members, NULL::bigint[] AS paid, \
-                NULL::bigint[] AS amount \
-         FROM dues_open WHERE {within} GROUP BY organisation_id \
+        "{listed}SELECT 0 AS after, {key} AS organisation_id, sum(members)::bigint AS members, \
+                NULL::bigint[] AS paid, NULL::bigint[] AS amount \
+         FROM dues_open WHERE {within} GROUP BY 2 \
          UNION ALL \
-         SELECT least(month - $2, 12), organisation_id, sum(members)::bigint, NULL, NULL \
+         SELECT least(month - $2, 12), {key}, sum(members)::bigint, NULL, NULL \
          FROM dues_spans WHERE month > $2 AND {within} GROUP BY 1, 2 \
          UNION ALL \
-         SELECT -1, organisation_id, 0, paid, amount FROM dues_counts WHERE year = $3 AND {within} \
-         {correction}"
+         SELECT -1, {key}, 0, {paid}, {amount} FROM dues_counts WHERE year = $3 AND {within} GROUP BY 2 \
+         {correction}",
+        paid = twelve_sums("paid"),
+        amount = twelve_sums("amount"),
     ))
-    .bind::<Nullable<Ltree>, _>(root)
+    .bind::<Nullable<Ltree>, _>(organisations.root())
     .bind::<Integer, _>(year * 12)
     .bind::<Integer, _>(year)
     .bind::<Nullable<Date>, _>(partial)
     .bind::<Nullable<Date>, _>(month_end)
     .bind::<Text, _>(format!("{year:04}-{:02}", last + 1))
+    .bind::<Array<SqlUuid>, _>(organisations.page())
     .load(conn)
     .await?;
     let mut orgs: BTreeMap<Uuid, KeptMonths> = BTreeMap::new();
@@ -319,10 +373,10 @@ async fn kept_unpaid_rows(
     conn: &mut AsyncPgConnection,
     year: i32,
     ended: u32,
-    root: Option<&TreePath>,
+    organisations: Within<'_>,
 ) -> diesel::QueryResult<Vec<UnpaidRow>> {
     let ended_mask = (1i32 << ended) - 1;
-    let within = in_subtree(root);
+    let within = organisations.condition(5);
     let rows: Vec<BehindRow> = diesel::sql_query(format!(
         "SELECT x.member_id, x.full_name, x.organisation_id, x.unpaid \
          FROM (SELECT member_id, full_name, organisation_id, \
@@ -336,10 +390,11 @@ async fn kept_unpaid_rows(
          WHERE bit_count(x.unpaid::bit(12)) >= {UNPAID_MONTHS} \
          ORDER BY x.organisation_id, x.member_id"
     ))
-    .bind::<Nullable<Ltree>, _>(root)
+    .bind::<Nullable<Ltree>, _>(organisations.root())
     .bind::<Integer, _>(year)
     .bind::<Integer, _>(year * 12)
     .bind::<Integer, _>(ended_mask)
+    .bind::<Array<SqlUuid>, _>(organisations.page())
     .load(conn)
     .await?;
     Ok(rows
@@ -452,22 +507,57 @@ impl Source {
         self,
         conn: &mut AsyncPgConnection,
         year: i32,
-        root: Option<&TreePath>,
+        organisations: Within<'_>,
+        by_organisation: bool,
     ) -> QueryResult<Vec<MonthRow>> {
         if self.begun == 0 {
             return Ok(Vec::new());
         }
-        kept_month_rows(conn, year, self.begun, self.partial, root).await
+        kept_month_rows(conn, year, self.begun, self.partial, organisations, by_organisation).await
     }
 
     async fn behind(
         self,
         conn: &mut AsyncPgConnection,
         year: i32,
-        root: Option<&TreePath>,
+        organisations: Within<'_>,
     ) -> QueryResult<Vec<UnpaidRow>> {
-        kept_unpaid_rows(conn, year, self.ended, root).await
+        kept_unpaid_rows(conn, year, self.ended, organisations).await
     }
+}
+
+/// The organisations of a page of the report, in id order: those inside the subtree at `root` (`None`:
+/// everywhere) after `after` that have kept figures the year can read (open spans, spans begun or ended since its
+/// start, payments counted in it), at most `fetch` of them. An organisation among them with nobody expected in any
+/// month is left out of the page's `organisations`.
+async fn page_organisations(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    root: Option<&TreePath>,
+    after: Option<Uuid>,
+    fetch: i64,
+) -> QueryResult<Vec<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Listed {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let rows: Vec<Listed> = diesel::sql_query(
+        "SELECT o.id FROM organisations o \
+         WHERE ($1::ltree IS NULL OR o.path <@ $1::ltree) AND ($2::uuid IS NULL OR o.id > $2) \
+           AND (EXISTS (SELECT 1 FROM dues_open d WHERE d.organisation_id = o.id) \
+                OR EXISTS (SELECT 1 FROM dues_spans s WHERE s.organisation_id = o.id AND s.month > $3) \
+                OR EXISTS (SELECT 1 FROM dues_counts c WHERE c.year = $4 AND c.organisation_id = o.id)) \
+         ORDER BY o.id LIMIT $5",
+    )
+    .bind::<Nullable<Ltree>, _>(root)
+    .bind::<Nullable<SqlUuid>, _>(after)
+    .bind::<Integer, _>(year * 12)
+    .bind::<Integer, _>(year)
+    .bind::<BigInt, _>(fetch)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.id).collect())
 }
 
 /// A member expected to pay for a month.
@@ -531,20 +621,27 @@ fn month(period: String, expected: i64, paid: i64, amount: i64) -> MonthDues {
 /// Over the members of the subtree (placed where they are today), for each month of `year` begun by `as_of`
 /// (default today): the members expected to pay (admitted by the end of the month, probationary or official at
 /// its end, or on `as_of` for the month `as_of` falls in; exempt members and months before the admission are not
-/// counted), those who paid and the amount they
-/// paid, for the whole subtree and per organisation. `unpaid_members` lists the members who had not paid for three
-/// or more of the months that ended by `as_of`, with the longest run of consecutive months (`consecutive`), so a
-/// client can pick those behind for three consecutive months. As CSV (`text/csv`): the rows `expected,<month>`,
-/// `paid,<month>` (with its percent), `amount,<month>` and `unpaid_members,total` of the
-/// `measure,key,count,percent` layout.
+/// counted), those who paid and the amount they paid, for the whole subtree (`months`) and per organisation.
+/// `unpaid_members` lists the members who had not paid for three or more of the months that ended by `as_of`, with
+/// the longest run of consecutive months (`consecutive`), so a client can pick those behind for three consecutive
+/// months. The organisations come in pages, in id order, as a list's items do (`limit`, `cursor`, `next_cursor`,
+/// the `Link` header; a country has hundreds of thousands of them): each page has the whole subtree's `months`,
+/// and the figures and members behind of its organisations. A page can hold fewer organisations than `limit`
+/// (one with nobody expected in the year is left out) and still have a next one. As CSV (`text/csv`): the rows
+/// `expected,<month>`, `paid,<month>` (with its percent), `amount,<month>` and `unpaid_members,total` (the whole
+/// subtree's members behind) of the `measure,key,count,percent` layout; `limit` and `cursor` do not apply.
 #[utoipa::path(
     tag = "reports",
-    params(DuesReportQuery),
+    params(DuesReportQuery,
+        ("limit" = Option<i64>, Query, description = "Organisations per page, 1 to 200; default 50.", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page; empty or absent: the first page.",
+            max_length = 1024, pattern = r"^[A-Za-z0-9_-]*$")),
     responses(
         (status = 200, description = "The dues", content(
             (DuesReport = "application/json"),
             (String = "text/csv", example = "measure,key,count,percent\r\nexpected,2012-01,120,\r\n")
-        )),
+        ),
+            headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page (JSON)"))),
         ReportErrors,
     )
 )]
@@ -552,55 +649,50 @@ fn month(period: String, expected: i64, paid: i64, amount: i64) -> MonthDues {
 pub async fn report_dues(
     state: web::Data<AppState>,
     actor: Actor,
-    query: ApiQuery<DuesReportQuery>,
+    query: ListQuery<DuesReportQuery>,
     format: ReportFormat,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.0;
+    let ListQuery { page, filters: query } = query;
     if !(1930..=2999).contains(&query.year) {
         return Err(ApiError::bad_request("year", "must be 1930 to 2999"));
+    }
+    if page.count_exact {
+        return Err(ApiError::bad_request("count", "does not apply to this report"));
     }
     let today = today();
     let day = query.as_of.unwrap_or(today);
     if day.year() < 1 {
         return Err(ApiError::bad_request("as_of", "must be a day of year 1 or later"));
     }
+    let after: Option<Uuid> = page.after()?;
     // Before the read connection is taken: a request holding one while waiting for another could, with enough such
     // requests at once, leave every connection of the pool held by a request waiting for one.
     let counted = catch_up_dues(&mut *state.pooled_write().await?).await?;
     state.metrics.dues_counted(counted);
     let mut conn = state.read().await?;
     let (root, path) = report_root(&mut conn, &actor, query.organisation_id).await?;
-    let source = Source::of(query.year, day, today);
-    // The months and the members behind take about as long as each other at a province's scale: they run side by
-    // side when the pool has a connection to spare. Everything, or the subtree of an organisation at the top of the
-    // tree (the whole country), runs one after the other: each statement already reads with parallel workers, so
-    // side by side each only took longer, and on a machine of two cores the members behind (2.5-3.4 s alone) then
-    // ran past the statement timeout in two tries of five.
-    let spare = match &path {
-        Some(below_top) if !below_top.is_top() => state.spare_read().await,
-        _ => None,
+    let (year, path) = (query.year, path.as_ref());
+    let source = Source::of(year, day, today);
+    let totals = source.months(&mut conn, year, Within::Subtree(path), false).await?;
+    let (rows, unpaid, next_cursor, next_link) = match format {
+        ReportFormat::Json => {
+            let mut listed = page_organisations(&mut conn, year, path, after, page.fetch()).await?;
+            let (next_cursor, next_link) = page.cut(&mut listed, |id| *id);
+            let rows = source.months(&mut conn, year, Within::Page(&listed), true).await?;
+            let unpaid = source.behind(&mut conn, year, Within::Page(&listed)).await?;
+            (rows, unpaid, next_cursor, next_link)
+        }
+        ReportFormat::Csv => {
+            let unpaid = source.behind(&mut conn, year, Within::Subtree(path)).await?;
+            (Vec::new(), unpaid, None, None)
+        }
     };
-    let (rows, unpaid) = match spare {
-        Some(mut spare) => tokio::try_join!(
-            source.months(&mut conn, query.year, path.as_ref()),
-            source.behind(&mut spare, query.year, path.as_ref())
-        )?,
-        None => (
-            source.months(&mut conn, query.year, path.as_ref()).await?,
-            source.behind(&mut conn, query.year, path.as_ref()).await?,
-        ),
-    };
-    let mut months: Vec<MonthDues> = Vec::new();
+    let months = totals
+        .into_iter()
+        .map(|row| month(row.period, row.expected, row.paid, row.amount))
+        .collect();
     let mut organisations: Vec<OrganisationDues> = Vec::new();
     for row in rows {
-        match months.iter_mut().find(|m| m.period == row.period) {
-            Some(m) => {
-                m.expected += row.expected;
-                m.paid += row.paid;
-                m.amount += row.amount;
-            }
-            None => months.push(month(row.period.clone(), row.expected, row.paid, row.amount)),
-        }
         let entry = month(row.period, row.expected, row.paid, row.amount);
         match organisations.last_mut() {
             Some(o) if o.organisation_id == row.organisation_id => o.months.push(entry),
@@ -610,13 +702,8 @@ pub async fn report_dues(
             }),
         }
     }
-    months.sort_by(|a, b| a.period.cmp(&b.period));
-    let months = months
-        .into_iter()
-        .map(|m| month(m.period, m.expected, m.paid, m.amount))
-        .collect();
     let report = DuesReport {
-        year: query.year,
+        year,
         as_of: day,
         organisation_id: root,
         months,
@@ -631,9 +718,16 @@ pub async fn report_dues(
                 unpaid_months: u.unpaid.into_iter().map(Month).collect(),
             })
             .collect(),
+        next_cursor,
     };
     match format {
-        ReportFormat::Json => Ok(HttpResponse::Ok().json(report)),
+        ReportFormat::Json => {
+            let mut response = HttpResponse::Ok();
+            if let Some(link) = next_link {
+                response.insert_header((header::LINK, link));
+            }
+            Ok(response.json(report))
+        }
         ReportFormat::Csv => {
             let mut rows = Vec::new();
             for m in &report.months {

@@ -285,6 +285,40 @@ async fn the_dues_report_counts_expected_paid_and_members_behind() {
     assert_eq!(unpaid[0]["member_id"], m1.as_str());
     assert_eq!(unpaid[0]["unpaid_months"], json!(["2012-04", "2012-05", "2012-06"]));
     assert_eq!(unpaid[0]["consecutive"], 3);
+    // One organisation a page: the whole base committee's months on each, the organisations and the members
+    // behind split between them, in id order.
+    let mut ids = [cell.clone(), sister.clone()];
+    ids.sort();
+    let first = app.get(&format!("{path}&limit=1"), &app.admin).await;
+    let page = first.ok(200);
+    assert_eq!(page["months"], body["months"]);
+    assert_eq!(page["organisations"].as_array().unwrap().len(), 1);
+    assert_eq!(page["organisations"][0]["organisation_id"], ids[0].as_str());
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
+    let link = first.header("link").expect("a Link header");
+    assert!(
+        link.contains(&format!("cursor={cursor}")) && link.contains("limit=1"),
+        "{link}"
+    );
+    let last = app.get(&format!("{path}&limit=1&cursor={cursor}"), &app.admin).await;
+    let second = last.ok(200);
+    assert_eq!(last.header("link"), None);
+    assert_eq!(second["next_cursor"], Value::Null);
+    assert_eq!(second["months"], body["months"]);
+    assert_eq!(second["organisations"][0]["organisation_id"], ids[1].as_str());
+    let behind_on = |page: &Value| page["unpaid_members"].as_array().unwrap().len();
+    let m1_on_first = ids[0] == cell;
+    assert_eq!(behind_on(page), usize::from(m1_on_first));
+    assert_eq!(behind_on(second), usize::from(!m1_on_first));
+    app.get(&format!("{path}&count=exact"), &app.admin)
+        .await
+        .problem_on(400, "count");
+    app.get(&format!("{path}&cursor=bm90LWEtY3Vyc29y"), &app.admin)
+        .await
+        .problem_on(400, "cursor");
+    app.get(&format!("{path}&limit=0"), &app.admin)
+        .await
+        .problem_on(400, "limit");
     // The month's end, answered from the kept figures, says the same (nothing happened after the 15th).
     let end = format!("/api/v1/reports/dues?year=2012&as_of=2012-07-31&organisation_id={base}");
     assert_eq!(figures(app.get(&end, &app.admin).await.ok(200)), figures(body));
