@@ -278,10 +278,16 @@ pub struct AdmissionBacklog {
 }
 
 /// The notes and days the admissions kept by base organisation have yet to count in (see [`AdmissionBacklog`]).
+/// Everything kept is `until` infinity; everything out of date is minus infinity, whose days are counted from the
+/// first admission.
 pub async fn admission_backlog(conn: &mut AsyncPgConnection, today: NaiveDate) -> QueryResult<AdmissionBacklog> {
     diesel::sql_query(
         "SELECT (SELECT count(*) FROM admission_notes) AS notes, \
-                (SELECT greatest($1 - until + 1, 0)::bigint FROM admission_bases_kept) AS days",
+                (SELECT CASE WHEN until > $1 THEN 0 \
+                             WHEN until = '-infinity' THEN \
+                                  $1 - (SELECT coalesce(min(\"on\"), $1) FROM member_events WHERE type = 'admitted') + 1 \
+                             ELSE $1 - until + 1 END::bigint \
+                 FROM admission_bases_kept) AS days",
     )
     .bind::<Date, _>(today)
     .get_result(conn)

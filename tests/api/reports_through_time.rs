@@ -519,6 +519,12 @@ async fn the_running_service_counts_admissions_again_after_a_move_dated_back() {
     };
     wait_for_metrics(left(1, since_the_move));
     assert!(!admissions_kept_through(&app.db, "2024-07-01").await);
+    // Everything out of date (as a rebuild leaves it until it is done): the days from the first admission.
+    app.db
+        .execute("UPDATE admission_bases_kept SET until = '-infinity'")
+        .await;
+    let since_the_admission = (today - chrono::NaiveDate::from_ymd_opt(2024, 10, 1).unwrap()).num_days() + 1;
+    wait_for_metrics(left(1, since_the_admission));
     let unlock = diesel::sql_query(format!("SELECT pg_advisory_unlock_shared({ADMISSION_WRITERS_LOCK})"));
     diesel_async::RunQueryDsl::execute(unlock, &mut writer).await.unwrap();
     let today = today.to_string();
@@ -530,6 +536,17 @@ async fn the_running_service_counts_admissions_again_after_a_move_dated_back() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    wait_for_metrics(left(0, 0));
+    // Everything kept, as a rebuild leaves it, and an admission waiting behind the lock.
+    let lock = diesel::sql_query(format!("SELECT pg_advisory_lock_shared({ADMISSION_WRITERS_LOCK})"));
+    diesel_async::RunQueryDsl::execute(lock, &mut writer).await.unwrap();
+    app.db
+        .execute("UPDATE admission_bases_kept SET until = 'infinity'")
+        .await;
+    admit(&app, "Lò Thị Mai", &cell, &today, "none").await;
+    wait_for_metrics(left(1, 0));
+    let unlock = diesel::sql_query(format!("SELECT pg_advisory_unlock_shared({ADMISSION_WRITERS_LOCK})"));
+    diesel_async::RunQueryDsl::execute(unlock, &mut writer).await.unwrap();
     wait_for_metrics(left(0, 0));
     let placed = |org: &String| {
         format!(
