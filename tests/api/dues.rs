@@ -533,6 +533,37 @@ fn by_organisation(body: &Value) -> Figures {
     figures
 }
 
+/// A dues report's months (those with anybody expected), and the same summed from figures by organisation.
+fn months_of(body: &Value) -> Vec<(String, i64, i64, i64)> {
+    body["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|month| {
+            (
+                month["period"].as_str().unwrap().to_owned(),
+                month["expected"].as_i64().unwrap(),
+                month["paid"].as_i64().unwrap(),
+                month["amount"].as_i64().unwrap(),
+            )
+        })
+        .filter(|(_, expected, ..)| *expected > 0)
+        .collect()
+}
+
+fn summed(figures: &Figures) -> Vec<(String, i64, i64, i64)> {
+    let mut months = std::collections::BTreeMap::<String, (i64, i64, i64)>::new();
+    for (_, period, expected, paid, amount) in figures {
+        let month = months.entry(period.clone()).or_default();
+        *month = (month.0 + expected, month.1 + paid, month.2 + amount);
+    }
+    months
+        .into_iter()
+        .map(|(period, (expected, paid, amount))| (period, expected, paid, amount))
+        .filter(|(_, expected, ..)| *expected > 0)
+        .collect()
+}
+
 #[derive(diesel::QueryableByName)]
 struct Counted {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -662,6 +693,14 @@ async fn the_kept_dues_figures_follow_every_change_and_answer_as_the_history_doe
     .await
     .ok(200);
 
+    // Exempted and deceased on the same day after the 10th of October: official on the 10th, so expected in
+    // October as of then, though not at the month's end.
+    let m8 = member(&app, &elsewhere, "Tám", "2010-01-01").await;
+    event(&app, &m8, "recognised_official", "2011-01-10").await;
+    pay(&app, &m8, "2012-10", 8000).await;
+    event(&app, &m8, "exempted", "2012-10-20").await;
+    event(&app, &m8, "deceased", "2012-10-20").await;
+
     // The kept figures (and names) are what counting everything again gives.
     let kept = kept_figures(&app).await;
     app.db.execute("SELECT dues_rebuild()").await;
@@ -669,7 +708,8 @@ async fn the_kept_dues_figures_follow_every_change_and_answer_as_the_history_doe
 
     // The report on any date, under the base committee and everywhere, is what the history gives. The dates inside
     // a month come before an entry of its history: m2's admission on March 15th, m6's redated one on April 2nd,
-    // m5's death on May 5th, m4's transfer on June 10th, the end of m3's exemption on August 20th.
+    // m5's death on May 5th, m4's transfer on June 10th, the end of m3's exemption on August 20th, m8's two entries
+    // on October 20th.
     for day in [
         "2012-03-10",
         "2012-03-15",
@@ -679,6 +719,7 @@ async fn the_kept_dues_figures_follow_every_change_and_answer_as_the_history_doe
         "2012-06-30",
         "2012-08-15",
         "2012-09-30",
+        "2012-10-10",
         "2012-12-15",
         "2011-12-31",
         "2013-02-15",
@@ -691,6 +732,9 @@ async fn the_kept_dues_figures_follow_every_change_and_answer_as_the_history_doe
             .ok(200)
             .clone();
         assert_eq!(by_organisation(&everywhere), history, "{day}");
+        // The months of the whole registry are read by another statement than the organisations' (a partial
+        // month's correction takes another form for it).
+        assert_eq!(months_of(&everywhere), summed(&history), "{day}, the months");
         let under_base = app
             .get(
                 &format!("/api/v1/reports/dues?year=2012&as_of={day}&organisation_id={base}"),
