@@ -199,13 +199,18 @@ async fn cells(
     after: Option<&str>,
     fetch: Option<i64>,
 ) -> diesel::QueryResult<Vec<CellRow>> {
+    // A small subtree's cells are sorted by an expression equal to the code, which no index holds.
+    let order = match root {
+        Some(root) if crate::store::is_sorted_subtree(conn, root).await? => "o.code || ''",
+        _ => "o.code",
+    };
     diesel::sql_query(format!(
         "SELECT o.id AS organisation_id, o.code, o.name, \
                 coalesce(k.meetings, 0)::bigint AS meetings, k.regular, k.thematic, \
                 coalesce(k.expected, 0)::bigint AS expected, coalesce(k.present, 0)::bigint AS present, \
                 coalesce(k.good_quality, 0)::bigint AS good_quality \
          FROM (SELECT o.id, o.code, o.name FROM organisations o \
-               WHERE {REPORTED} AND ($3::text IS NULL OR o.code > $3) ORDER BY o.code LIMIT $4) o \
+               WHERE {REPORTED} AND ($3::text IS NULL OR o.code > $3) ORDER BY {order} LIMIT $4) o \
          LEFT JOIN meeting_years k ON k.organisation_id = o.id AND k.year = $1 \
          ORDER BY o.code"
     ))

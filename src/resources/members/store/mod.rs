@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Date, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -248,18 +248,6 @@ macro_rules! vi {
     };
 }
 
-/// The most organisations a subtree may have for its page in name order to be read by sorting its members.
-///
-/// PostgreSQL reads such a page either by walking the whole registry's name index and keeping the subtree's
-/// members, or by reading the subtree's members and sorting them. It chooses by its estimate of the subtree, which
-/// for a district of the national registry (0.2 % of the organisations, under a histogram of 100 paths) is either
-/// about nothing or five times too large, depending on ANALYZE's sample; and it expects the subtree's members to be
-/// spread evenly over the names, which they are not. A district walked read 46,765 index entries for 50 members
-/// (190 ms); sorted, 24 ms. A subtree up to this size (a district: 400-700 organisations) is therefore always read
-/// and sorted; a larger one (a province: 5,300) is left to the planner, which walks it, in parallel or not as the
-/// sample has it (18-114 ms).
-const SORTED_SUBTREE_ORGANISATIONS: i64 = 2_000;
-
 /// One page of members in the chosen order, after `after`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
@@ -271,10 +259,10 @@ pub async fn list(
 ) -> QueryResult<Vec<MemberRow>> {
     // The page lies in both subtrees, so either being small is enough; a page of one organisation's members is read
     // by organisation whatever the subtree.
-    let (cap, mut sort_subtree) = (SORTED_SUBTREE_ORGANISATIONS, false);
+    let mut sort_subtree = false;
     if matches!(order, MemberOrder::Name) && filter.organisation_id.is_none() {
         for root in [within.under.as_ref(), within.scope.as_ref()].into_iter().flatten() {
-            if organisations_within(conn, root, cap + 1).await? <= cap {
+            if crate::store::is_sorted_subtree(conn, root).await? {
                 sort_subtree = true;
                 break;
             }
@@ -286,23 +274,10 @@ pub async fn list(
         .await
 }
 
-/// How many organisations the subtree at `root` has, counted up to `limit` at most.
-async fn organisations_within(conn: &mut AsyncPgConnection, root: &TreePath, limit: i64) -> QueryResult<i64> {
-    diesel::select(
-        sql::<BigInt>("(SELECT count(*) FROM (SELECT 1 FROM organisations WHERE path <@ ")
-            .bind::<Ltree, _>(root.clone())
-            .sql(" LIMIT ")
-            .bind::<BigInt, _>(limit)
-            .sql(") subtree)"),
-    )
-    .get_result(conn)
-    .await
-}
-
 type PageQuery = members::BoxedQuery<'static, Pg, diesel::dsl::AsSelect<MemberRow, Pg>>;
 
 /// The query of a page of members, but for its length. With `sort_subtree`, a page in name order is sorted from
-/// the members the filters leave rather than read along the name index (see [`SORTED_SUBTREE_ORGANISATIONS`]):
+/// the members the filters leave rather than read along the name index (see [`crate::store::SORTED_SUBTREE_ORGANISATIONS`]):
 /// the order is on an expression equal to the name, which no index holds.
 fn page(
     within: &Subtrees,
