@@ -285,10 +285,11 @@ impl KeptMonths {
 /// - `most` (the whole registry, or a top-level organisation's subtree): the entries of those days are read from the
 ///   index by day alone (`member_events_on_idx`), and each member's kept row by key. An entry is never dated before
 ///   a member's latest one, so the `status_before` of a member's first entry after the report date is its status
-///   on that day (none before its admission); only a member with several entries on that first day has its last
-///   entry by the report date looked up (their order that day is not in the index; the statuses break the tie
-///   only so that the unused first is always the same), and its payment is the one its kept row counts. The country as of 2024-07-15 (44,225 members with entries in the rest of July): 450 ms,
-///   where the other form took 2.2-3.7 s (and past the statement timeout on a cold cache).
+///   on that day (none before its admission). Only a member with several entries on that first day has its last
+///   entry by the report date looked up instead, as their order within the day is not in the index (ordering them
+///   by status too only makes the pick the lookup replaces the same every time). Its payment is the one its kept
+///   row counts. The country as of 2024-07-15 (44,225 members with entries in the rest of July): 430-450 ms in
+///   psql, where the page through the other form took 1.9-3.7 s (and passed the statement timeout on a cold cache).
 /// - otherwise, the organisations' kept rows are read from their covering index and kept when the member has such
 ///   an entry (the entries of those days hashed); the few left have their last entry by the report date, their
 ///   admission and their payment looked up. A province: 157 ms, where the first form read every member with such

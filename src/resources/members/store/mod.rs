@@ -277,8 +277,9 @@ pub async fn list(
 type PageQuery = members::BoxedQuery<'static, Pg, diesel::dsl::AsSelect<MemberRow, Pg>>;
 
 /// The query of a page of members, but for its length. With `sort_subtree`, a page in name order is sorted from
-/// the members the filters leave rather than read along the name index (see [`crate::store::SORTED_SUBTREE_ORGANISATIONS`]):
-/// the order is on an expression equal to the name, which no index holds.
+/// the members the filters leave rather than read along the name index (see
+/// [`crate::store::SORTED_SUBTREE_ORGANISATIONS`]): the order is on an expression equal to the name, which no index
+/// holds.
 fn page(
     within: &Subtrees,
     filter: &MemberFilter,
