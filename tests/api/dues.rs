@@ -533,7 +533,7 @@ fn by_organisation(body: &Value) -> Figures {
     figures
 }
 
-/// A dues report's months (those with anybody expected), and the same summed from figures by organisation.
+/// A dues report's months with anybody expected.
 fn months_of(body: &Value) -> Vec<(String, i64, i64, i64)> {
     body["months"]
         .as_array()
@@ -551,6 +551,7 @@ fn months_of(body: &Value) -> Vec<(String, i64, i64, i64)> {
         .collect()
 }
 
+/// The months with anybody expected of figures by organisation, added up.
 fn summed(figures: &Figures) -> Vec<(String, i64, i64, i64)> {
     let mut months = std::collections::BTreeMap::<String, (i64, i64, i64)>::new();
     for (_, period, expected, paid, amount) in figures {
