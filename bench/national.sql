@@ -206,8 +206,9 @@ FROM member_evaluations GROUP BY organisation_id, year;
 -- The dues figures (their tables are empty in a new registry).
 SELECT pg_temp.dues_count_in_parts();
 -- The admissions kept by day and base organisation (migration admission_bases_kept), counted whole as
--- admission_bases_rebuild() counts them, in parts split by the day of the month, so that no two parts write the same row. A new
--- registry keeps them through the end of time already (its rebuild ran with the migration).
+-- admission_bases_rebuild() counts them, in parts split by the day of the month so that no two parts write the same
+-- row. They are counted through the end of time: a new registry's admission_bases_kept says so already, as the
+-- migration's own rebuild left it.
 SELECT pg_temp.side_by_side($admitted$
     SELECT admission_bases_place('src AS (SELECT "on", organisation_id, count(*)::integer AS delta
                                           FROM member_events
