@@ -22,7 +22,7 @@ use crate::domain::organisation::OrganisationKind;
 use crate::domain::today;
 use crate::error::{ApiError, FieldError};
 use crate::resources::organisations::service::{subtree_paths, unless_everything};
-use crate::resources::organisations::store as organisations;
+use crate::resources::organisations::store::{self as organisations, Placement};
 use crate::write::etag;
 use crate::write::{self, IfMatch};
 
@@ -120,8 +120,14 @@ pub async fn admit(conn: &mut AsyncPgConnection, actor: &Actor, admission: Admis
         candidate_id,
     } = admission;
     check_values(&values, today)?;
-    place(conn, actor, "organisation_id", organisation_id, today).await?;
-    let row = store::insert(conn, MemberId::new(), organisation_id, candidate_id, &values).await?;
+    // The organisation's check and the insert sent together, one round trip for both. The check decides first:
+    // when it refuses, its error is the answer whatever the insert did, and the caller's transaction rolls both back.
+    let (placement, inserted) = futures_util::join!(
+        organisations::placement_locked(conn, organisation_id, actor.scope()),
+        store::insert(conn, MemberId::new(), organisation_id, candidate_id, &values),
+    );
+    placeable(placement?, "organisation_id", today)?;
+    let row = inserted?;
     let entry = history_entry(
         actor,
         &row,
@@ -254,9 +260,14 @@ pub async fn place(
     id: OrganisationId,
     today: NaiveDate,
 ) -> Result<(), ApiError> {
-    let org = organisations::placement_locked(conn, id, actor.scope())
-        .await?
-        .ok_or_else(|| ApiError::invalid(field, "no organisation with this id"))?;
+    let placement = organisations::placement_locked(conn, id, actor.scope()).await?;
+    placeable(placement, field, today)
+}
+
+/// The check of [`place`] on what it read of the organisation (`None`: none with that id inside the actor's
+/// subtree).
+fn placeable(placement: Option<Placement>, field: &str, today: NaiveDate) -> Result<(), ApiError> {
+    let org = placement.ok_or_else(|| ApiError::invalid(field, "no organisation with this id"))?;
     match placement_refusal(org.kind, org.dissolved_on, today) {
         Some(why) => Err(ApiError::invalid(field, why)),
         None => Ok(()),

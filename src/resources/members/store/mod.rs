@@ -375,9 +375,10 @@ pub async fn placements(
     Ok(rows.into_iter().map(|(id, org, on)| (id.0, (org.0, on))).collect())
 }
 
-/// Stores a new member, `probationary`.
+/// Stores a new member, `probationary`. It borrows the connection shared, so that it may be sent together with
+/// other statements.
 pub async fn insert(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     id: MemberId,
     organisation_id: OrganisationId,
     candidate_id: Option<CandidateId>,
@@ -393,7 +394,7 @@ pub async fn insert(
             values: values.clone(),
         })
         .returning(MemberRow::as_returning())
-        .get_result(conn)
+        .get_result(&mut &*conn)
         .await
 }
 

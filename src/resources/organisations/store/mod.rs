@@ -312,9 +312,10 @@ pub struct Placement {
 
 /// The kind and end of an organisation inside `scope`, share-locked for the rest of the transaction. Every admission
 /// asks it, in a statement diesel keeps prepared either way. The scope's condition is added only when there is one
-/// rather than written as `within_scope`'s `OR`, which a kept statement's generic plan could not fold away.
+/// rather than written as `within_scope`'s `OR`, which a kept statement's generic plan could not fold away. It
+/// borrows the connection shared, so that it may be sent together with the statements that follow it.
 pub async fn placement_locked(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     id: OrganisationId,
     scope: Option<Uuid>,
 ) -> QueryResult<Option<Placement>> {
@@ -322,8 +323,8 @@ pub async fn placement_locked(
         .filter(organisations::id.eq(id))
         .select(Placement::as_select());
     match scope {
-        None => query.for_share().first(conn).await,
-        Some(root) => query.filter(within(root)).for_share().first(conn).await,
+        None => query.for_share().first(&mut &*conn).await,
+        Some(root) => query.filter(within(root)).for_share().first(&mut &*conn).await,
     }
     .optional()
 }
